@@ -1,0 +1,17 @@
+//! aesim: a deterministic discrete-event simulator of Merkle-tree anti-entropy between
+//! replicas.
+//!
+//! The map (see ARCHITECTURE.md): [`scenario`] turns a TOML file into a checked
+//! [`scenario::Scenario`]; [`run`] builds one [`world::World`] per strategy and runs it;
+//! the world advances the [`sim`] kernel's event queue, using the passive [`model`]
+//! components and asking a [`strategy`] what to compare; [`metrics`] holds what was
+//! measured; [`output`] writes it.
+
+pub mod metrics;
+pub mod model;
+pub mod output;
+pub mod run;
+pub mod scenario;
+pub mod sim;
+pub mod strategy;
+pub mod world;

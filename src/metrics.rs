@@ -1,0 +1,126 @@
+//! What a run measures: counters, the repair-latency histogram and the sampled time
+//! series. Plain data, no I/O: `output` turns it into files.
+
+use crate::sim::SimTime;
+use hdrhistogram::Histogram;
+
+/// Cumulative counters of one strategy's run. All counts are exact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Client writes acknowledged by a coordinator.
+    pub writes: u64,
+    /// Replication messages sent (one per write per other replica).
+    pub replication_messages: u64,
+    /// Replication messages the network lost.
+    pub lost_messages: u64,
+    /// Divergence episodes ended by ordinary replication (transient divergence).
+    pub healed_by_replication: u64,
+    /// Divergence episodes ended by anti-entropy: the keys it repaired.
+    pub keys_repaired: u64,
+    /// Streamed records that changed a replica (a key repaired on two replicas counts twice).
+    pub records_applied: u64,
+    /// Anti-entropy sessions completed (one tree comparison of one range on all replicas).
+    pub sessions: u64,
+    /// Tree builds (snapshots) started, over all nodes.
+    pub tree_builds: u64,
+    /// Keys scanned by tree builds (each charged `scan_cost_per_key` of virtual time).
+    pub keys_scanned: u64,
+    /// Hashes sent, counting both directions.
+    pub hashes_sent: u64,
+    /// Bytes of hashes sent, both directions.
+    pub hash_bytes: u64,
+    /// Hash-exchange round trips (one per tree level visited per replica pair).
+    pub round_trips: u64,
+    /// Leaves found divergent and streamed (per replica pair).
+    pub leaves_streamed: u64,
+    /// Streamed leaves in which no record was actually needed: false divergence.
+    pub clean_leaves_streamed: u64,
+    /// Records streamed: every key of every divergent leaf, both directions.
+    pub records_streamed: u64,
+    /// Streamed records the receiver truly lacked (newer than its own) when sent.
+    pub records_needed: u64,
+    /// Bytes of records streamed, both directions.
+    pub stream_bytes: u64,
+    /// Full passes over the key space completed (strategy-defined cycles).
+    pub full_passes: u64,
+    /// Sum of the durations of the completed full passes, in nanoseconds.
+    pub full_pass_ns_total: u64,
+}
+
+impl Counters {
+    /// Streamed records that were not needed.
+    pub fn records_overstreamed(&self) -> u64 {
+        self.records_streamed - self.records_needed
+    }
+
+    /// Mean duration of a full pass, in nanoseconds (0 before the first one completes).
+    pub fn mean_full_pass_ns(&self) -> u64 {
+        self.full_pass_ns_total.checked_div(self.full_passes).unwrap_or(0)
+    }
+}
+
+/// One row of the time series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample {
+    pub time: SimTime,
+    pub divergent_keys: u64,
+    pub counters: Counters,
+}
+
+/// Repair latencies in nanoseconds, from the instant a key diverged to the instant
+/// anti-entropy made all replicas agree again.
+pub struct LatencyHistogram(Histogram<u64>);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram(Histogram::new(3).expect("3 significant digits is valid"))
+    }
+}
+
+impl LatencyHistogram {
+    pub fn record(&mut self, nanos: u64) {
+        // The histogram resizes itself to any latency; recording cannot fail then.
+        self.0
+            .record(nanos.max(1))
+            .expect("auto-resizing histogram accepts any value");
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// The latency at `quantile` (0..=1), in nanoseconds; 0 when empty.
+    pub fn quantile_ns(&self, quantile: f64) -> u64 {
+        if self.0.is_empty() {
+            0
+        } else {
+            self.0.value_at_quantile(quantile)
+        }
+    }
+
+    pub fn max_ns(&self) -> u64 {
+        if self.0.is_empty() { 0 } else { self.0.max() }
+    }
+
+    pub fn mean_ns(&self) -> f64 {
+        if self.0.is_empty() { 0.0 } else { self.0.mean() }
+    }
+}
+
+/// Everything one strategy's run measured.
+pub struct StrategyResult {
+    pub strategy: String,
+    pub counters: Counters,
+    pub repair_latency: LatencyHistogram,
+    pub samples: Vec<Sample>,
+    /// Integral of divergent keys over the run, in key-nanoseconds.
+    pub divergence_key_ns: u128,
+    /// Keys still divergent when the run ended (not in the latency histogram).
+    pub divergent_at_end: u64,
+    /// How long the oldest of those had been divergent, in nanoseconds.
+    pub oldest_divergence_ns: u64,
+    /// Keys stored in the sparse replica state at the end (memory grows with this).
+    pub stored_keys: u64,
+    /// Events the run processed.
+    pub events: u64,
+}

@@ -1,0 +1,118 @@
+//! Running a scenario: one world per strategy, the same seed for all of them.
+//!
+//! Strategies are independent runs over identical inputs, so they may run on several
+//! threads; results are always returned in the scenario's strategy order, so the
+//! output does not depend on the thread count.
+
+use crate::metrics::StrategyResult;
+use crate::scenario::Scenario;
+use crate::sim::format_secs;
+use crate::world::{InvariantViolation, World};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Runs every strategy of `scenario` on up to `jobs` threads.
+pub fn run_scenario(scenario: &Scenario, jobs: usize) -> Result<Vec<StrategyResult>, InvariantViolation> {
+    let count = scenario.strategies.len();
+    let slots: Vec<Mutex<Option<Result<StrategyResult, InvariantViolation>>>> =
+        (0..count).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, count.max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let result = World::new(scenario, &scenario.strategies[i]).run();
+                    *slots[i].lock().expect("no panics while holding the lock") = Some(result);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().expect("not poisoned").expect("every strategy ran"))
+        .collect()
+}
+
+/// The comparison table printed after a run: one row per strategy.
+pub fn comparison_table(results: &[StrategyResult]) -> String {
+    let header = [
+        "strategy",
+        "repaired",
+        "p50 s",
+        "p99 s",
+        "max s",
+        "unrepaired",
+        "key-s",
+        "hashes",
+        "MB",
+        "streamed",
+        "overstream",
+        "pass s",
+    ];
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            let c = &r.counters;
+            let h = &r.repair_latency;
+            vec![
+                r.strategy.clone(),
+                c.keys_repaired.to_string(),
+                short_secs(h.quantile_ns(0.5)),
+                short_secs(h.quantile_ns(0.99)),
+                short_secs(h.max_ns()),
+                r.divergent_at_end.to_string(),
+                format!("{:.1}", r.divergence_key_ns as f64 / 1e9),
+                c.hashes_sent.to_string(),
+                format!("{:.1}", (c.hash_bytes + c.stream_bytes) as f64 / 1e6),
+                c.records_streamed.to_string(),
+                c.records_overstreamed().to_string(),
+                if c.full_passes == 0 {
+                    "-".into()
+                } else {
+                    short_secs(c.mean_full_pass_ns())
+                },
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    out.push_str(&line(header.to_vec()));
+    out.push('\n');
+    for row in &rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+/// Seconds with three decimals, for the terminal.
+fn short_secs(nanos: u64) -> String {
+    let full = format_secs(nanos);
+    full[..full.len() - 3].to_string()
+}

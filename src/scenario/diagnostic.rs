@@ -1,0 +1,180 @@
+//! Located errors in scenario files: the file, line and column, what was expected, and
+//! a hint, rendered with the offending source line the way compilers do.
+
+use std::fmt;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// One problem found in a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Dotted path of the offending field (e.g. `network.loss`, `strategy[1].leaves`).
+    pub path: String,
+    /// 1-based line and column of the offending text (0 when it cannot be located).
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The source line, for display.
+    source_line: String,
+    /// Length of the offending text on that line, for the caret underline.
+    width: usize,
+}
+
+/// Everything wrong with one scenario file (never empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            writeln!(f, "error: {}", d.message)?;
+            writeln!(f, "  --> {}:{}:{}", self.file, d.line, d.column)?;
+            if d.line > 0 {
+                let gutter = d.line.to_string().len();
+                writeln!(f, "{:gutter$} |", "")?;
+                writeln!(f, "{} | {}", d.line, d.source_line)?;
+                let pad = d.column.saturating_sub(1);
+                writeln!(f, "{:gutter$} | {:pad$}{}", "", "", "^".repeat(d.width.max(1)))?;
+            }
+            if let Some(hint) = &d.hint {
+                writeln!(f, "  = hint: {hint}")?;
+            }
+        }
+        let n = self.diagnostics.len();
+        write!(f, "{} error{} in {}", n, if n == 1 { "" } else { "s" }, self.file)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Turns byte spans and field paths into line/column diagnostics for one source text.
+pub struct Locator<'a> {
+    source: &'a str,
+    tree: Option<Spanned<DeTable<'a>>>,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(source: &'a str) -> Locator<'a> {
+        Locator {
+            source,
+            tree: DeTable::parse(source).ok(),
+        }
+    }
+
+    /// A diagnostic at byte `span` of the source.
+    pub fn at_span(
+        &self,
+        path: &str,
+        span: Option<std::ops::Range<usize>>,
+        message: String,
+        hint: Option<String>,
+    ) -> Diagnostic {
+        let (line, column, source_line, width) = match span {
+            Some(span) => {
+                let start = span.start.min(self.source.len());
+                let line_start = self.source[..start].rfind('\n').map_or(0, |i| i + 1);
+                let line_end = self.source[start..].find('\n').map_or(self.source.len(), |i| start + i);
+                let line = self.source[..start].matches('\n').count() + 1;
+                let column = self.source[line_start..start].chars().count() + 1;
+                let width = self.source[start..span.end.clamp(start, line_end)].chars().count();
+                (line, column, self.source[line_start..line_end].to_string(), width)
+            }
+            None => (0, 0, String::new(), 0),
+        };
+        Diagnostic {
+            path: path.to_string(),
+            line,
+            column,
+            message,
+            hint,
+            source_line,
+            width,
+        }
+    }
+
+    /// A diagnostic at the value of the field `path` (dotted; array items as `[i]`). A
+    /// missing field is reported at its closest present parent.
+    pub fn at_path(&self, path: &str, message: String, hint: Option<String>) -> Diagnostic {
+        self.at_span(path, self.span_of(path), message, hint)
+    }
+
+    fn span_of(&self, path: &str) -> Option<std::ops::Range<usize>> {
+        let tree = self.tree.as_ref()?;
+        let mut span = None;
+        let mut table = Some(tree.get_ref());
+        for segment in path.split('.') {
+            let (name, index) = match segment.split_once('[') {
+                Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (segment, None),
+            };
+            let Some((_, item)) = table?.iter().find(|(key, _)| key.get_ref().as_ref() == name) else {
+                break;
+            };
+            span = Some(item.span());
+            let mut value = Some(item.get_ref());
+            if let (Some(i), Some(DeValue::Array(items))) = (index, value) {
+                let Some(element) = items.get(i) else { break };
+                span = Some(element.span());
+                value = Some(element.get_ref());
+            }
+            table = match value {
+                Some(DeValue::Table(t)) => Some(t),
+                _ => None,
+            };
+        }
+        span
+    }
+}
+
+/// The closest of `candidates` to `word`, if it is plausibly a misspelling.
+pub fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|&(d, c)| d <= (c.len().max(word.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_and_array_paths() {
+        let source = "name = \"x\"\n[network]\nloss = 1.5\n[[strategy]]\nleaves = 3\n[[strategy]]\nleaves = 5\n";
+        let locator = Locator::new(source);
+        let d = locator.at_path("network.loss", "bad".into(), None);
+        assert_eq!((d.line, d.column, d.width), (3, 8, 3));
+        let d = locator.at_path("strategy[1].leaves", "bad".into(), None);
+        assert_eq!((d.line, d.column), (7, 10));
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(did_you_mean("lose", ["loss", "latency"]), Some("loss"));
+        assert_eq!(did_you_mean("zzzzzz", ["loss", "latency"]), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! The scenario file as written: serde types mirroring the TOML, before validation.
+//!
+//! Field names here are the file format. Every table denies unknown fields, so a typo
+//! is an error rather than a silently ignored knob.
+
+use serde::Deserialize;
+
+/// A duration written as text: "250ms", "2.4us", "40min", "1h 30min".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DurationText(pub u64);
+
+impl TryFrom<String> for DurationText {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
+            format!("expected a duration such as \"250ms\", \"2.4us\" or \"40min\", got \"{text}\" ({e})")
+        })?;
+        u64::try_from(parsed.as_nanos())
+            .map(DurationText)
+            .map_err(|_| format!("duration \"{text}\" is longer than 584 years, the limit of virtual time"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    pub duration: DurationText,
+    pub sample_interval: Option<DurationText>,
+    pub cluster: ClusterFile,
+    #[serde(default)]
+    pub network: NetworkFile,
+    pub workload: WorkloadFile,
+    #[serde(default)]
+    pub strategy: Vec<StrategyFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    #[serde(default = "defaults::nodes")]
+    pub nodes: u64,
+    pub keys: u64,
+    #[serde(default = "defaults::cores")]
+    pub cores: u32,
+    #[serde(default = "defaults::scan_cost_per_key")]
+    pub scan_cost_per_key: DurationText,
+    #[serde(default = "defaults::record_bytes")]
+    pub record_bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkFile {
+    #[serde(default)]
+    pub loss: f64,
+    #[serde(default = "defaults::latency")]
+    pub latency: LatencyFile,
+    #[serde(default = "defaults::bandwidth_bytes_per_s")]
+    pub bandwidth_bytes_per_s: u64,
+}
+
+impl Default for NetworkFile {
+    fn default() -> Self {
+        NetworkFile {
+            loss: 0.0,
+            latency: defaults::latency(),
+            bandwidth_bytes_per_s: defaults::bandwidth_bytes_per_s(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LatencyFile {
+    Constant { value: DurationText },
+    Uniform { min: DurationText, max: DurationText },
+    Exponential { mean: DurationText },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadFile {
+    pub writes_per_s: f64,
+    #[serde(default = "defaults::keys")]
+    pub keys: KeysFile,
+    pub stop_at: Option<DurationText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeysFile {
+    Uniform,
+    Zipf {
+        exponent: f64,
+    },
+    Hotspot {
+        key_fraction: f64,
+        write_fraction: f64,
+        shift_every: Option<DurationText>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StrategyFile {
+    Monolithic {
+        name: Option<String>,
+        leaves: u32,
+        interval: DurationText,
+    },
+}
+
+mod defaults {
+    use super::*;
+
+    pub fn nodes() -> u64 {
+        2
+    }
+    pub fn cores() -> u32 {
+        8
+    }
+    /// The lesson's figure: 40 minutes for a full pass over 10^9 keys.
+    pub fn scan_cost_per_key() -> DurationText {
+        DurationText(2_400)
+    }
+    pub fn record_bytes() -> u64 {
+        100
+    }
+    pub fn latency() -> LatencyFile {
+        LatencyFile::Constant {
+            value: DurationText(1_000_000),
+        }
+    }
+    /// One gigabit per second.
+    pub fn bandwidth_bytes_per_s() -> u64 {
+        125_000_000
+    }
+    pub fn keys() -> KeysFile {
+        KeysFile::Uniform
+    }
+}

@@ -1,0 +1,366 @@
+//! Scenario files: parsing, validation, and the checked [`Scenario`] the rest of aesim
+//! runs. This is the only place where user input can be wrong; everything downstream
+//! may assume a valid scenario.
+
+mod diagnostic;
+mod file;
+
+pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
+
+use crate::model::network::{Latency, NetworkConfig};
+use crate::model::workload::{KeyDistribution, WorkloadConfig};
+use crate::sim::SimTime;
+use crate::strategy::{StrategyConfig, StrategyKind};
+use diagnostic::Locator;
+use file::{KeysFile, LatencyFile, ScenarioFile, StrategyFile};
+use std::path::Path;
+
+/// Cluster shape and per-node costs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterConfig {
+    pub nodes: usize,
+    pub key_count: u64,
+    /// Cores per node: tree builds running at once on one node.
+    pub cores: u32,
+    /// Virtual time a tree build spends per key of its range.
+    pub scan_cost_ns_per_key: u64,
+    /// Bytes one streamed record occupies on the wire.
+    pub record_bytes: u64,
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub duration_ns: u64,
+    pub sample_interval_ns: u64,
+    pub cluster: ClusterConfig,
+    pub network: NetworkConfig,
+    pub workload: WorkloadConfig,
+    pub strategies: Vec<StrategyConfig>,
+    /// The file's text, echoed next to the results for reproduction.
+    pub source: String,
+}
+
+/// Largest supported tree (leaves per tree), to keep one tree's memory bounded (2^24
+/// leaves is 1 GiB of hashes).
+pub const MAX_LEAVES: u32 = 1 << 24;
+/// Largest supported cluster.
+pub const MAX_NODES: u64 = 64;
+
+impl Scenario {
+    /// Reads and validates the scenario at `path`.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            diagnostics: vec![Locator::new("").at_span(
+                "",
+                None,
+                format!("cannot read the scenario file: {e}"),
+                Some("check the path; scenarios live in scenarios/".into()),
+            )],
+        })?;
+        Scenario::parse(&source, &file)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let locator = Locator::new(source);
+        let fail = |diagnostics| ScenarioError {
+            file: file.to_string(),
+            diagnostics,
+        };
+        let raw: ScenarioFile = toml::from_str(source).map_err(|e| fail(vec![deserialize_diagnostic(&locator, &e)]))?;
+        let mut checker = Checker {
+            locator: &locator,
+            diagnostics: Vec::new(),
+        };
+        let scenario = checker.scenario(raw, source);
+        if checker.diagnostics.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(fail(checker.diagnostics))
+        }
+    }
+
+    pub fn end(&self) -> SimTime {
+        SimTime::from_nanos(self.duration_ns)
+    }
+}
+
+/// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
+fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim().to_string();
+    let mut hint = None;
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (word, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        hint = Some(match did_you_mean(word, candidates.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => format!("remove `{word}`; see scenarios/quickstart.toml for every field"),
+        });
+    } else if message.starts_with("unknown variant") {
+        hint = Some("see scenarios/quickstart.toml for the kinds aesim knows".into());
+    } else if message.starts_with("missing field") {
+        hint = Some("add the field; scenarios/quickstart.toml shows each one with a comment".into());
+    }
+    locator.at_span("", error.span(), message, hint)
+}
+
+/// Validates fields one by one, collecting every problem rather than stopping at the first.
+struct Checker<'a> {
+    locator: &'a Locator<'a>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, path: &str, message: String, hint: &str) {
+        let hint = (!hint.is_empty()).then(|| hint.to_string());
+        self.diagnostics.push(self.locator.at_path(path, message, hint));
+    }
+
+    /// Checks `ok`, reporting `expected` at `path` otherwise.
+    fn require(&mut self, ok: bool, path: &str, expected: &str, got: impl std::fmt::Display, hint: &str) {
+        if !ok {
+            self.error(path, format!("`{path}` must be {expected}, got {got}"), hint);
+        }
+    }
+
+    fn probability(&mut self, value: f64, path: &str) {
+        self.require(
+            (0.0..=1.0).contains(&value),
+            path,
+            "a probability in [0, 1]",
+            value,
+            "0.01 means 1%",
+        );
+    }
+
+    fn scenario(&mut self, raw: ScenarioFile, source: &str) -> Scenario {
+        let name_ok = !raw.name.is_empty()
+            && raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !raw.name.starts_with('.');
+        self.require(
+            name_ok,
+            "name",
+            "a non-empty name of letters, digits, '-', '_' or '.'",
+            format!("\"{}\"", raw.name),
+            "the name becomes the folder results/<name>/",
+        );
+        self.require(
+            raw.duration.0 > 0,
+            "duration",
+            "positive",
+            "0s",
+            "e.g. duration = \"10min\"",
+        );
+        let sample_interval_ns = raw.sample_interval.map_or((raw.duration.0 / 100).max(1), |d| d.0);
+        self.require(
+            sample_interval_ns > 0,
+            "sample_interval",
+            "positive",
+            "0s",
+            "e.g. sample_interval = \"10s\"",
+        );
+        if raw.duration.0 > 0 && sample_interval_ns > 0 {
+            let rows = raw.duration.0 / sample_interval_ns;
+            self.require(
+                rows <= 1_000_000,
+                "sample_interval",
+                "at most duration / 1,000,000",
+                format!("{rows} rows"),
+                "a longer interval keeps the time series readable",
+            );
+        }
+
+        let c = &raw.cluster;
+        self.require(
+            (2..=MAX_NODES).contains(&c.nodes),
+            "cluster.nodes",
+            "between 2 and 64",
+            c.nodes,
+            "anti-entropy compares at least two replicas",
+        );
+        self.require(c.keys >= 1, "cluster.keys", "at least 1", c.keys, "");
+        self.require(c.cores >= 1, "cluster.cores", "at least 1", c.cores, "");
+        self.require(
+            c.record_bytes >= 1,
+            "cluster.record_bytes",
+            "at least 1",
+            c.record_bytes,
+            "",
+        );
+        let full_scan_ns = u128::from(c.keys) * u128::from(c.scan_cost_per_key.0);
+        self.require(
+            full_scan_ns <= u128::from(u64::MAX / 2),
+            "cluster.scan_cost_per_key",
+            "small enough that a full scan fits in virtual time",
+            format!("{full_scan_ns} ns"),
+            "",
+        );
+
+        let n = &raw.network;
+        self.probability(n.loss, "network.loss");
+        self.require(
+            n.bandwidth_bytes_per_s >= 1,
+            "network.bandwidth_bytes_per_s",
+            "at least 1",
+            n.bandwidth_bytes_per_s,
+            "125_000_000 is one gigabit per second",
+        );
+        let latency = match n.latency {
+            LatencyFile::Constant { value } => Latency::Constant { nanos: value.0 },
+            LatencyFile::Uniform { min, max } => {
+                self.require(
+                    min.0 <= max.0,
+                    "network.latency.max",
+                    "at least `network.latency.min`",
+                    format!("{} ns < {} ns", max.0, min.0),
+                    "",
+                );
+                Latency::Uniform {
+                    min_nanos: min.0,
+                    max_nanos: max.0,
+                }
+            }
+            LatencyFile::Exponential { mean } => Latency::Exponential { mean_nanos: mean.0 },
+        };
+
+        let w = &raw.workload;
+        self.require(
+            w.writes_per_s.is_finite() && w.writes_per_s >= 0.0 && w.writes_per_s <= 1e9,
+            "workload.writes_per_s",
+            "a finite rate between 0 and 10^9",
+            w.writes_per_s,
+            "writes per second across the cluster",
+        );
+        let keys = match w.keys {
+            KeysFile::Uniform => KeyDistribution::Uniform,
+            KeysFile::Zipf { exponent } => {
+                self.require(
+                    exponent.is_finite() && exponent > 0.0,
+                    "workload.keys.exponent",
+                    "a positive number",
+                    exponent,
+                    "1.0 to 1.2 is typical",
+                );
+                KeyDistribution::Zipf { exponent }
+            }
+            KeysFile::Hotspot {
+                key_fraction,
+                write_fraction,
+                shift_every,
+            } => {
+                self.require(
+                    key_fraction > 0.0 && key_fraction < 1.0,
+                    "workload.keys.key_fraction",
+                    "strictly between 0 and 1",
+                    key_fraction,
+                    "0.01 makes 1% of the keys hot",
+                );
+                self.probability(write_fraction, "workload.keys.write_fraction");
+                if let Some(every) = shift_every {
+                    self.require(
+                        every.0 > 0,
+                        "workload.keys.shift_every",
+                        "positive",
+                        "0s",
+                        "omit it for a fixed hotspot",
+                    );
+                }
+                self.require(
+                    c.keys >= 2,
+                    "cluster.keys",
+                    "at least 2 for a hotspot workload",
+                    c.keys,
+                    "",
+                );
+                KeyDistribution::Hotspot {
+                    key_fraction,
+                    write_fraction,
+                    shift_every_ns: shift_every.map(|d| d.0),
+                }
+            }
+        };
+        let stop_at = w.stop_at.map_or(raw.duration.0, |d| d.0);
+
+        if raw.strategy.is_empty() {
+            self.error(
+                "strategy",
+                "a scenario needs at least one [[strategy]]".into(),
+                "add [[strategy]] with kind = \"monolithic\"",
+            );
+        }
+        let mut strategies: Vec<StrategyConfig> = Vec::new();
+        for (i, entry) in raw.strategy.into_iter().enumerate() {
+            let at = |field: &str| format!("strategy[{i}].{field}");
+            let (name, kind) = match entry {
+                StrategyFile::Monolithic { name, leaves, interval } => {
+                    self.leaves(leaves, &at("leaves"), c.keys);
+                    (
+                        name.unwrap_or_else(|| "monolithic".into()),
+                        StrategyKind::Monolithic {
+                            leaves,
+                            interval_ns: interval.0,
+                        },
+                    )
+                }
+            };
+            if strategies.iter().any(|s| s.name == name) {
+                self.error(
+                    &at("name"),
+                    format!("two strategies are named \"{name}\""),
+                    "give each [[strategy]] a distinct `name`",
+                );
+            }
+            strategies.push(StrategyConfig { name, kind });
+        }
+
+        Scenario {
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            duration_ns: raw.duration.0,
+            sample_interval_ns,
+            cluster: ClusterConfig {
+                nodes: c.nodes as usize,
+                key_count: c.keys,
+                cores: c.cores,
+                scan_cost_ns_per_key: c.scan_cost_per_key.0,
+                record_bytes: c.record_bytes,
+            },
+            network: NetworkConfig {
+                loss_probability: n.loss,
+                latency,
+                bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
+            },
+            workload: WorkloadConfig {
+                writes_per_s: w.writes_per_s,
+                keys,
+                stop_at: SimTime::from_nanos(stop_at),
+            },
+            strategies,
+            source: source.to_string(),
+        }
+    }
+
+    fn leaves(&mut self, leaves: u32, path: &str, keys: u64) {
+        self.require(
+            leaves.is_power_of_two() && leaves <= MAX_LEAVES,
+            path,
+            "a power of two up to 2^24",
+            leaves,
+            "e.g. 1024",
+        );
+        self.require(
+            u64::from(leaves) <= keys,
+            path,
+            "at most the number of keys",
+            leaves,
+            "a leaf must cover at least one key",
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! The closed set of things that can happen in a run.
+
+use crate::model::{Key, NodeId, Version};
+
+/// Identifies an anti-entropy session within one run.
+pub type SessionId = u64;
+
+/// An event; the queue orders them by (time, insertion sequence).
+#[derive(Debug)]
+pub enum Event {
+    /// The next client write from the workload arrives.
+    ClientWrite,
+    /// A write placed by a test or script: applied by `coordinator`, and its replication
+    /// messages are all lost when `lose_replication` is set.
+    ScriptedWrite {
+        key: Key,
+        coordinator: NodeId,
+        lose_replication: bool,
+    },
+    /// A replication message reaches `to`.
+    ReplicationArrives { to: NodeId, key: Key, version: Version },
+    /// `node` finished building its tree for `session`.
+    BuildDone { session: SessionId, node: NodeId },
+    /// A pair's hash request for the current level reaches the responder.
+    HashRequestArrives { session: SessionId, pair: usize },
+    /// The responder's hashes for the current level reach the initiator.
+    HashReplyArrives { session: SessionId, pair: usize },
+    /// Streamed records of one divergent leaf reach `to`. Only the records that were
+    /// newer than `to`'s when sent are carried; the others could not change anything
+    /// (versions only grow), but are still charged as streamed bytes and time.
+    StreamArrives {
+        session: SessionId,
+        pair: usize,
+        to: NodeId,
+        records: Box<[(Key, Version)]>,
+    },
+    /// A timer a strategy set.
+    StrategyTimer { token: u64 },
+    /// Record a time-series row.
+    Sample,
+}

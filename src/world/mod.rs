@@ -1,0 +1,500 @@
+//! The world: all mutable state of one run, and the event loop that advances it.
+//!
+//! Every decision is made in [`World::step`]'s handlers; the model modules only compute.
+//! One world runs one strategy; strategies compared side by side each get their own
+//! world built from the same scenario and seed, so they see the identical write stream
+//! and the identical lost replication messages.
+
+mod event;
+mod session;
+
+pub use event::{Event, SessionId};
+pub use session::{SessionReport, SessionSpec};
+
+use crate::metrics::{Counters, LatencyHistogram, Sample, StrategyResult};
+use crate::model::merkle::{HASH_BYTES, compare};
+use crate::model::network::{Delivery, Network};
+use crate::model::replicas::ReplicaTable;
+use crate::model::workload::Workload;
+use crate::model::{Key, NodeId};
+use crate::scenario::Scenario;
+use crate::sim::{EventQueue, SimTime};
+use crate::strategy::{self, ClusterShape, Command, Ctx, Strategy, StrategyConfig};
+use session::{PairExchange, Session};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+/// Fixed per-message overhead of anti-entropy messages (framing, ids), in bytes.
+pub const MESSAGE_HEADER_BYTES: u64 = 64;
+
+/// A broken model invariant: the run stops instead of writing wrong numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvariantViolation {
+    pub time: SimTime,
+    pub strategy: String,
+    pub message: String,
+}
+
+impl fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invariant violated at t={}s in strategy '{}': {}",
+            self.time, self.strategy, self.message
+        )
+    }
+}
+
+impl std::error::Error for InvariantViolation {}
+
+/// A node's build capacity: cores free, and builds waiting for one.
+struct NodeCores {
+    free: u32,
+    waiting: VecDeque<SessionId>,
+}
+
+/// Parameters the event handlers need, copied out of the scenario once.
+struct Params {
+    strategy_name: String,
+    end: SimTime,
+    sample_interval_ns: u64,
+    scan_cost_ns_per_key: u64,
+    record_bytes: u64,
+    cluster: ClusterShape,
+}
+
+/// All mutable state of one run of one strategy.
+pub struct World {
+    params: Params,
+    now: SimTime,
+    queue: EventQueue<Event>,
+    replicas: ReplicaTable,
+    workload: Workload,
+    network: Network,
+    cores: Vec<NodeCores>,
+    sessions: BTreeMap<SessionId, Session>,
+    next_session: SessionId,
+    strategy: Box<dyn Strategy>,
+    commands: Vec<Command>,
+    next_version: u64,
+    counters: Counters,
+    repair_latency: LatencyHistogram,
+    samples: Vec<Sample>,
+    events: u64,
+}
+
+impl World {
+    /// A world at time zero for `scenario` under `strategy`, with the first write, the
+    /// first sample and the strategy's first actions scheduled.
+    pub fn new(scenario: &Scenario, strategy: &StrategyConfig) -> World {
+        let cluster = ClusterShape {
+            nodes: scenario.cluster.nodes,
+            key_count: scenario.cluster.key_count,
+            cores: scenario.cluster.cores,
+        };
+        let params = Params {
+            strategy_name: strategy.name.clone(),
+            end: SimTime::from_nanos(scenario.duration_ns),
+            sample_interval_ns: scenario.sample_interval_ns,
+            scan_cost_ns_per_key: scenario.cluster.scan_cost_ns_per_key,
+            record_bytes: scenario.cluster.record_bytes,
+            cluster,
+        };
+        let mut world = World {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            replicas: ReplicaTable::new(cluster.nodes),
+            workload: Workload::new(
+                scenario.workload.clone(),
+                cluster.key_count,
+                cluster.nodes,
+                scenario.seed,
+            ),
+            network: Network::new(scenario.network.clone(), cluster.nodes, scenario.seed),
+            cores: (0..cluster.nodes)
+                .map(|_| NodeCores {
+                    free: cluster.cores,
+                    waiting: VecDeque::new(),
+                })
+                .collect(),
+            sessions: BTreeMap::new(),
+            next_session: 0,
+            strategy: strategy::build(strategy, cluster),
+            commands: Vec::new(),
+            next_version: 1,
+            counters: Counters::default(),
+            repair_latency: LatencyHistogram::default(),
+            samples: Vec::new(),
+            events: 0,
+            params,
+        };
+        world.queue.push(SimTime::ZERO, Event::Sample);
+        if let Some(first) = world.workload.next_arrival(SimTime::ZERO) {
+            world.queue.push(first, Event::ClientWrite);
+        }
+        let mut ctx = Ctx::new(SimTime::ZERO, cluster, &mut world.commands);
+        world.strategy.start(&mut ctx);
+        world.apply_commands();
+        world
+    }
+
+    /// Places a client write at `at`, outside the workload (for tests and experiments).
+    pub fn schedule_write(&mut self, at: SimTime, key: Key, coordinator: NodeId, lose_replication: bool) {
+        assert!(at >= self.now, "cannot schedule in the past");
+        self.queue.push(
+            at,
+            Event::ScriptedWrite {
+                key,
+                coordinator,
+                lose_replication,
+            },
+        );
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The replicas and their ground truth, for inspection.
+    pub fn replicas(&self) -> &ReplicaTable {
+        &self.replicas
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn repair_latency(&self) -> &LatencyHistogram {
+        &self.repair_latency
+    }
+
+    /// Processes every event up to and including `until` (capped at the run's end).
+    pub fn run_until(&mut self, until: SimTime) {
+        let until = until.min(self.params.end);
+        while self.queue.peek_time().is_some_and(|t| t <= until) {
+            let (time, event) = self.queue.pop().expect("peeked");
+            self.step(time, event);
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs to the end, checks the invariants and returns the measurements.
+    pub fn run(mut self) -> Result<StrategyResult, InvariantViolation> {
+        self.run_until(self.params.end);
+        self.now = self.params.end;
+        if self.samples.last().is_none_or(|s| s.time < self.now) {
+            self.record_sample();
+        }
+        self.check_invariants()?;
+        let oldest = self
+            .replicas
+            .divergent_in(crate::model::KeyRange::new(0, self.params.cluster.key_count))
+            .map(|(_, since)| self.now.since(since))
+            .max()
+            .unwrap_or(0);
+        Ok(StrategyResult {
+            strategy: self.params.strategy_name,
+            counters: self.counters,
+            repair_latency: self.repair_latency,
+            samples: self.samples,
+            divergence_key_ns: self.replicas.divergence_key_ns(self.now),
+            divergent_at_end: self.replicas.divergent_keys(),
+            oldest_divergence_ns: oldest,
+            stored_keys: self.replicas.stored_keys(),
+            events: self.events,
+        })
+    }
+
+    /// Checks what must hold at any instant: the oracle's divergent count equals a
+    /// recount from the replicas, and every acknowledged write is on some replica.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let violation = |message: String| InvariantViolation {
+            time: self.now,
+            strategy: self.params.strategy_name.clone(),
+            message,
+        };
+        let recount = self.replicas.recount_divergent();
+        if recount != self.replicas.divergent_keys() {
+            return Err(violation(format!(
+                "the oracle counts {} divergent keys but the replicas differ on {recount}",
+                self.replicas.divergent_keys()
+            )));
+        }
+        if let Some((key, version)) = self.replicas.lost_acknowledged_write() {
+            return Err(violation(format!(
+                "acknowledged write of key {key} (version {version}) is on no replica"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Handles one event: the only place where the run's state changes.
+    fn step(&mut self, time: SimTime, event: Event) {
+        debug_assert!(time >= self.now, "time never goes back");
+        self.now = time;
+        self.events += 1;
+        match event {
+            Event::ClientWrite => {
+                let write = self.workload.next_write(time);
+                self.client_write(write.key, write.coordinator, false);
+                if let Some(next) = self.workload.next_arrival(time) {
+                    self.queue.push(next, Event::ClientWrite);
+                }
+            }
+            Event::ScriptedWrite {
+                key,
+                coordinator,
+                lose_replication,
+            } => self.client_write(key, coordinator, lose_replication),
+            Event::ReplicationArrives { to, key, version } => {
+                let applied = self.replicas.apply(to, key, version, time);
+                if applied.changed {
+                    self.strategy.on_local_write(to, key, time);
+                }
+                if applied.healed_after_ns.is_some() {
+                    self.counters.healed_by_replication += 1;
+                }
+            }
+            Event::BuildDone { session, node } => self.build_done(session, node),
+            Event::HashRequestArrives { session, pair } => self.hash_request_arrives(session, pair),
+            Event::HashReplyArrives { session, pair } => self.hash_reply_arrives(session, pair),
+            Event::StreamArrives {
+                session,
+                pair,
+                to,
+                records,
+            } => self.stream_arrives(session, pair, to, &records),
+            Event::StrategyTimer { token } => {
+                let mut ctx = Ctx::new(time, self.params.cluster, &mut self.commands);
+                self.strategy.on_timer(&mut ctx, token);
+                self.apply_commands();
+            }
+            Event::Sample => {
+                self.record_sample();
+                let next = time.after(self.params.sample_interval_ns);
+                if next <= self.params.end {
+                    self.queue.push(next, Event::Sample);
+                }
+            }
+        }
+    }
+
+    fn client_write(&mut self, key: Key, coordinator: NodeId, lose_replication: bool) {
+        let version = self.next_version;
+        self.next_version += 1;
+        self.counters.writes += 1;
+        self.replicas.client_write(coordinator, key, version, self.now);
+        self.strategy.on_local_write(coordinator, key, self.now);
+        for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
+            self.counters.replication_messages += 1;
+            // The network is asked even for scripted losses, so a scripted write draws
+            // the same random numbers as any other and shifts nothing after it.
+            let delivery = self.network.send_replication(self.now);
+            match delivery {
+                Delivery::Arrives(at) if !lose_replication => {
+                    self.queue.push(at, Event::ReplicationArrives { to, key, version })
+                }
+                _ => self.counters.lost_messages += 1,
+            }
+        }
+    }
+
+    fn record_sample(&mut self) {
+        self.samples.push(Sample {
+            time: self.now,
+            divergent_keys: self.replicas.divergent_keys(),
+            counters: self.counters.clone(),
+        });
+    }
+
+    /// Carries out what the strategy asked for during its last callback.
+    fn apply_commands(&mut self) {
+        for command in std::mem::take(&mut self.commands) {
+            match command {
+                Command::StartSession(spec) => self.start_session(spec),
+                Command::SetTimer { at, token } => self.queue.push(at, Event::StrategyTimer { token }),
+                Command::FullPassCompleted { duration_ns } => {
+                    self.counters.full_passes += 1;
+                    self.counters.full_pass_ns_total += duration_ns;
+                }
+            }
+        }
+    }
+
+    fn start_session(&mut self, spec: SessionSpec) {
+        assert_eq!(spec.ranges.len(), self.params.cluster.nodes, "one range per node");
+        let id = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(id, Session::new(id, spec, self.now));
+        for node in 0..self.params.cluster.nodes {
+            let cores = &mut self.cores[node];
+            if cores.free > 0 {
+                cores.free -= 1;
+                self.start_build(id, node);
+            } else {
+                cores.waiting.push_back(id);
+            }
+        }
+    }
+
+    /// Takes `node`'s snapshot for `session` now, and holds a core for the scan time.
+    fn start_build(&mut self, id: SessionId, node: NodeId) {
+        let session = self.sessions.get_mut(&id).expect("live session");
+        let range = session.spec.ranges[node];
+        let tree =
+            crate::model::merkle::MerkleTree::build(range, session.spec.leaves, self.replicas.records(node, range));
+        session.trees[node] = Some(tree);
+        self.counters.tree_builds += 1;
+        self.counters.keys_scanned += range.len();
+        let scan_ns = range.len().saturating_mul(self.params.scan_cost_ns_per_key);
+        self.queue
+            .push(self.now.after(scan_ns), Event::BuildDone { session: id, node });
+    }
+
+    fn build_done(&mut self, id: SessionId, node: NodeId) {
+        let cores = &mut self.cores[node];
+        if let Some(next) = cores.waiting.pop_front() {
+            self.start_build(next, node);
+        } else {
+            cores.free += 1;
+        }
+        let session = self.sessions.get_mut(&id).expect("live session");
+        session.builds_pending -= 1;
+        if session.builds_pending > 0 {
+            return;
+        }
+        session.report.trees_ready = self.now;
+        let trees: Vec<_> = session.trees.iter_mut().map(|t| t.take().expect("built")).collect();
+        for a in 0..trees.len() {
+            for b in a + 1..trees.len() {
+                let comparison = compare(&trees[a], &trees[b]);
+                session.report.hashes_compared += comparison.hashes_compared();
+                session.report.divergent_leaves += comparison.divergent_leaves.len() as u64;
+                session.pairs.push(PairExchange {
+                    a,
+                    b,
+                    comparison,
+                    level: 0,
+                    streams_pending: 0,
+                });
+            }
+        }
+        session.pairs_pending = session.pairs.len();
+        for pair in 0..session.pairs.len() {
+            self.send_hashes(id, pair, true);
+        }
+    }
+
+    /// Sends the current level's hashes of `pair`: the request (initiator to responder)
+    /// or the reply (responder to initiator).
+    fn send_hashes(&mut self, id: SessionId, pair: usize, request: bool) {
+        let exchange = &self.sessions[&id].pairs[pair];
+        let hashes = exchange.comparison.hashes_per_level[exchange.level];
+        let (from, to) = if request {
+            (exchange.a, exchange.b)
+        } else {
+            (exchange.b, exchange.a)
+        };
+        let bytes = hashes * HASH_BYTES;
+        self.counters.hashes_sent += hashes;
+        self.counters.hash_bytes += bytes;
+        let at = self
+            .network
+            .send_exchange(from, to, MESSAGE_HEADER_BYTES + bytes, self.now);
+        let event = if request {
+            Event::HashRequestArrives { session: id, pair }
+        } else {
+            Event::HashReplyArrives { session: id, pair }
+        };
+        self.queue.push(at, event);
+    }
+
+    fn hash_request_arrives(&mut self, id: SessionId, pair: usize) {
+        self.send_hashes(id, pair, false);
+    }
+
+    fn hash_reply_arrives(&mut self, id: SessionId, pair: usize) {
+        self.counters.round_trips += 1;
+        let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
+        exchange.level += 1;
+        if exchange.level < exchange.comparison.hashes_per_level.len() {
+            self.send_hashes(id, pair, true);
+        } else {
+            self.start_streams(id, pair);
+        }
+    }
+
+    /// Both nodes of `pair` stream every divergent leaf to each other, one message per
+    /// leaf and direction, reading their current data (not the snapshot).
+    fn start_streams(&mut self, id: SessionId, pair: usize) {
+        let session = self.sessions.get_mut(&id).expect("live session");
+        let exchange = &mut session.pairs[pair];
+        let (a, b) = (exchange.a, exchange.b);
+        let leaves = std::mem::take(&mut exchange.comparison.divergent_leaves);
+        exchange.streams_pending = 2 * leaves.len();
+        let parts = u64::from(session.spec.leaves);
+        let (range_a, range_b) = (session.spec.ranges[a], session.spec.ranges[b]);
+        for leaf in leaves {
+            let leaf_a = range_a.part(u64::from(leaf), parts);
+            let leaf_b = range_b.part(u64::from(leaf), parts);
+            let a_to_b = self.replicas.newer_records(a, b, leaf_a);
+            let b_to_a = self.replicas.newer_records(b, a, leaf_b);
+            let needed = (a_to_b.len() + b_to_a.len()) as u64;
+            let streamed = leaf_a.len() + leaf_b.len();
+            self.counters.leaves_streamed += 1;
+            self.counters.clean_leaves_streamed += u64::from(needed == 0);
+            self.counters.records_streamed += streamed;
+            self.counters.records_needed += needed;
+            self.counters.stream_bytes += streamed * self.params.record_bytes;
+            session.report.records_streamed += streamed;
+            session.report.records_needed += needed;
+            for (from, to, leaf_range, records) in [(a, b, leaf_a, a_to_b), (b, a, leaf_b, b_to_a)] {
+                let bytes = MESSAGE_HEADER_BYTES + leaf_range.len() * self.params.record_bytes;
+                let at = self.network.send_exchange(from, to, bytes, self.now);
+                let records = records.into_boxed_slice();
+                self.queue.push(
+                    at,
+                    Event::StreamArrives {
+                        session: id,
+                        pair,
+                        to,
+                        records,
+                    },
+                );
+            }
+        }
+        if session.pairs[pair].streams_pending == 0 {
+            self.pair_done(id);
+        }
+    }
+
+    fn stream_arrives(&mut self, id: SessionId, pair: usize, to: NodeId, records: &[(Key, u64)]) {
+        for &(key, version) in records {
+            let applied = self.replicas.apply(to, key, version, self.now);
+            self.counters.records_applied += u64::from(applied.changed);
+            if let Some(latency_ns) = applied.healed_after_ns {
+                self.counters.keys_repaired += 1;
+                self.repair_latency.record(latency_ns);
+            }
+        }
+        let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
+        exchange.streams_pending -= 1;
+        if exchange.streams_pending == 0 {
+            self.pair_done(id);
+        }
+    }
+
+    fn pair_done(&mut self, id: SessionId) {
+        let session = self.sessions.get_mut(&id).expect("live session");
+        session.pairs_pending -= 1;
+        if session.pairs_pending > 0 {
+            return;
+        }
+        let mut session = self.sessions.remove(&id).expect("live session");
+        session.report.finished = self.now;
+        self.counters.sessions += 1;
+        let mut ctx = Ctx::new(self.now, self.params.cluster, &mut self.commands);
+        self.strategy.on_session_done(&mut ctx, &session.report);
+        self.apply_commands();
+    }
+}
