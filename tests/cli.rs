@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn aesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aesim")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_aesim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -58,10 +61,15 @@ fn check_error(name: &str, body: &str) -> String {
 
 #[test]
 fn an_unknown_field_is_located_with_a_suggestion() {
-    let body = std::fs::read_to_string(quickstart()).unwrap().replace("loss = 0.01", "lose = 0.01");
+    let body = std::fs::read_to_string(quickstart())
+        .unwrap()
+        .replace("loss = 0.01", "lose = 0.01");
     let stderr = check_error("unknown", &body);
     assert!(stderr.contains("unknown field `lose`"), "{stderr}");
-    assert!(stderr.contains(&format!("bad.toml:{}:1\n", line_of(&body, "lose = "))), "{stderr}");
+    assert!(
+        stderr.contains(&format!("bad.toml:{}:1\n", line_of(&body, "lose = "))),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean `loss`?"), "{stderr}");
 }
 
@@ -72,18 +80,32 @@ fn invalid_values_are_all_reported_with_locations() {
         .replace("loss = 0.01", "loss = 1.5")
         .replace("leaves = 1024", "leaves = 1000");
     let stderr = check_error("invalid", &body);
-    assert!(stderr.contains("`network.loss` must be a probability in [0, 1], got 1.5"), "{stderr}");
-    assert!(stderr.contains(&format!("bad.toml:{}:8\n", line_of(&body, "loss = "))), "{stderr}");
-    assert!(stderr.contains("`strategy[0].leaves` must be a power of two"), "{stderr}");
+    assert!(
+        stderr.contains("`network.loss` must be a probability in [0, 1], got 1.5"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("bad.toml:{}:8\n", line_of(&body, "loss = "))),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`strategy[0].leaves` must be a power of two"),
+        "{stderr}"
+    );
     assert!(stderr.contains("2 errors"), "{stderr}");
 }
 
 #[test]
 fn a_bad_duration_is_located() {
-    let body = std::fs::read_to_string(quickstart()).unwrap().replace("duration = \"10min\"", "duration = \"ten minutes\"");
+    let body = std::fs::read_to_string(quickstart())
+        .unwrap()
+        .replace("duration = \"10min\"", "duration = \"ten minutes\"");
     let stderr = check_error("duration", &body);
     assert!(stderr.contains("expected a duration"), "{stderr}");
-    assert!(stderr.contains(&format!("bad.toml:{}:12\n", line_of(&body, "duration = "))), "{stderr}");
+    assert!(
+        stderr.contains(&format!("bad.toml:{}:12\n", line_of(&body, "duration = "))),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -15,8 +15,14 @@ fn with_loss_replicas_converge_one_cycle_after_writes_stop() {
     // Writes stop at 2 min; the cycle starting at 2:00 (every 20 s) snapshots the final
     // state, and a pass takes 50_000 keys * 10 us = 0.5 s plus streaming.
     world.run_until(SimTime::from_secs(119));
-    assert!(world.counters().lost_messages > 100, "the scenario must actually lose messages");
-    assert!(world.replicas().divergent_keys() > 0, "drift must exist before the last cycle");
+    assert!(
+        world.counters().lost_messages > 100,
+        "the scenario must actually lose messages"
+    );
+    assert!(
+        world.replicas().divergent_keys() > 0,
+        "drift must exist before the last cycle"
+    );
     world.run_until(SimTime::from_secs(125));
     assert_eq!(world.replicas().divergent_keys(), 0);
     assert_eq!(world.replicas().recount_divergent(), 0);
@@ -27,25 +33,37 @@ fn with_loss_replicas_converge_one_cycle_after_writes_stop() {
         assert_eq!(world.replicas().records(node, all).collect::<Vec<_>>(), latest);
     }
     for &(key, version) in &latest {
-        assert_eq!(version, world.replicas().latest(key), "acknowledged write of key {key} lost");
+        assert_eq!(
+            version,
+            world.replicas().latest(key),
+            "acknowledged write of key {key} lost"
+        );
     }
     assert!(world.check_invariants().is_ok());
 }
 
 #[test]
 fn without_loss_divergence_is_only_transient() {
-    let body = common::LOSSY
-        .replace("loss = 0.05", "loss = 0.0")
-        .replace(r#"latency = { kind = "uniform", min = "1ms", max = "5ms" }"#, r#"latency = { kind = "constant", value = "3ms" }"#);
+    let body = common::LOSSY.replace("loss = 0.05", "loss = 0.0").replace(
+        r#"latency = { kind = "uniform", min = "1ms", max = "5ms" }"#,
+        r#"latency = { kind = "constant", value = "3ms" }"#,
+    );
     let scenario = common::scenario(&body);
     let result = run_scenario(&scenario, 1).unwrap().remove(0);
     assert_eq!(result.counters.lost_messages, 0);
     assert!(result.counters.healed_by_replication > 10_000);
     // Every divergence heals by replication within the 3 ms latency (anti-entropy may
     // race replication to a key, but never finds anything older than that).
-    assert!(result.repair_latency.max_ns() <= 3_000_000, "max {}", result.repair_latency.max_ns());
+    assert!(
+        result.repair_latency.max_ns() <= 3_000_000,
+        "max {}",
+        result.repair_latency.max_ns()
+    );
     let worst_sample = result.samples.iter().map(|s| s.divergent_keys).max().unwrap();
-    assert!(worst_sample <= 5, "at 200 writes/s about 0.6 keys are in flight, saw {worst_sample}");
+    assert!(
+        worst_sample <= 5,
+        "at 200 writes/s about 0.6 keys are in flight, saw {worst_sample}"
+    );
     assert_eq!(result.divergent_at_end, 0);
     // Each write leaves its key divergent for exactly 3 ms (both copies arrive together):
     // 200 writes/s * 3 ms = 0.6 key-s per second, a little less when a hot key is written
@@ -60,7 +78,9 @@ fn repair_never_lowers_a_version() {
     let mut world = World::new(&scenario, &scenario.strategies[0]);
     let all = KeyRange::new(0, 50_000);
     let snapshot = |world: &World| -> Vec<Vec<(u64, u64)>> {
-        (0..3).map(|node| world.replicas().records(node, all).collect()).collect()
+        (0..3)
+            .map(|node| world.replicas().records(node, all).collect())
+            .collect()
     };
     let mut before = snapshot(&world);
     for second in (5..=180).step_by(5) {
@@ -69,7 +89,10 @@ fn repair_never_lowers_a_version() {
         for node in 0..3 {
             for &(key, version) in &before[node] {
                 let now = world.replicas().version(node, key);
-                assert!(now >= version, "node {node} key {key} went from {version} to {now} by t={second}s");
+                assert!(
+                    now >= version,
+                    "node {node} key {key} went from {version} to {now} by t={second}s"
+                );
             }
         }
         before = after;

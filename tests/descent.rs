@@ -21,7 +21,10 @@ fn expected_hashes(divergent_leaves: &BTreeSet<u64>) -> u64 {
     let depth = LEAVES.trailing_zeros();
     let mut total = 1;
     for level in 1..=depth {
-        let parents: BTreeSet<u64> = divergent_leaves.iter().map(|leaf| leaf >> (depth - level + 1)).collect();
+        let parents: BTreeSet<u64> = divergent_leaves
+            .iter()
+            .map(|leaf| leaf >> (depth - level + 1))
+            .collect();
         total += 2 * parents.len() as u64;
     }
     total

@@ -42,7 +42,10 @@ fn a_write_just_after_the_snapshot_waits_for_the_next_cycle() {
     // Diverged at 0.001 s; the second snapshot at 10 s, built by 11 s, then two round
     // trips (root and one level of 64 leaves... 7 levels) and the stream, 1 ms each way.
     let latency = world.repair_latency().max_ns();
-    assert!((11_000_000_000..11_100_000_000).contains(&latency), "latency {latency} ns");
+    assert!(
+        (11_000_000_000..11_100_000_000).contains(&latency),
+        "latency {latency} ns"
+    );
 }
 
 #[test]
@@ -52,5 +55,8 @@ fn a_write_just_before_the_snapshot_is_repaired_in_that_cycle() {
     world.run_until(SimTime::from_secs(12));
     assert_eq!(world.replicas().divergent_keys(), 0);
     let latency = world.repair_latency().max_ns();
-    assert!((1_000_000_000..1_100_000_000).contains(&latency), "latency {latency} ns");
+    assert!(
+        (1_000_000_000..1_100_000_000).contains(&latency),
+        "latency {latency} ns"
+    );
 }
