@@ -86,8 +86,8 @@ fn repair_never_lowers_a_version() {
     for second in (5..=180).step_by(5) {
         world.run_until(SimTime::from_secs(second));
         let after = snapshot(&world);
-        for node in 0..3 {
-            for &(key, version) in &before[node] {
+        for (node, records) in before.iter().enumerate() {
+            for &(key, version) in records {
                 let now = world.replicas().version(node, key);
                 assert!(
                     now >= version,
