@@ -43,7 +43,7 @@ enum Command {
         #[arg(long, default_value_t = default_jobs())]
         jobs: usize,
         /// Print nothing but errors.
-        #[arg(long)]
+        #[arg(long, short)]
         quiet: bool,
     },
     /// Validate a scenario file without running it.

@@ -64,8 +64,17 @@ impl Counters {
 pub struct Sample {
     pub time: SimTime,
     pub divergent_keys: u64,
+    /// Tree builds running at this instant, summed over nodes (cores busy scanning).
+    pub cores_busy: u64,
+    /// Anti-entropy sessions in flight (busy workers).
+    pub sessions_running: u64,
+    /// Divergent keys in each of [`STALENESS_BUCKETS`] equal slices of the key space.
+    pub divergent_per_bucket: Vec<u64>,
     pub counters: Counters,
 }
+
+/// Slices of the key space in the staleness heatmap (`staleness.csv`).
+pub const STALENESS_BUCKETS: u64 = 64;
 
 /// Repair latencies in nanoseconds, from the instant a key diverged to the instant
 /// anti-entropy made all replicas agree again.

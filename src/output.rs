@@ -53,6 +53,10 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
     write_atomic(&dir.join("summary.csv"), &summary_csv(results))?;
     write_atomic(&dir.join("timeseries.csv"), &timeseries_csv(results))?;
     write_atomic(&dir.join("latency.csv"), &latency_csv(results))?;
+    write_atomic(
+        &dir.join("staleness.csv"),
+        &staleness_csv(scenario.cluster.key_count, results),
+    )?;
     write_atomic(&dir.join("scenario.toml"), scenario.source.as_bytes())?;
     write_atomic(&dir.join("run.toml"), run_record(scenario).as_bytes())
 }
@@ -153,6 +157,8 @@ pub fn timeseries_csv(results: &[StrategyResult]) -> Vec<u8> {
         "strategy",
         "time_s",
         "divergent_keys",
+        "cores_busy",
+        "sessions_running",
         "writes",
         "lost_messages",
         "keys_repaired",
@@ -172,6 +178,8 @@ pub fn timeseries_csv(results: &[StrategyResult]) -> Vec<u8> {
                 r.strategy.clone(),
                 s.time.to_string(),
                 s.divergent_keys.to_string(),
+                s.cores_busy.to_string(),
+                s.sessions_running.to_string(),
                 c.writes.to_string(),
                 c.lost_messages.to_string(),
                 c.keys_repaired.to_string(),
@@ -201,6 +209,31 @@ pub fn latency_csv(results: &[StrategyResult]) -> Vec<u8> {
         })
     });
     csv_bytes(&["strategy", "quantile", "samples", "repair_latency_s"], rows)
+}
+
+/// Divergent keys per slice of the key space per sample: the staleness heatmap.
+pub fn staleness_csv(key_count: u64, results: &[StrategyResult]) -> Vec<u8> {
+    let key_space = crate::model::KeyRange::new(0, key_count);
+    let rows = results.iter().flat_map(|r| {
+        r.samples.iter().flat_map(move |s| {
+            let buckets = s.divergent_per_bucket.len() as u64;
+            s.divergent_per_bucket.iter().enumerate().map(move |(b, count)| {
+                let slice = key_space.part(b as u64, buckets);
+                vec![
+                    r.strategy.clone(),
+                    s.time.to_string(),
+                    b.to_string(),
+                    slice.start.to_string(),
+                    slice.end.to_string(),
+                    count.to_string(),
+                ]
+            })
+        })
+    });
+    csv_bytes(
+        &["strategy", "time_s", "bucket", "key_start", "key_end", "divergent_keys"],
+        rows,
+    )
 }
 
 /// What reproduces this run: the seed actually used and the command, relative to the

@@ -12,7 +12,7 @@
 
 use super::{Key, KeyRange, NodeId, Version};
 use crate::sim::SimTime;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Marks a slot whose replicas all agree.
 const CONSISTENT: u64 = u64::MAX;
@@ -48,7 +48,9 @@ pub struct ReplicaTable {
     nodes: usize,
     slot_of: BTreeMap<Key, u32>,
     slots: Vec<u64>,
-    divergent_keys: u64,
+    /// The keys on which replicas currently disagree: the oracle's answer, kept exact
+    /// on every change so that questions about divergence cost O(divergent keys).
+    divergent: BTreeSet<Key>,
     /// Integral of the divergent-key count over time, in key-nanoseconds.
     divergence_key_ns: u128,
     last_change: SimTime,
@@ -61,7 +63,7 @@ impl ReplicaTable {
             nodes,
             slot_of: BTreeMap::new(),
             slots: Vec::new(),
-            divergent_keys: 0,
+            divergent: BTreeSet::new(),
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
         }
@@ -90,12 +92,12 @@ impl ReplicaTable {
 
     /// Number of keys on which the replicas currently disagree (exact ground truth).
     pub fn divergent_keys(&self) -> u64 {
-        self.divergent_keys
+        self.divergent.len() as u64
     }
 
     /// Integral of the divergent-key count up to `now`, in key-nanoseconds.
     pub fn divergence_key_ns(&self, now: SimTime) -> u128 {
-        self.divergence_key_ns + u128::from(self.divergent_keys) * u128::from(now.since(self.last_change))
+        self.divergence_key_ns + u128::from(self.divergent_keys()) * u128::from(now.since(self.last_change))
     }
 
     /// Records a client write acknowledged by `coordinator` at `now`. Versions are global
@@ -130,12 +132,12 @@ impl ReplicaTable {
         let mut healed_after_ns = None;
         if agree && since != CONSISTENT {
             self.advance_integral(now);
-            self.divergent_keys -= 1;
+            self.divergent.remove(&key);
             self.slots[base + SINCE] = CONSISTENT;
             healed_after_ns = Some(now.nanos() - since);
         } else if !agree && since == CONSISTENT {
             self.advance_integral(now);
-            self.divergent_keys += 1;
+            self.divergent.insert(key);
             self.slots[base + SINCE] = now.nanos();
         }
         Applied {
@@ -179,10 +181,16 @@ impl ReplicaTable {
 
     /// Divergent keys in `range`, with the instant each diverged, in key order.
     pub fn divergent_in(&self, range: KeyRange) -> impl Iterator<Item = (Key, SimTime)> + '_ {
-        self.slot_of.range(range.start..range.end).filter_map(|(&key, &slot)| {
-            let since = self.slot(slot)[SINCE];
-            (since != CONSISTENT).then_some((key, SimTime::from_nanos(since)))
+        self.divergent.range(range.start..range.end).map(|&key| {
+            let since = self.slot(self.slot_of[&key])[SINCE];
+            debug_assert_ne!(since, CONSISTENT, "the divergent set matches the slots");
+            (key, SimTime::from_nanos(since))
         })
+    }
+
+    /// Number of divergent keys in `range`.
+    pub fn divergent_count_in(&self, range: KeyRange) -> u64 {
+        self.divergent.range(range.start..range.end).count() as u64
     }
 
     /// The first key whose latest acknowledged version is on no replica: a lost

@@ -11,12 +11,12 @@ mod session;
 pub use event::{Event, SessionId};
 pub use session::{SessionReport, SessionSpec};
 
-use crate::metrics::{Counters, LatencyHistogram, Sample, StrategyResult};
+use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult};
 use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
 use crate::model::workload::Workload;
-use crate::model::{Key, NodeId};
+use crate::model::{Key, KeyRange, NodeId};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
 use crate::strategy::{self, ClusterShape, Command, Ctx, Strategy, StrategyConfig};
@@ -188,7 +188,7 @@ impl World {
         self.check_invariants()?;
         let oldest = self
             .replicas
-            .divergent_in(crate::model::KeyRange::new(0, self.params.cluster.key_count))
+            .divergent_in(KeyRange::new(0, self.params.cluster.key_count))
             .map(|(_, since)| self.now.since(since))
             .max()
             .unwrap_or(0);
@@ -300,9 +300,22 @@ impl World {
     }
 
     fn record_sample(&mut self) {
+        let key_space = KeyRange::new(0, self.params.cluster.key_count);
+        let buckets = STALENESS_BUCKETS.min(key_space.len());
+        let divergent_per_bucket = (0..buckets)
+            .map(|b| self.replicas.divergent_count_in(key_space.part(b, buckets)))
+            .collect();
+        let cores_busy = self
+            .cores
+            .iter()
+            .map(|c| u64::from(self.params.cluster.cores - c.free))
+            .sum();
         self.samples.push(Sample {
             time: self.now,
             divergent_keys: self.replicas.divergent_keys(),
+            cores_busy,
+            sessions_running: self.sessions.len() as u64,
+            divergent_per_bucket,
             counters: self.counters.clone(),
         });
     }
