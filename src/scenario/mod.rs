@@ -10,9 +10,9 @@ pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
 use crate::model::network::{Latency, NetworkConfig};
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::sim::SimTime;
-use crate::strategy::{StrategyConfig, StrategyKind};
+use crate::strategy::{Misalignment, Policy, SegmentedConfig, StrategyConfig, StrategyKind, TreeMaintenance};
 use diagnostic::Locator;
-use file::{KeysFile, LatencyFile, ScenarioFile, StrategyFile};
+use file::{DurationText, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile};
 use std::path::Path;
 
 /// Cluster shape and per-node costs.
@@ -26,6 +26,8 @@ pub struct ClusterConfig {
     pub scan_cost_ns_per_key: u64,
     /// Bytes one streamed record occupies on the wire.
     pub record_bytes: u64,
+    /// CPU time of one hash operation on the write path (charged by live trees).
+    pub hash_cost_ns: u64,
 }
 
 /// A validated scenario.
@@ -49,6 +51,32 @@ pub struct Scenario {
 pub const MAX_LEAVES: u32 = 1 << 24;
 /// Largest supported cluster.
 pub const MAX_NODES: u64 = 64;
+/// Most segments one strategy may cut the key space into.
+pub const MAX_SEGMENTS: u64 = 10_000_000;
+/// Most workers one segmented strategy may run.
+pub const MAX_WORKERS: u32 = 4096;
+
+/// The segmented strategy's fields as written, gathered for validation.
+struct SegmentedFile {
+    segments: u64,
+    leaves: u32,
+    workers: u32,
+    policy: PolicyFile,
+    max_interval: Option<DurationText>,
+    interval: Option<DurationText>,
+    poll: Option<DurationText>,
+    tree: TreeFile,
+    misalignment: Option<MisalignmentFile>,
+}
+
+impl From<TreeFile> for TreeMaintenance {
+    fn from(tree: TreeFile) -> TreeMaintenance {
+        match tree {
+            TreeFile::Scheduled => TreeMaintenance::Scheduled,
+            TreeFile::Live => TreeMaintenance::Live,
+        }
+    }
+}
 
 impl Scenario {
     /// Reads and validates the scenario at `path`.
@@ -298,15 +326,49 @@ impl Checker<'_> {
         for (i, entry) in raw.strategy.into_iter().enumerate() {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let (name, kind) = match entry {
-                StrategyFile::Monolithic { name, leaves, interval } => {
+                StrategyFile::Monolithic {
+                    name,
+                    leaves,
+                    interval,
+                    tree,
+                } => {
                     self.leaves(leaves, &at("leaves"), c.keys);
-                    (
-                        name.unwrap_or_else(|| "monolithic".into()),
-                        StrategyKind::Monolithic {
+                    let kind = StrategyKind::Monolithic {
+                        leaves,
+                        interval_ns: interval.0,
+                        tree: tree.into(),
+                    };
+                    (name.unwrap_or_else(|| "monolithic".into()), kind)
+                }
+                StrategyFile::Segmented {
+                    name,
+                    segments,
+                    leaves,
+                    workers,
+                    policy,
+                    max_interval,
+                    interval,
+                    poll,
+                    tree,
+                    misalignment,
+                } => {
+                    let name = name.unwrap_or_else(|| "segmented".into());
+                    let config = self.segmented(
+                        &at,
+                        c.keys,
+                        SegmentedFile {
+                            segments,
                             leaves,
-                            interval_ns: interval.0,
+                            workers,
+                            policy,
+                            max_interval,
+                            interval,
+                            poll,
+                            tree,
+                            misalignment,
                         },
-                    )
+                    );
+                    (name, StrategyKind::Segmented(config))
                 }
             };
             if strategies.iter().any(|s| s.name == name) {
@@ -331,6 +393,7 @@ impl Checker<'_> {
                 cores: c.cores,
                 scan_cost_ns_per_key: c.scan_cost_per_key.0,
                 record_bytes: c.record_bytes,
+                hash_cost_ns: c.hash_cost.0,
             },
             network: NetworkConfig {
                 loss_probability: n.loss,
@@ -344,6 +407,96 @@ impl Checker<'_> {
             },
             strategies,
             source: source.to_string(),
+        }
+    }
+
+    fn segmented(&mut self, at: &dyn Fn(&str) -> String, keys: u64, raw: SegmentedFile) -> SegmentedConfig {
+        let segments_ok = raw.segments >= 1 && raw.segments <= keys && raw.segments <= MAX_SEGMENTS;
+        self.require(
+            segments_ok,
+            &at("segments"),
+            "between 1 and the number of keys (and at most 10^7)",
+            raw.segments,
+            "the lesson uses 10_000 segments of 100_000 keys",
+        );
+        let shortest_segment = keys / raw.segments.max(1);
+        self.leaves(raw.leaves, &at("leaves"), shortest_segment);
+        self.require(
+            (1..=MAX_WORKERS).contains(&raw.workers),
+            &at("workers"),
+            "between 1 and 4096",
+            raw.workers,
+            "segments compared at once; the node's cores bound how many builds really run in parallel",
+        );
+        let prioritised = raw.policy != PolicyFile::RoundRobin;
+        let max_interval_ns = match raw.max_interval {
+            Some(d) => {
+                self.require(
+                    d.0 > 0,
+                    &at("max_interval"),
+                    "positive",
+                    "0s",
+                    "the starvation bound, e.g. \"10min\"",
+                );
+                d.0
+            }
+            None if prioritised => {
+                self.error(
+                    &at("policy"),
+                    "a prioritised policy needs `max_interval`, its starvation bound".into(),
+                    "add max_interval = \"10min\": every segment is compared at least that often",
+                );
+                u64::MAX
+            }
+            None => u64::MAX,
+        };
+        let poll_ns = raw.poll.map_or(100_000_000, |d| d.0);
+        self.require(
+            poll_ns > 0,
+            &at("poll"),
+            "positive",
+            "0s",
+            "idle workers look for work this often, e.g. \"100ms\"",
+        );
+        let misalignment = match raw.misalignment {
+            None => Misalignment::Aligned,
+            Some(MisalignmentFile::Offset { keys: offset }) => {
+                self.require(
+                    offset >= 1 && offset < keys,
+                    &at("misalignment.keys"),
+                    "between 1 and the number of keys - 1",
+                    offset,
+                    "",
+                );
+                Misalignment::Offset { keys: offset }
+            }
+            Some(MisalignmentFile::Segments { peer_segments }) => {
+                self.require(
+                    peer_segments >= 1 && peer_segments <= keys && peer_segments <= MAX_SEGMENTS,
+                    &at("misalignment.peer_segments"),
+                    "between 1 and the number of keys",
+                    peer_segments,
+                    "",
+                );
+                Misalignment::SegmentCount {
+                    peer_segments: peer_segments.max(1),
+                }
+            }
+        };
+        SegmentedConfig {
+            segments: raw.segments.max(1),
+            leaves: raw.leaves,
+            workers: raw.workers,
+            policy: match raw.policy {
+                PolicyFile::RoundRobin => Policy::RoundRobin,
+                PolicyFile::HottestFirst => Policy::HottestFirst,
+                PolicyFile::AgeWeighted => Policy::AgeWeighted,
+            },
+            max_interval_ns,
+            interval_ns: raw.interval.map_or(0, |d| d.0),
+            poll_ns,
+            tree: raw.tree.into(),
+            misalignment,
         }
     }
 
