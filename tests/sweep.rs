@@ -92,14 +92,12 @@ fn jobs_1_and_jobs_2_give_identical_bytes() {
     let dir = temp_dir("jobs");
     let scenario = scenario_in(&dir);
     let (one, two) = (dir.join("one"), dir.join("two"));
-    let stdout = ok(&aesim(&[
-        "run",
-        &scenario,
-        "--jobs",
-        "1",
-        "--out",
-        one.to_str().unwrap(),
-    ]));
+    let output = aesim(&["run", &scenario, "--jobs", "1", "--out", one.to_str().unwrap()]);
+    assert!(
+        output.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
+    let stdout = ok(&output);
     assert!(
         stdout.contains("4 points x 3 replications = 12 runs; ran 12, 0 already done"),
         "{stdout}"
