@@ -34,7 +34,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other("output path has no file name"))?;
-    let temp: PathBuf = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    // A name unique to this process and call, so that threads or processes writing the
+    // same file at once (sweep shards sharing a folder) never write one temporary file.
+    static NEXT_TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = NEXT_TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp: PathBuf = dir.join(format!(
+        ".{}.{}-{unique}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(contents)?;

@@ -38,6 +38,10 @@ pub struct ScenarioFile {
     pub workload: WorkloadFile,
     #[serde(default)]
     pub strategy: Vec<StrategyFile>,
+    /// A parameter sweep. Accepted here so the file deserializes; `scenario::sweep`
+    /// reads it from the TOML document, and a single run ignores it.
+    #[allow(dead_code)]
+    pub sweep: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]

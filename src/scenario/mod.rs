@@ -4,8 +4,12 @@
 
 mod diagnostic;
 mod file;
+mod overrides;
+mod sweep;
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
+pub use overrides::{Origin, Override, canonical_text, parse_value, value_text};
+pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::network::{Latency, NetworkConfig};
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
@@ -122,20 +126,26 @@ impl Scenario {
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
 fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim().to_string();
-    let mut hint = None;
+    let hint = deserialize_hint(&message);
+    locator.at_span("", error.span(), message, hint)
+}
+
+/// The hint for a serde/TOML error message, if there is one.
+fn deserialize_hint(message: &str) -> Option<String> {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (word, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        hint = Some(match did_you_mean(word, candidates.iter().copied()) {
+        Some(match did_you_mean(word, candidates.iter().copied()) {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("remove `{word}`; see scenarios/quickstart.toml for every field"),
-        });
+        })
     } else if message.starts_with("unknown variant") {
-        hint = Some("see scenarios/quickstart.toml for the kinds aesim knows".into());
+        Some("see scenarios/quickstart.toml for the kinds aesim knows".into())
     } else if message.starts_with("missing field") {
-        hint = Some("add the field; scenarios/quickstart.toml shows each one with a comment".into());
+        Some("add the field; scenarios/quickstart.toml shows each one with a comment".into())
+    } else {
+        None
     }
-    locator.at_span("", error.span(), message, hint)
 }
 
 /// Validates fields one by one, collecting every problem rather than stopping at the first.
