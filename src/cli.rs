@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write CSV results.
+    /// Run a scenario and write CSV results, charts and report.md.
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -45,6 +45,11 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Re-render the charts and report.md of a results folder from its CSV files.
+    Report {
+        /// A results folder written by `aesim run`.
+        dir: PathBuf,
     },
     /// Validate a scenario file without running it.
     Check {
@@ -83,6 +88,16 @@ pub fn main() -> ExitCode {
             jobs,
             quiet,
         } => run(scenario, seed, out, jobs, quiet),
+        Command::Report { dir } => match aesim::report::render(&dir) {
+            Ok(rendered) => {
+                println!("{}: wrote {} files", dir.display(), rendered.files.len());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: cannot render the report: {e}");
+                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+            }
+        },
     };
     ExitCode::from(code)
 }
@@ -110,6 +125,11 @@ fn run(path: PathBuf, seed: Option<u64>, out: Option<PathBuf>, jobs: usize, quie
     let wall = started.elapsed();
     if let Err(e) = aesim::output::write_run(&out, &scenario, &results) {
         eprintln!("error: cannot write results to {}: {e}", out.display());
+        return EXIT_RUN_FAILED;
+    }
+    // The report is rendered from the files just written, exactly as `aesim report` does.
+    if let Err(e) = aesim::report::render(&out) {
+        eprintln!("error: cannot render the report: {e}");
         return EXIT_RUN_FAILED;
     }
     if !quiet {
