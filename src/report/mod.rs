@@ -199,11 +199,20 @@ fn comparison_table(data: &RunData) -> String {
     out.push_str("\n| --- |");
     out.push_str(&" ---: |".repeat(columns.len()));
     out.push('\n');
+    let repaired = data.summary.column("keys_repaired");
     for (row, name) in data.strategies.iter().enumerate() {
         out.push_str(&format!("| {} |", escape_cell(name)));
+        // Latency percentiles of a strategy that repaired nothing are not zero but absent.
+        let none_repaired = repaired.is_some_and(|col| data.summary.text(row, col) == "0");
         for (c, i) in &columns {
             let text = data.summary.text(row, *i);
-            let cell = if c.seconds { millis_text(text) } else { text.to_string() };
+            let cell = if none_repaired && c.source.starts_with("repair_") {
+                "-".to_string()
+            } else if c.seconds {
+                millis_text(text)
+            } else {
+                text.to_string()
+            };
             out.push_str(&format!(" {} |", escape_cell(&cell)));
         }
         out.push('\n');
