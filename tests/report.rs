@@ -235,6 +235,15 @@ fn bad_results_are_errors_naming_the_file_and_line() {
     assert!(error.message.starts_with("line 2, column `"), "{error}");
     assert!(error.message.contains("got \"zero\""), "{error}");
 
+    // Only headers: nothing to draw, but no panic either: the run had no strategy.
+    for file in ["summary.csv", "timeseries.csv", "latency.csv", "staleness.csv"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        std::fs::write(dir.join(file), text.lines().next().unwrap().to_string() + "\n").unwrap();
+    }
+    report::render(&dir).expect("an empty run still renders");
+    let report = std::fs::read_to_string(dir.join(REPORT_FILE)).unwrap();
+    assert!(report.contains("| strategy |"), "{report}");
+
     std::fs::remove_file(dir.join("summary.csv")).unwrap();
     let error = report::render(&dir).unwrap_err();
     assert_eq!(error.path, dir.join("summary.csv"));

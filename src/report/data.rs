@@ -53,8 +53,9 @@ impl Table {
     }
 
     /// The text of row `row`, column `col` (0 based, header excluded).
+    /// Empty when the row or the column does not exist.
     pub fn text(&self, row: usize, col: usize) -> &str {
-        self.rows[row].get(col).map_or("", String::as_str)
+        self.rows.get(row).and_then(|r| r.get(col)).map_or("", String::as_str)
     }
 
     /// The number in row `row`, column `col`; an error names the file, line and column.
@@ -67,7 +68,7 @@ impl Table {
                 format!(
                     "line {}, column `{}`: expected a number, got \"{text}\"",
                     row + 2,
-                    self.header[col]
+                    self.header.get(col).map_or("?", String::as_str)
                 ),
             )),
         }
