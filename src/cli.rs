@@ -30,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results.
+    /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results,
+    /// charts and report.md.
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -53,6 +54,11 @@ enum Command {
         /// Print nothing but errors (and no progress bar).
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Re-render the charts and report.md of a results folder from its CSV files.
+    Report {
+        /// A results folder written by `aesim run`.
+        dir: PathBuf,
     },
     /// Validate a scenario file (and every point of its sweep) without running it.
     Check {
@@ -94,6 +100,16 @@ pub fn main() -> ExitCode {
             quiet,
         } => run(scenario, seed, &set, out, jobs, shard, quiet),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Report { dir } => match aesim::report::render(&dir) {
+            Ok(rendered) => {
+                println!("{}: wrote {} files", dir.display(), rendered.files.len());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: cannot render the report: {e}");
+                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+            }
+        },
     };
     ExitCode::from(code)
 }
@@ -213,6 +229,11 @@ fn run(
     let wall = started.elapsed();
     if let Err(e) = aesim::output::write_run(&out, &scenario, &results) {
         eprintln!("error: cannot write results to {}: {e}", out.display());
+        return EXIT_RUN_FAILED;
+    }
+    // The report is rendered from the files just written, exactly as `aesim report` does.
+    if let Err(e) = aesim::report::render(&out) {
+        eprintln!("error: cannot render the report: {e}");
         return EXIT_RUN_FAILED;
     }
     if !quiet {

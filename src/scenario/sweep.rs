@@ -314,7 +314,8 @@ mod tests {
             s.strategies[0].kind,
             crate::strategy::StrategyKind::Monolithic {
                 leaves: 64,
-                interval_ns: 1_000_000_000
+                interval_ns: 1_000_000_000,
+                tree: crate::strategy::TreeMaintenance::Scheduled,
             }
         );
     }
