@@ -81,7 +81,9 @@ fn every_scenario_says_how_it_is_reproduced_and_has_committed_results() {
     for (path, name, _) in &all {
         let results = Path::new(ROOT).join("results").join(name);
         assert!(
-            results.join("summary.csv").is_file() && results.join("report.md").is_file(),
+            // A single run has a report; a sweep has its plan (sweep.toml) and aggregates.
+            results.join("summary.csv").is_file()
+                && (results.join("report.md").is_file() || results.join("sweep.toml").is_file()),
             "{}: no committed results in results/{name}/; run scripts/regenerate-results",
             path.display()
         );
