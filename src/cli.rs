@@ -240,13 +240,14 @@ fn run(
         let events: u64 = results.iter().map(|r| r.events).sum();
         print!("{}", comparison_table(&results));
         println!(
-            "{}: seed {}, {} strategies, {} events in {:.2}s ({:.2} M events/s); results in {}",
+            "{}: seed {}, {} strategies, {} events in {:.2}s ({:.2} M events/s), peak memory {}; results in {}",
             scenario.name,
             scenario.seed,
             results.len(),
             events,
             wall.as_secs_f64(),
             events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
+            peak_memory_text(),
             out.display()
         );
     }
@@ -277,7 +278,7 @@ fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shar
         let part = shard.map_or(String::new(), |s| format!(", shard {s}: {} of them", outcome.mine));
         println!(
             "{}: {} points x {} replications = {} runs{part}; ran {}, {} already done; \
-             {} events in {wall:.2}s ({:.2} M events/s); results in {}",
+             {} events in {wall:.2}s ({:.2} M events/s), peak memory {}; results in {}",
             plan.document.base.name,
             plan.sweep.points(),
             plan.sweep.replications,
@@ -286,11 +287,17 @@ fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shar
             outcome.resumed,
             outcome.events,
             outcome.events as f64 / wall.max(1e-9) / 1e6,
+            peak_memory_text(),
             out.display()
         );
         report_missing(&outcome);
     }
     EXIT_OK
+}
+
+/// The process's peak resident memory for the summary line ("unknown" off Linux).
+fn peak_memory_text() -> String {
+    aesim::profile::peak_memory_bytes().map_or_else(|| "unknown".into(), aesim::profile::format_bytes)
 }
 
 fn report_missing(outcome: &SweepOutcome) {

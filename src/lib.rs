@@ -6,11 +6,13 @@
 //! the world advances the [`sim`] kernel's event queue, using the passive [`model`]
 //! components and asking a [`strategy`] what to compare; [`metrics`] holds what was
 //! measured; [`output`] writes it; [`report`] renders charts and `report.md` from the
-//! written files; [`sweep`] runs a grid of scenarios x seeds and aggregates them.
+//! written files; [`sweep`] runs a grid of scenarios x seeds and aggregates them;
+//! [`profile`] reads the process's peak memory for the terminal summary.
 
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod profile;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -10,7 +10,7 @@
 use super::merkle::MerkleTree;
 use super::replicas::ReplicaTable;
 use super::{Key, KeyRange, NodeId};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Most tree nodes (hashes) kept per node: 2^25 hashes is 1 GiB. Past it, new trees are
@@ -18,9 +18,53 @@ use std::sync::Arc;
 const MAX_CACHED_HASHES: usize = 1 << 25;
 
 struct Entry {
+    /// The tree's range and leaf count, copied out of it so that marking a leaf on
+    /// every write does not read the tree itself.
+    range: KeyRange,
+    leaves: u32,
     tree: Arc<MerkleTree>,
     /// Leaves whose records changed since the tree was last brought up to date.
-    dirty: BTreeSet<u32>,
+    dirty: LeafSet,
+}
+
+/// A set of leaf indices as a bitmap: marking a leaf on every write is one bit set,
+/// and the leaves come out in increasing order. The first 64 leaves' bits are inline.
+struct LeafSet {
+    first: u64,
+    rest: Vec<u64>,
+}
+
+impl LeafSet {
+    fn new(leaves: u32) -> LeafSet {
+        LeafSet {
+            first: 0,
+            rest: vec![0; (leaves as usize).div_ceil(64).saturating_sub(1)],
+        }
+    }
+
+    fn insert(&mut self, leaf: u32) {
+        match leaf as usize / 64 {
+            0 => self.first |= 1 << leaf,
+            word => self.rest[word - 1] |= 1 << (leaf % 64),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first == 0 && self.rest.iter().all(|&w| w == 0)
+    }
+
+    /// The marked leaves in increasing order; the set is left empty.
+    fn take(&mut self) -> Vec<u32> {
+        let mut leaves = Vec::new();
+        for (w, word) in std::iter::once(&mut self.first).chain(&mut self.rest).enumerate() {
+            let mut bits = std::mem::take(word);
+            while bits != 0 {
+                leaves.push(w as u32 * 64 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+        leaves
+    }
 }
 
 /// Trees by node, keyed by the start of their range; cached ranges never overlap.
@@ -39,13 +83,12 @@ impl TreeCache {
 
     /// Notes that `node`'s record of `key` changed.
     pub fn record_changed(&mut self, node: NodeId, key: Key) {
-        if let Some((_, entry)) = self.per_node[node].range_mut(..=key).next_back() {
-            let range = entry.tree.range();
-            if range.contains(key) {
-                entry
-                    .dirty
-                    .insert(range.part_index(key, u64::from(entry.tree.leaves())) as u32);
-            }
+        if let Some((_, entry)) = self.per_node[node].range_mut(..=key).next_back()
+            && entry.range.contains(key)
+        {
+            entry
+                .dirty
+                .insert(entry.range.part_index(key, u64::from(entry.leaves)) as u32);
         }
     }
 
@@ -53,12 +96,12 @@ impl TreeCache {
     pub fn tree(&mut self, node: NodeId, range: KeyRange, leaves: u32, replicas: &ReplicaTable) -> Arc<MerkleTree> {
         let map = &mut self.per_node[node];
         if let Some(entry) = map.get_mut(&range.start)
-            && entry.tree.range() == range
-            && entry.tree.leaves() == leaves
+            && entry.range == range
+            && entry.leaves == leaves
         {
             if !entry.dirty.is_empty() {
                 let tree = Arc::make_mut(&mut entry.tree);
-                tree.update_leaves(std::mem::take(&mut entry.dirty), |leaf| replicas.records(node, leaf));
+                tree.update_leaves(entry.dirty.take(), |leaf| replicas.records(node, leaf));
             }
             debug_assert!(
                 leaves > 256 || *entry.tree == MerkleTree::build(range, leaves, replicas.records(node, range)),
@@ -71,7 +114,7 @@ impl TreeCache {
         let overlapping: Vec<Key> = map
             .range(..range.end)
             .rev()
-            .take_while(|(_, e)| e.tree.range().end > range.start)
+            .take_while(|(_, e)| e.range.end > range.start)
             .map(|(&start, _)| start)
             .collect();
         for start in overlapping {
@@ -84,8 +127,10 @@ impl TreeCache {
             map.insert(
                 range.start,
                 Entry {
+                    range,
+                    leaves,
                     tree: Arc::clone(&tree),
-                    dirty: BTreeSet::new(),
+                    dirty: LeafSet::new(leaves),
                 },
             );
         }

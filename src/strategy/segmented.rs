@@ -32,10 +32,10 @@ pub struct Segmented {
     in_flight: Vec<bool>,
     /// Segments not in flight, ordered by their last comparison's start (oldest first).
     idle_by_last_visit: BTreeSet<(SimTime, u64)>,
-    /// Segments with local writes since their last comparison began.
+    /// Segments with local writes since their last comparison began (age-weighted only).
     written: BTreeSet<u64>,
     /// Idle segments with writes, ordered by (writes, lowest index first): hottest-first's
-    /// answer in O(log segments) instead of a scan.
+    /// answer in O(log segments) instead of a scan (hottest-first only).
     idle_by_writes: BTreeSet<(u64, Reverse<u64>)>,
     busy_workers: u32,
     /// Round robin: the next segment in key order.
@@ -158,8 +158,10 @@ impl Segmented {
         let was_idle = self.idle_by_last_visit.remove(&(self.last_visit[s], segment));
         debug_assert!(was_idle, "a segment is compared by one worker at a time");
         self.last_visit[s] = now;
-        self.idle_by_writes
-            .remove(&(self.writes_since_visit[s], Reverse(segment)));
+        if self.config.policy == Policy::HottestFirst {
+            self.idle_by_writes
+                .remove(&(self.writes_since_visit[s], Reverse(segment)));
+        }
         // The snapshot is taken now: writes from here on count towards the next visit.
         self.writes_since_visit[s] = 0;
         self.written.remove(&segment);
@@ -325,7 +327,7 @@ impl Strategy for Segmented {
         self.idle_by_last_visit
             .insert((self.last_visit[segment as usize], segment));
         let writes = self.writes_since_visit[segment as usize];
-        if writes > 0 {
+        if writes > 0 && self.config.policy == Policy::HottestFirst {
             self.idle_by_writes.insert((writes, Reverse(segment)));
         }
         self.busy_workers -= 1;
@@ -337,10 +339,11 @@ impl Strategy for Segmented {
         let segment = self.key_space.part_index(key, self.config.segments);
         let writes = &mut self.writes_since_visit[segment as usize];
         *writes += 1;
-        if *writes == 1 {
+        // Each policy keeps only the index it reads: these are updated on every write.
+        if *writes == 1 && self.config.policy == Policy::AgeWeighted {
             self.written.insert(segment);
         }
-        if !self.in_flight[segment as usize] {
+        if self.config.policy == Policy::HottestFirst && !self.in_flight[segment as usize] {
             self.idle_by_writes.remove(&(*writes - 1, Reverse(segment)));
             self.idle_by_writes.insert((*writes, Reverse(segment)));
         }

@@ -114,7 +114,7 @@ impl World {
         let mut world = World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
-            replicas: ReplicaTable::new(cluster.nodes),
+            replicas: ReplicaTable::for_key_space(cluster.nodes, cluster.key_count),
             tree_cache: TreeCache::new(cluster.nodes),
             workload: Workload::new(
                 scenario.workload.clone(),
