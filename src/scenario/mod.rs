@@ -49,6 +49,15 @@ pub struct Scenario {
 pub const MAX_LEAVES: u32 = 1 << 24;
 /// Largest supported cluster.
 pub const MAX_NODES: u64 = 64;
+/// Largest supported key space (2^40, about 1.1 * 10^12 keys): keeps every count of keys
+/// and bytes a run accumulates far from `u64` overflow.
+pub const MAX_KEYS: u64 = 1 << 40;
+/// Largest supported core count per node.
+pub const MAX_CORES: u32 = 4096;
+/// Largest supported record on the wire (16 MiB).
+pub const MAX_RECORD_BYTES: u64 = 1 << 24;
+/// Longest strategy name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
 
 impl Scenario {
     /// Reads and validates the scenario at `path`.
@@ -107,7 +116,8 @@ fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnos
     } else if message.starts_with("missing field") {
         hint = Some("add the field; scenarios/quickstart.toml shows each one with a comment".into());
     }
-    locator.at_span("", error.span(), message, hint)
+    // Every TOML error is located; one without a span (rare) points at the file's start.
+    locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
 }
 
 /// Validates fields one by one, collecting every problem rather than stopping at the first.
@@ -165,6 +175,13 @@ impl Checker<'_> {
             "0s",
             "e.g. sample_interval = \"10s\"",
         );
+        self.require(
+            sample_interval_ns <= raw.duration.0.max(1),
+            "sample_interval",
+            "at most `duration`",
+            format!("{sample_interval_ns} ns > {} ns", raw.duration.0),
+            "the time series needs at least one interval",
+        );
         if raw.duration.0 > 0 && sample_interval_ns > 0 {
             let rows = raw.duration.0 / sample_interval_ns;
             self.require(
@@ -184,12 +201,24 @@ impl Checker<'_> {
             c.nodes,
             "anti-entropy compares at least two replicas",
         );
-        self.require(c.keys >= 1, "cluster.keys", "at least 1", c.keys, "");
-        self.require(c.cores >= 1, "cluster.cores", "at least 1", c.cores, "");
         self.require(
-            c.record_bytes >= 1,
+            (1..=MAX_KEYS).contains(&c.keys),
+            "cluster.keys",
+            "between 1 and 2^40",
+            c.keys,
+            "1_000_000_000 is the lesson's key space",
+        );
+        self.require(
+            (1..=MAX_CORES).contains(&c.cores),
+            "cluster.cores",
+            "between 1 and 4096",
+            c.cores,
+            "",
+        );
+        self.require(
+            (1..=MAX_RECORD_BYTES).contains(&c.record_bytes),
             "cluster.record_bytes",
-            "at least 1",
+            "between 1 and 16 MiB",
             c.record_bytes,
             "",
         );
@@ -285,6 +314,15 @@ impl Checker<'_> {
                 }
             }
         };
+        if let Some(stop_at) = w.stop_at {
+            self.require(
+                stop_at.0 > 0,
+                "workload.stop_at",
+                "positive",
+                "0s",
+                "omit it to write until the end; writes_per_s = 0.0 writes nothing",
+            );
+        }
         let stop_at = w.stop_at.map_or(raw.duration.0, |d| d.0);
 
         if raw.strategy.is_empty() {
@@ -300,6 +338,7 @@ impl Checker<'_> {
             let (name, kind) = match entry {
                 StrategyFile::Monolithic { name, leaves, interval } => {
                     self.leaves(leaves, &at("leaves"), c.keys);
+                    self.positive(interval.0, &at("interval"), "e.g. interval = \"30s\"");
                     (
                         name.unwrap_or_else(|| "monolithic".into()),
                         StrategyKind::Monolithic {
@@ -309,6 +348,16 @@ impl Checker<'_> {
                     )
                 }
             };
+            let name_ok = !name.is_empty()
+                && name.chars().count() <= MAX_NAME_CHARS
+                && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
+            self.require(
+                name_ok,
+                &at("name"),
+                "1 to 64 characters without commas, quotes or control characters",
+                format!("{name:?}"),
+                "the name labels the strategy's rows in every CSV",
+            );
             if strategies.iter().any(|s| s.name == name) {
                 self.error(
                     &at("name"),
@@ -345,6 +394,10 @@ impl Checker<'_> {
             strategies,
             source: source.to_string(),
         }
+    }
+
+    fn positive(&mut self, nanos: u64, path: &str, hint: &str) {
+        self.require(nanos > 0, path, "positive", "0s", hint);
     }
 
     fn leaves(&mut self, leaves: u32, path: &str, keys: u64) {
