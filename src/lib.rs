@@ -10,6 +10,7 @@
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod resources;
 pub mod run;
 pub mod scenario;
 pub mod sim;

@@ -95,6 +95,20 @@ impl Scenario {
         }
     }
 
+    /// A short hash of what the scenario simulates: every checked parameter except the
+    /// seed (a reseeded run is the same scenario) and the text's comments and layout.
+    /// `run.toml` records it so that results of two scenarios are never mixed.
+    pub fn fingerprint(&self) -> String {
+        let canonical = Scenario {
+            seed: 0,
+            source: String::new(),
+            description: String::new(),
+            ..self.clone()
+        };
+        let hash = blake3::hash(format!("{canonical:?}").as_bytes());
+        hash.to_hex()[..16].to_string()
+    }
+
     pub fn end(&self) -> SimTime {
         SimTime::from_nanos(self.duration_ns)
     }

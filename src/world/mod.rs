@@ -32,6 +32,13 @@ pub const MESSAGE_HEADER_BYTES: u64 = 64;
 pub struct InvariantViolation {
     pub time: SimTime,
     pub strategy: String,
+    /// What was being handled when the violation was found (an event, or the check at a
+    /// sample point or at the end of the run).
+    pub event: String,
+    /// The key concerned, when one is.
+    pub key: Option<Key>,
+    /// The nodes concerned (for a key: every node, with its version in `message`).
+    pub nodes: Vec<NodeId>,
     pub message: String,
 }
 
@@ -39,13 +46,33 @@ impl fmt::Display for InvariantViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invariant violated at t={}s in strategy '{}': {}",
-            self.time, self.strategy, self.message
-        )
+            "invariant violated at t={}s in strategy '{}'\n  event: {}",
+            self.time, self.strategy, self.event
+        )?;
+        if let Some(key) = self.key {
+            write!(f, "\n  key:   {key}")?;
+        }
+        if !self.nodes.is_empty() {
+            let nodes: Vec<String> = self.nodes.iter().map(usize::to_string).collect();
+            write!(f, "\n  nodes: {}", nodes.join(", "))?;
+        }
+        write!(f, "\n  {}", self.message)
     }
 }
 
 impl std::error::Error for InvariantViolation {}
+
+/// When the world checks its whole-state invariants (the oracle equals a recount, no
+/// acknowledged write is lost, replicas are identical after quiescence). Cheap per-event
+/// checks (a repair never lowers a version) always run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InvariantChecks {
+    /// At every sample point and at the end (the default; costs O(stored keys) per sample).
+    #[default]
+    EverySample,
+    /// Only at the end of the run.
+    EndOnly,
+}
 
 /// A node's build capacity: cores free, and builds waiting for one.
 struct NodeCores {
@@ -81,6 +108,17 @@ pub struct World {
     repair_latency: LatencyHistogram,
     samples: Vec<Sample>,
     events: u64,
+    /// Replication messages scheduled and not yet arrived: with no loss, zero of them
+    /// after the writes stop means the replicas must be identical.
+    replication_in_flight: u64,
+    invariant_checks: InvariantChecks,
+    /// The first invariant violation; the run stops at it.
+    violation: Option<InvariantViolation>,
+    /// Test hook: repairs run backwards (see [`World::break_repairs_for_test`]).
+    broken_repair: bool,
+    /// Whether the scenario can lose writes (message loss): if not, quiescence implies
+    /// identical replicas.
+    lossless: bool,
 }
 
 impl World {
@@ -126,6 +164,11 @@ impl World {
             repair_latency: LatencyHistogram::default(),
             samples: Vec::new(),
             events: 0,
+            replication_in_flight: 0,
+            invariant_checks: InvariantChecks::default(),
+            violation: None,
+            broken_repair: false,
+            lossless: scenario.network.loss_probability == 0.0,
             params,
         };
         world.queue.push(SimTime::ZERO, Event::Sample);
@@ -168,24 +211,48 @@ impl World {
         &self.repair_latency
     }
 
-    /// Processes every event up to and including `until` (capped at the run's end).
+    /// Chooses when whole-state invariants are checked (default: every sample).
+    pub fn set_invariant_checks(&mut self, checks: InvariantChecks) {
+        self.invariant_checks = checks;
+    }
+
+    /// Test hook: from now on, repairs run backwards (the receiver's older version is
+    /// written over the sender's newer one): a broken repair, which the run must catch
+    /// and stop at.
+    #[doc(hidden)]
+    pub fn break_repairs_for_test(&mut self) {
+        self.broken_repair = true;
+    }
+
+    /// The invariant violation that stopped the run, if any.
+    pub fn violation(&self) -> Option<&InvariantViolation> {
+        self.violation.as_ref()
+    }
+
+    /// Processes every event up to and including `until` (capped at the run's end), or
+    /// up to the first invariant violation.
     pub fn run_until(&mut self, until: SimTime) {
         let until = until.min(self.params.end);
-        while self.queue.peek_time().is_some_and(|t| t <= until) {
+        while self.violation.is_none() && self.queue.peek_time().is_some_and(|t| t <= until) {
             let (time, event) = self.queue.pop().expect("peeked");
             self.step(time, event);
         }
-        self.now = self.now.max(until);
+        if self.violation.is_none() {
+            self.now = self.now.max(until);
+        }
     }
 
     /// Runs to the end, checks the invariants and returns the measurements.
     pub fn run(mut self) -> Result<StrategyResult, InvariantViolation> {
         self.run_until(self.params.end);
+        if let Some(violation) = self.violation.take() {
+            return Err(violation);
+        }
         self.now = self.params.end;
         if self.samples.last().is_none_or(|s| s.time < self.now) {
             self.record_sample();
         }
-        self.check_invariants()?;
+        self.check_state("the end-of-run check")?;
         let oldest = self
             .replicas
             .divergent_in(KeyRange::new(0, self.params.cluster.key_count))
@@ -208,22 +275,66 @@ impl World {
     /// Checks what must hold at any instant: the oracle's divergent count equals a
     /// recount from the replicas, and every acknowledged write is on some replica.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        let violation = |message: String| InvariantViolation {
+        self.check_state("an explicit check")
+    }
+
+    fn violation_at(&self, event: &str, key: Option<Key>, message: String) -> InvariantViolation {
+        let nodes = if key.is_some() {
+            (0..self.params.cluster.nodes).collect()
+        } else {
+            Vec::new()
+        };
+        InvariantViolation {
             time: self.now,
             strategy: self.params.strategy_name.clone(),
+            event: event.to_string(),
+            key,
+            nodes,
             message,
-        };
-        let recount = self.replicas.recount_divergent();
-        if recount != self.replicas.divergent_keys() {
-            return Err(violation(format!(
-                "the oracle counts {} divergent keys but the replicas differ on {recount}",
-                self.replicas.divergent_keys()
-            )));
         }
-        if let Some((key, version)) = self.replicas.lost_acknowledged_write() {
-            return Err(violation(format!(
-                "acknowledged write of key {key} (version {version}) is on no replica"
-            )));
+    }
+
+    /// The whole-state invariants, found while handling `event`.
+    fn check_state(&self, event: &str) -> Result<(), InvariantViolation> {
+        let audit = self.replicas.audit();
+        let recount = audit.divergent;
+        if recount != self.replicas.divergent_keys() {
+            let (key, differ) = self.replicas.oracle_mismatch().expect("counts differ");
+            return Err(self.violation_at(
+                event,
+                Some(key),
+                format!(
+                    "the oracle counts {} divergent keys but the replicas differ on {recount}; \
+                     key {key} is {} by the oracle but its versions are {:?}",
+                    self.replicas.divergent_keys(),
+                    if differ { "consistent" } else { "divergent" },
+                    self.replicas.versions(key)
+                ),
+            ));
+        }
+        if audit.lost_acknowledged
+            && let Some((key, version)) = self.replicas.lost_acknowledged_write()
+        {
+            return Err(self.violation_at(
+                event,
+                Some(key),
+                format!(
+                    "acknowledged write of key {key} (version {version}) is on no replica; versions are {:?}",
+                    self.replicas.versions(key)
+                ),
+            ));
+        }
+        let quiescent = self.lossless && self.replication_in_flight == 0 && self.now >= self.workload.stop_at();
+        if quiescent && let Some(key) = self.replicas.first_divergent() {
+            return Err(self.violation_at(
+                event,
+                Some(key),
+                format!(
+                    "writes have stopped, nothing was lost and no replication is in flight, \
+                     yet the replicas differ on key {key}: versions {:?}",
+                    self.replicas.versions(key)
+                ),
+            ));
         }
         Ok(())
     }
@@ -247,6 +358,7 @@ impl World {
                 lose_replication,
             } => self.client_write(key, coordinator, lose_replication),
             Event::ReplicationArrives { to, key, version } => {
+                self.replication_in_flight -= 1;
                 let applied = self.replicas.apply(to, key, version, time);
                 if applied.changed {
                     self.strategy.on_local_write(to, key, time);
@@ -270,6 +382,12 @@ impl World {
                 self.apply_commands();
             }
             Event::Sample => {
+                if self.invariant_checks == InvariantChecks::EverySample
+                    && let Err(violation) = self.check_state("the check at a sample point")
+                {
+                    self.violation = Some(violation);
+                    return;
+                }
                 self.record_sample();
                 let next = time.after(self.params.sample_interval_ns);
                 if next <= self.params.end {
@@ -292,6 +410,7 @@ impl World {
             let delivery = self.network.send_replication(self.now);
             match delivery {
                 Delivery::Arrives(at) if !lose_replication => {
+                    self.replication_in_flight += 1;
                     self.queue.push(at, Event::ReplicationArrives { to, key, version })
                 }
                 _ => self.counters.lost_messages += 1,
@@ -482,8 +601,42 @@ impl World {
     }
 
     fn stream_arrives(&mut self, id: SessionId, pair: usize, to: NodeId, records: &[(Key, u64)]) {
+        let from = {
+            let exchange = &self.sessions[&id].pairs[pair];
+            if exchange.a == to { exchange.b } else { exchange.a }
+        };
         for &(key, version) in records {
-            let applied = self.replicas.apply(to, key, version, self.now);
+            // A correct repair keeps the newer version on the receiver. The test hook's
+            // broken repair runs backwards: it copies the receiver's older version over
+            // the sender's newer one.
+            let (target, value) = if self.broken_repair {
+                (from, self.replicas.version(to, key))
+            } else {
+                (to, version)
+            };
+            let before = self.replicas.version(target, key);
+            let applied = if self.broken_repair {
+                self.replicas.set_version(target, key, value, self.now)
+            } else {
+                self.replicas.apply(target, key, value, self.now)
+            };
+            let after = self.replicas.version(target, key);
+            if after < before {
+                self.violation = Some(InvariantViolation {
+                    time: self.now,
+                    strategy: self.params.strategy_name.clone(),
+                    event: format!(
+                        "StreamArrives (session {id}, pair {pair}: records of node {from} streamed to node {to})"
+                    ),
+                    key: Some(key),
+                    nodes: vec![from, to],
+                    message: format!(
+                        "a repair lowered node {target}'s version of key {key} from {before} to {after} \
+                         (streamed version {version})"
+                    ),
+                });
+                return;
+            }
             self.counters.records_applied += u64::from(applied.changed);
             if let Some(latency_ns) = applied.healed_after_ns {
                 self.counters.keys_repaired += 1;

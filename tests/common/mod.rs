@@ -31,3 +31,6 @@ name = "mono"
 leaves = 256
 interval = "20s"
 "#;
+
+/// Scenarios with modelled faults, for tests that want every table exercised.
+pub const FAULTY: &[&str] = &[];
