@@ -92,7 +92,7 @@ pub fn write_all_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> io::Result<()>
 /// Writes every output of a run into `dir` (created if needed), all or nothing.
 pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let files: Vec<(&str, Vec<u8>)> = vec![
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("summary.csv", summary_csv(results)),
         ("timeseries.csv", timeseries_csv(results)),
         ("latency.csv", latency_csv(results)),
@@ -101,7 +101,69 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
         ("run.toml", run_record(scenario).into_bytes()),
     ];
     debug_assert!(files.iter().map(|f| f.0).eq(RUN_FILES.iter().copied()));
-    write_all_atomic(dir, &files)
+    let faulty = results.iter().any(|r| r.faults.is_some());
+    if faulty {
+        files.insert(4, (FAULTS_FILE, faults_csv(results)));
+    }
+    write_all_atomic(dir, &files)?;
+    if !faulty {
+        // A fault-free run replacing a faulty one (with --force) leaves no stale file.
+        match std::fs::remove_file(dir.join(FAULTS_FILE)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Written beside the others only when the scenario has `[faults]`, so the outputs of
+/// fault-free scenarios are exactly what they were before faults existed.
+pub const FAULTS_FILE: &str = "faults.csv";
+
+/// Column names of `faults.csv`, in order.
+pub const FAULT_COLUMNS: &[&str] = &[
+    "strategy",
+    "crashes",
+    "writes_redirected",
+    "lost_to_crash",
+    "repaired_after_crash",
+    "sessions_aborted",
+    "partitions",
+    "lost_to_partition",
+    "repaired_after_partition",
+    "partition_heal_max_s",
+    "partitions_unhealed",
+    "duplicated_messages",
+    "reordered_messages",
+    "bitrot_corruptions",
+    "bitrot_skipped",
+    "bitrot_repaired",
+];
+
+/// One row per strategy: what each fault kind created and what anti-entropy repaired.
+pub fn faults_csv(results: &[StrategyResult]) -> Vec<u8> {
+    let rows = results.iter().map(|r| {
+        let f = r.faults.clone().unwrap_or_default();
+        vec![
+            r.strategy.clone(),
+            f.crashes.to_string(),
+            f.writes_redirected.to_string(),
+            f.lost_to_crash.to_string(),
+            f.repaired_after_crash.to_string(),
+            f.sessions_aborted.to_string(),
+            f.partitions.to_string(),
+            f.lost_to_partition.to_string(),
+            f.repaired_after_partition.to_string(),
+            format_secs(f.partition_heal_ns_max),
+            f.partitions_unhealed.to_string(),
+            f.duplicated_messages.to_string(),
+            f.reordered_messages.to_string(),
+            f.bitrot_corruptions.to_string(),
+            f.bitrot_skipped.to_string(),
+            f.bitrot_repaired.to_string(),
+        ]
+    });
+    csv_bytes(FAULT_COLUMNS, rows)
 }
 
 /// Refuses to write a run into `dir` when it holds the results of another scenario, so

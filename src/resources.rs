@@ -10,8 +10,9 @@ use crate::scenario::Scenario;
 use crate::strategy::StrategyKind;
 
 /// Bytes per stored key in the replica table: a B-tree map entry (key, slot index and
-/// node overhead, about 24 bytes) plus an entry of the divergent-key set (about 16).
-const KEY_INDEX_BYTES: u64 = 40;
+/// node overhead, about 24 bytes), an entry of the divergent-key set (about 16) and the
+/// slot's key (8).
+const KEY_INDEX_BYTES: u64 = 48;
 /// Bytes per queued event: the event itself, its heap entry and its sequence number.
 const EVENT_BYTES: u64 = 96;
 /// Bytes per time-series row, excluding the staleness buckets.

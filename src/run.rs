@@ -121,6 +121,31 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
     }
+    for r in results {
+        if let Some(f) = &r.faults {
+            out.push_str(&format!(
+                "faults in {}: crash lost {} messages ({} repaired), partition lost {} ({} repaired, \
+                 healed {} s after it ended{}), bitrot corrupted {} ({} repaired), {} duplicated, \
+                 {} reordered, {} sessions aborted\n",
+                r.strategy,
+                f.lost_to_crash,
+                f.repaired_after_crash,
+                f.lost_to_partition,
+                f.repaired_after_partition,
+                short_secs(f.partition_heal_ns_max),
+                if f.partitions_unhealed > 0 {
+                    format!(", {} not healed by the end", f.partitions_unhealed)
+                } else {
+                    String::new()
+                },
+                f.bitrot_corruptions,
+                f.bitrot_repaired,
+                f.duplicated_messages,
+                f.reordered_messages,
+                f.sessions_aborted,
+            ));
+        }
+    }
     out
 }
 

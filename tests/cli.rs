@@ -272,7 +272,7 @@ fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("needs an estimated 1001.3 MiB of memory, more than the limit of 256.0 MiB"),
+        stderr.contains("needs an estimated 1.1 GiB of memory, more than the limit of 256.0 MiB"),
         "{stderr}"
     );
     assert!(!dir.join("o").exists(), "nothing was written");

@@ -57,6 +57,8 @@ pub struct ReplicaTable {
     nodes: usize,
     slot_of: BTreeMap<Key, u32>,
     slots: Vec<u64>,
+    /// The key of each slot, in slot order (slots are never freed).
+    slot_keys: Vec<Key>,
     /// The keys on which replicas currently disagree: the oracle's answer, kept exact
     /// on every change so that questions about divergence cost O(divergent keys).
     divergent: BTreeSet<Key>,
@@ -72,6 +74,7 @@ impl ReplicaTable {
             nodes,
             slot_of: BTreeMap::new(),
             slots: Vec::new(),
+            slot_keys: Vec::new(),
             divergent: BTreeSet::new(),
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
@@ -181,6 +184,11 @@ impl ReplicaTable {
             self.slots[base + SINCE] = now.nanos();
         }
         None
+    }
+
+    /// The key stored in slot `slot` (`0..stored_keys()`, in order of first write).
+    pub fn key_at_slot(&self, slot: u64) -> Key {
+        self.slot_keys[slot as usize]
     }
 
     /// Every replica's version of `key`, by node.
@@ -295,6 +303,7 @@ impl ReplicaTable {
         let next = self.slot_of.len() as u32;
         let slot = *self.slot_of.entry(key).or_insert(next) as usize;
         if slot == next as usize {
+            self.slot_keys.push(key);
             self.slots.push(CONSISTENT);
             self.slots.extend(std::iter::repeat_n(0, self.stride() - 1));
         }

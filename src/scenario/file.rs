@@ -38,6 +38,7 @@ pub struct ScenarioFile {
     pub workload: WorkloadFile,
     #[serde(default)]
     pub strategy: Vec<StrategyFile>,
+    pub faults: Option<FaultsFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +115,42 @@ pub enum StrategyFile {
         leaves: u32,
         interval: DurationText,
     },
+}
+
+/// `[faults]`: what goes wrong during the run (all optional; absent means nothing does).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsFile {
+    #[serde(default)]
+    pub crash: Vec<CrashFile>,
+    #[serde(default)]
+    pub partition: Vec<PartitionFile>,
+    #[serde(default)]
+    pub duplicate: f64,
+    #[serde(default)]
+    pub reorder: f64,
+    pub reorder_delay: Option<DurationText>,
+    #[serde(default)]
+    pub bitrot_per_s: f64,
+}
+
+/// `[[faults.crash]]`: `node` is down from `at` until `restart`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashFile {
+    pub node: u64,
+    pub at: DurationText,
+    pub restart: DurationText,
+}
+
+/// `[[faults.partition]]`: the `isolate` nodes are cut off from the rest from `start`
+/// until `end`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionFile {
+    pub start: DurationText,
+    pub end: DurationText,
+    pub isolate: Vec<u64>,
 }
 
 mod defaults {

@@ -7,12 +7,13 @@ mod file;
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
 
+use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::sim::SimTime;
 use crate::strategy::{StrategyConfig, StrategyKind};
 use diagnostic::Locator;
-use file::{KeysFile, LatencyFile, ScenarioFile, StrategyFile};
+use file::{FaultsFile, KeysFile, LatencyFile, ScenarioFile, StrategyFile};
 use std::path::Path;
 
 /// Cluster shape and per-node costs.
@@ -40,6 +41,8 @@ pub struct Scenario {
     pub network: NetworkConfig,
     pub workload: WorkloadConfig,
     pub strategies: Vec<StrategyConfig>,
+    /// Modelled faults (none unless the file has a `[faults]` table).
+    pub faults: FaultConfig,
     /// The file's text, echoed next to the results for reproduction.
     pub source: String,
 }
@@ -56,6 +59,8 @@ pub const MAX_KEYS: u64 = 1 << 40;
 pub const MAX_CORES: u32 = 4096;
 /// Largest supported record on the wire (16 MiB).
 pub const MAX_RECORD_BYTES: u64 = 1 << 24;
+/// Longest hold-back of a reordered message when `faults.reorder_delay` is not given.
+pub const DEFAULT_REORDER_DELAY_NS: u64 = 100_000_000;
 /// Longest strategy name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -382,6 +387,11 @@ impl Checker<'_> {
             strategies.push(StrategyConfig { name, kind });
         }
 
+        let faults = match raw.faults {
+            Some(f) => self.faults(f, c.nodes, raw.duration.0),
+            None => FaultConfig::default(),
+        };
+
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -406,7 +416,114 @@ impl Checker<'_> {
                 stop_at: SimTime::from_nanos(stop_at),
             },
             strategies,
+            faults,
             source: source.to_string(),
+        }
+    }
+
+    fn faults(&mut self, f: FaultsFile, nodes: u64, duration_ns: u64) -> FaultConfig {
+        self.probability(f.duplicate, "faults.duplicate");
+        self.probability(f.reorder, "faults.reorder");
+        let reorder_delay_ns_max = f.reorder_delay.map_or(DEFAULT_REORDER_DELAY_NS, |d| d.0);
+        self.positive(
+            reorder_delay_ns_max,
+            "faults.reorder_delay",
+            "e.g. reorder_delay = \"50ms\"",
+        );
+        self.require(
+            f.bitrot_per_s.is_finite() && (0.0..=1e6).contains(&f.bitrot_per_s),
+            "faults.bitrot_per_s",
+            "a finite rate between 0 and 10^6",
+            f.bitrot_per_s,
+            "corrupted records per second over the whole cluster",
+        );
+        let mut crashes: Vec<CrashWindow> = Vec::new();
+        for (i, c) in f.crash.iter().enumerate() {
+            let at = |field: &str| format!("faults.crash[{i}].{field}");
+            self.require(
+                c.node < nodes,
+                &at("node"),
+                &format!("a node index below {nodes}"),
+                c.node,
+                "nodes are numbered from 0",
+            );
+            self.require(
+                c.at.0 < c.restart.0,
+                &at("restart"),
+                "later than `at`",
+                format!("{} ns <= {} ns", c.restart.0, c.at.0),
+                "`restart` is the instant the node is back, not a duration",
+            );
+            self.require(
+                c.at.0 < duration_ns,
+                &at("at"),
+                "before the end of the run",
+                format!("{} ns", c.at.0),
+                "",
+            );
+            let overlaps = crashes
+                .iter()
+                .any(|w| w.node as u64 == c.node && w.down_at.nanos() < c.restart.0 && c.at.0 < w.up_at.nanos());
+            if overlaps {
+                self.error(
+                    &at("at"),
+                    format!(
+                        "crash {i} of node {} overlaps an earlier crash of the same node",
+                        c.node
+                    ),
+                    "a node must restart before it can crash again",
+                );
+            }
+            crashes.push(CrashWindow {
+                node: c.node.min(nodes.saturating_sub(1)) as usize,
+                down_at: SimTime::from_nanos(c.at.0),
+                up_at: SimTime::from_nanos(c.restart.0),
+            });
+        }
+        let mut partitions = Vec::new();
+        for (i, p) in f.partition.iter().enumerate() {
+            let at = |field: &str| format!("faults.partition[{i}].{field}");
+            self.require(
+                p.start.0 < p.end.0,
+                &at("end"),
+                "later than `start`",
+                format!("{} ns <= {} ns", p.end.0, p.start.0),
+                "`end` is the instant the partition heals, not a duration",
+            );
+            self.require(
+                p.start.0 < duration_ns,
+                &at("start"),
+                "before the end of the run",
+                format!("{} ns", p.start.0),
+                "",
+            );
+            let mut isolated: Vec<u64> = p.isolate.clone();
+            isolated.sort_unstable();
+            isolated.dedup();
+            let valid = !isolated.is_empty()
+                && isolated.len() == p.isolate.len()
+                && (isolated.len() as u64) < nodes
+                && isolated.iter().all(|&n| n < nodes);
+            self.require(
+                valid,
+                &at("isolate"),
+                &format!("distinct node indices below {nodes}, at least one node and not all of them"),
+                format!("{:?}", p.isolate),
+                "e.g. isolate = [1] cuts node 1 off from the others",
+            );
+            partitions.push(PartitionWindow {
+                start: SimTime::from_nanos(p.start.0),
+                end: SimTime::from_nanos(p.end.0),
+                isolated: isolated.iter().map(|&n| n as usize).collect(),
+            });
+        }
+        FaultConfig {
+            crashes,
+            partitions,
+            duplicate_probability: f.duplicate,
+            reorder_probability: f.reorder,
+            reorder_delay_ns_max,
+            bitrot_per_s: f.bitrot_per_s,
         }
     }
 

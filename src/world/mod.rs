@@ -6,12 +6,14 @@
 //! and the identical lost replication messages.
 
 mod event;
+mod faults;
 mod session;
 
 pub use event::{Event, SessionId};
 pub use session::{SessionReport, SessionSpec};
 
 use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult};
+use crate::model::faults::Faults;
 use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
@@ -116,9 +118,14 @@ pub struct World {
     violation: Option<InvariantViolation>,
     /// Test hook: repairs run backwards (see [`World::break_repairs_for_test`]).
     broken_repair: bool,
-    /// Whether the scenario can lose writes (message loss): if not, quiescence implies
-    /// identical replicas.
+    /// Whether the scenario can lose writes (message loss, crashes, partitions,
+    /// bitrot): if not, quiescence implies identical replicas.
     lossless: bool,
+    /// The modelled faults' state (inert when the scenario has none).
+    faults: Faults,
+    /// Sessions waiting for a crashed node to restart or a partition to end, with the
+    /// instant they were first asked for.
+    deferred: Vec<(SessionSpec, SimTime)>,
 }
 
 impl World {
@@ -168,13 +175,17 @@ impl World {
             invariant_checks: InvariantChecks::default(),
             violation: None,
             broken_repair: false,
-            lossless: scenario.network.loss_probability == 0.0,
+            lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
+            faults: Faults::new(scenario.faults.clone(), cluster.nodes, scenario.seed),
+            deferred: Vec::new(),
             params,
         };
         world.queue.push(SimTime::ZERO, Event::Sample);
         if let Some(first) = world.workload.next_arrival(SimTime::ZERO) {
             world.queue.push(first, Event::ClientWrite);
         }
+        // Faults: queued only when configured, so fault-free runs are unchanged.
+        world.schedule_faults();
         let mut ctx = Ctx::new(SimTime::ZERO, cluster, &mut world.commands);
         world.strategy.start(&mut ctx);
         world.apply_commands();
@@ -205,6 +216,11 @@ impl World {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// What the modelled faults have done so far.
+    pub fn fault_counters(&self) -> crate::model::faults::FaultCounters {
+        self.faults.finish()
     }
 
     pub fn repair_latency(&self) -> &LatencyHistogram {
@@ -269,6 +285,7 @@ impl World {
             oldest_divergence_ns: oldest,
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
+            faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
         })
     }
 
@@ -357,14 +374,21 @@ impl World {
                 coordinator,
                 lose_replication,
             } => self.client_write(key, coordinator, lose_replication),
-            Event::ReplicationArrives { to, key, version } => {
+            Event::ReplicationArrives { from, to, key, version } => {
                 self.replication_in_flight -= 1;
+                // Faults: a receiver that is down, or cut off, never sees the message.
+                if self.faults.drops_replication(from, to, key) {
+                    self.counters.lost_messages += 1;
+                    return;
+                }
                 let applied = self.replicas.apply(to, key, version, time);
                 if applied.changed {
+                    self.faults.superseded(key, to);
                     self.strategy.on_local_write(to, key, time);
                 }
                 if applied.healed_after_ns.is_some() {
                     self.counters.healed_by_replication += 1;
+                    self.faults.healed(key, time);
                 }
             }
             Event::BuildDone { session, node } => self.build_done(session, node),
@@ -381,6 +405,8 @@ impl World {
                 self.strategy.on_timer(&mut ctx, token);
                 self.apply_commands();
             }
+            Event::Fault(fault) => self.fault(fault),
+            Event::Bitrot => self.bitrot(),
             Event::Sample => {
                 if self.invariant_checks == InvariantChecks::EverySample
                     && let Err(violation) = self.check_state("the check at a sample point")
@@ -397,11 +423,16 @@ impl World {
         }
     }
 
-    fn client_write(&mut self, key: Key, coordinator: NodeId, lose_replication: bool) {
+    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool) {
+        // Faults: a client whose node is down retries on the next one up.
+        let Some(coordinator) = self.faults.coordinator(chosen) else {
+            return;
+        };
         let version = self.next_version;
         self.next_version += 1;
         self.counters.writes += 1;
         self.replicas.client_write(coordinator, key, version, self.now);
+        self.faults.superseded(key, coordinator);
         self.strategy.on_local_write(coordinator, key, self.now);
         for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
             self.counters.replication_messages += 1;
@@ -410,8 +441,33 @@ impl World {
             let delivery = self.network.send_replication(self.now);
             match delivery {
                 Delivery::Arrives(at) if !lose_replication => {
+                    let message = Event::ReplicationArrives {
+                        from: coordinator,
+                        to,
+                        key,
+                        version,
+                    };
+                    // Faults: a message into a crashed node or across a partition is
+                    // lost; one that goes may be held back, or delivered twice.
+                    if self.faults.drops_replication(coordinator, to, key) {
+                        self.counters.lost_messages += 1;
+                        continue;
+                    }
+                    let (at, again) = self.faults.deliveries(at);
                     self.replication_in_flight += 1;
-                    self.queue.push(at, Event::ReplicationArrives { to, key, version })
+                    self.queue.push(at, message);
+                    if let Some(again) = again {
+                        self.replication_in_flight += 1;
+                        self.queue.push(
+                            again,
+                            Event::ReplicationArrives {
+                                from: coordinator,
+                                to,
+                                key,
+                                version,
+                            },
+                        );
+                    }
                 }
                 _ => self.counters.lost_messages += 1,
             }
@@ -454,10 +510,23 @@ impl World {
     }
 
     fn start_session(&mut self, spec: SessionSpec) {
+        self.start_session_since(spec, self.now);
+    }
+
+    /// Starts a session first asked for at `asked` (earlier than now if it waited).
+    fn start_session_since(&mut self, spec: SessionSpec, asked: SimTime) {
         assert_eq!(spec.ranges.len(), self.params.cluster.nodes, "one range per node");
+        // Faults: a session involves every replica, so it waits until all are up and
+        // connected.
+        if !self.faults.all_clear() {
+            self.deferred.push((spec, asked));
+            return;
+        }
         let id = self.next_session;
         self.next_session += 1;
-        self.sessions.insert(id, Session::new(id, spec, self.now));
+        let mut session = Session::new(id, spec, self.now);
+        session.report.started = asked;
+        self.sessions.insert(id, session);
         for node in 0..self.params.cluster.nodes {
             let cores = &mut self.cores[node];
             if cores.free > 0 {
@@ -467,6 +536,17 @@ impl World {
                 cores.waiting.push_back(id);
             }
         }
+    }
+
+    /// Gives `node`'s freed core to the next live session waiting for one, if any.
+    fn next_build(&mut self, node: NodeId) {
+        while let Some(next) = self.cores[node].waiting.pop_front() {
+            if self.sessions.contains_key(&next) {
+                self.start_build(next, node);
+                return;
+            }
+        }
+        self.cores[node].free += 1;
     }
 
     /// Takes `node`'s snapshot for `session` now, and holds a core for the scan time.
@@ -484,13 +564,11 @@ impl World {
     }
 
     fn build_done(&mut self, id: SessionId, node: NodeId) {
-        let cores = &mut self.cores[node];
-        if let Some(next) = cores.waiting.pop_front() {
-            self.start_build(next, node);
-        } else {
-            cores.free += 1;
-        }
-        let session = self.sessions.get_mut(&id).expect("live session");
+        self.next_build(node);
+        // Faults: the session may have been aborted while this build ran.
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
         session.builds_pending -= 1;
         if session.builds_pending > 0 {
             return;
@@ -542,10 +620,16 @@ impl World {
     }
 
     fn hash_request_arrives(&mut self, id: SessionId, pair: usize) {
-        self.send_hashes(id, pair, false);
+        // Faults: messages of an aborted session find no one listening.
+        if self.sessions.contains_key(&id) {
+            self.send_hashes(id, pair, false);
+        }
     }
 
     fn hash_reply_arrives(&mut self, id: SessionId, pair: usize) {
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
         self.counters.round_trips += 1;
         let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
         exchange.level += 1;
@@ -601,6 +685,9 @@ impl World {
     }
 
     fn stream_arrives(&mut self, id: SessionId, pair: usize, to: NodeId, records: &[(Key, u64)]) {
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
         let from = {
             let exchange = &self.sessions[&id].pairs[pair];
             if exchange.a == to { exchange.b } else { exchange.a }
@@ -638,9 +725,13 @@ impl World {
                 return;
             }
             self.counters.records_applied += u64::from(applied.changed);
+            if applied.changed {
+                self.faults.repaired(key, target);
+            }
             if let Some(latency_ns) = applied.healed_after_ns {
                 self.counters.keys_repaired += 1;
                 self.repair_latency.record(latency_ns);
+                self.faults.healed(key, self.now);
             }
         }
         let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
