@@ -27,7 +27,7 @@ const PROCESS_FIXED_BYTES: u64 = 8 << 20;
 /// The estimated peak memory of a run, with the terms that make it up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryEstimate {
-    /// Replica versions and the oracle's index, per world.
+    /// Replica versions, the oracle's index and the fault marks, per world.
     pub replica_bytes: u64,
     /// Merkle trees held at once by one world (snapshots of every node, every session).
     pub tree_bytes: u64,
@@ -49,7 +49,10 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     let writes = saturating_f64(scenario.workload.writes_per_s * run_s);
     let stored_keys = writes.min(scenario.cluster.key_count);
     let slot_bytes = (2 + nodes) * 8;
-    let replica_bytes = stored_keys.saturating_mul(KEY_INDEX_BYTES + slot_bytes);
+    // Faults that leave records stale mark each (key, node) until repaired: at most one
+    // B-tree entry per stored key per node.
+    let fault_mark_bytes = if scenario.faults.can_lose_data() { nodes * 48 } else { 0 };
+    let replica_bytes = stored_keys.saturating_mul(KEY_INDEX_BYTES + slot_bytes + fault_mark_bytes);
 
     let tree_bytes = scenario
         .strategies

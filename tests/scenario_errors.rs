@@ -263,6 +263,106 @@ const CASES: &[Case] = &[
     ),
 ];
 
+/// The base scenario with faults; the fault cases edit one line of it.
+fn with_faults() -> String {
+    format!(
+        "{BASE}[faults]\nduplicate = 0.1\nreorder_delay = \"10ms\"\nbitrot_per_s = 0.5\n\
+         [[faults.crash]]\nnode = 1\nat = \"1min\"\nrestart = \"2min\"\n\
+         [[faults.partition]]\nstart = \"3min\"\nend = \"4min\"\nisolate = [1]\n"
+    )
+}
+
+/// Fault cases: lines 24 on are the `[faults]` tables of [`with_faults`].
+const FAULT_CASES: &[Case] = &[
+    (
+        "a duplication probability above one",
+        "duplicate = 0.1",
+        "duplicate = 1.1",
+        &[(25, 13, "`faults.duplicate` must be a probability in [0, 1], got 1.1")],
+    ),
+    (
+        "a zero reorder delay",
+        "reorder_delay = \"10ms\"",
+        "reorder_delay = \"0s\"",
+        &[(26, 17, "`faults.reorder_delay` must be positive, got 0s")],
+    ),
+    (
+        "a negative bitrot rate",
+        "bitrot_per_s = 0.5",
+        "bitrot_per_s = -1.0",
+        &[(
+            27,
+            16,
+            "`faults.bitrot_per_s` must be a finite rate between 0 and 10^6, got -1",
+        )],
+    ),
+    (
+        "a crash of a node that does not exist",
+        "node = 1",
+        "node = 2",
+        &[(29, 8, "`faults.crash[0].node` must be a node index below 2, got 2")],
+    ),
+    (
+        "a restart before the crash",
+        "restart = \"2min\"",
+        "restart = \"30s\"",
+        &[(
+            31,
+            11,
+            "`faults.crash[0].restart` must be later than `at`, got 30000000000 ns <= 60000000000 ns",
+        )],
+    ),
+    (
+        "a partition that ends before it starts",
+        "end = \"4min\"",
+        "end = \"2min\"",
+        &[(
+            34,
+            7,
+            "`faults.partition[0].end` must be later than `start`, got 120000000000 ns <= 180000000000 ns",
+        )],
+    ),
+    (
+        "a partition isolating every node",
+        "isolate = [1]",
+        "isolate = [0, 1]",
+        &[(
+            35,
+            11,
+            "`faults.partition[0].isolate` must be distinct node indices below 2, at least one node and not \
+             all of them, got [0, 1]",
+        )],
+    ),
+    (
+        "a partition starting after the run (and so ending before it starts)",
+        "start = \"3min\"",
+        "start = \"11min\"",
+        &[
+            (
+                34,
+                7,
+                "`faults.partition[0].end` must be later than `start`, got 240000000000 ns <= 660000000000 ns",
+            ),
+            (
+                33,
+                9,
+                "`faults.partition[0].start` must be before the end of the run, got 660000000000 ns",
+            ),
+        ],
+    ),
+    (
+        "a misspelt fault",
+        "bitrot_per_s = 0.5",
+        "bitrot = 0.5",
+        &[(
+            27,
+            1,
+            "unknown field `bitrot`, expected one of `crash`, `partition`, `duplicate`, `reorder`, \
+             `reorder_delay`, `bitrot_per_s`",
+        )],
+    ),
+];
+
 fn errors_of(body: &str) -> Vec<(usize, usize, String)> {
     match Scenario::parse(body, "bad.toml") {
         Ok(_) => Vec::new(),
@@ -286,6 +386,22 @@ fn each_bad_scenario_gets_exactly_its_errors() {
         assert_eq!(BASE.matches(line).count(), 1, "case '{what}': ambiguous line {line:?}");
         let body = BASE.replacen(line, replacement, 1);
         let got = errors_of(&body);
+        let expected: Vec<_> = expected.iter().map(|&(l, c, m)| (l, c, m.to_string())).collect();
+        if got != expected {
+            failures.push(format!("{what}:\n  expected {expected:?}\n  got      {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn each_bad_fault_gets_exactly_its_errors() {
+    let base = with_faults();
+    assert_eq!(errors_of(&base), vec![]);
+    let mut failures = Vec::new();
+    for &(what, line, replacement, expected) in FAULT_CASES {
+        assert_eq!(base.matches(line).count(), 1, "case '{what}': ambiguous line {line:?}");
+        let got = errors_of(&base.replacen(line, replacement, 1));
         let expected: Vec<_> = expected.iter().map(|&(l, c, m)| (l, c, m.to_string())).collect();
         if got != expected {
             failures.push(format!("{what}:\n  expected {expected:?}\n  got      {got:?}"));
