@@ -2,10 +2,11 @@
 
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_with};
-use aesim::scenario::Scenario;
+use aesim::scenario::{Override, ScenarioDocument, canonical_text};
+use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -35,20 +36,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write CSV results.
+    /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results.
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
-        /// Override the scenario's seed.
+        /// Override the scenario's seed (a sweep's base seed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Override one parameter by its dotted path, e.g. --set network.loss=0.05 or
+        /// --set strategy[1].leaves=4096 (`strategy.leaves` sets it in every strategy).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         /// Output folder [default: results/<scenario name>/].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Strategies simulated at once (outputs are identical for any value).
+        /// Simulations run at once (outputs are identical for any value).
         #[arg(long, default_value_t = default_jobs())]
         jobs: usize,
-        /// Print nothing but errors.
+        /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Print nothing but errors (and no progress bar).
         #[arg(long, short)]
         quiet: bool,
         /// Write into an output folder even if it holds results of another scenario.
@@ -62,10 +70,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Checks::EverySample)]
         invariants: Checks,
     },
-    /// Validate a scenario file without running it.
+    /// Validate a scenario file (and every point of its sweep) without running it.
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
+        /// Override one parameter, as for `run`.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+    },
+    /// Combine the partial results of a sharded sweep into the complete sweep's results.
+    Merge {
+        /// Output folders of `aesim run --shard` (any number, in any order).
+        #[arg(required = true)]
+        partials: Vec<PathBuf>,
+        /// Folder for the merged results.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -77,11 +100,12 @@ enum Checks {
     End,
 }
 
-/// What `run` was asked to do, beyond the scenario.
+/// The flags of `run`, beyond the scenario.
 struct RunArgs {
     seed: Option<u64>,
     out: Option<PathBuf>,
     jobs: usize,
+    shard: Option<String>,
     quiet: bool,
     force: bool,
     memory_limit: Option<u64>,
@@ -95,70 +119,146 @@ fn default_jobs() -> usize {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { scenario } => match Scenario::load(&scenario) {
-            Ok(s) => {
-                let memory = resources::estimate(&s, default_jobs());
-                println!(
-                    "{}: ok ({} strategies, {} keys, {} nodes; about {} of memory)",
-                    scenario.display(),
-                    s.strategies.len(),
-                    s.cluster.key_count,
-                    s.cluster.nodes,
-                    format_bytes(memory.total_bytes)
-                );
-                EXIT_OK
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                EXIT_BAD_INPUT
-            }
-        },
+        Command::Check { scenario, set } => check(scenario, &set),
         Command::Run {
             scenario,
             seed,
+            set,
             out,
             jobs,
+            shard,
             quiet,
             force,
             memory_limit,
             invariants,
         } => run(
             scenario,
+            &set,
             RunArgs {
                 seed,
                 out,
                 jobs,
+                shard,
                 quiet,
                 force,
                 memory_limit,
                 invariants,
             },
         ),
+        Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
     };
     ExitCode::from(code)
 }
 
-fn run(path: PathBuf, args: RunArgs) -> u8 {
+/// Reads `--set` flags and the scenario, printing every problem.
+fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
+    let mut overrides = Vec::new();
+    for text in set {
+        match Override::parse_set(text) {
+            Ok(o) => overrides.push(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    let document = ScenarioDocument::load(path, overrides.clone()).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_BAD_INPUT
+    })?;
+    // A sweep's seed is a parameter like any other, recorded with the overrides.
+    match seed {
+        Some(seed) if document.sweep.is_some() => {
+            overrides.push(Override::parse_set(&format!("seed={seed}")).expect("a valid override"));
+            ScenarioDocument::load(path, overrides).map_err(|e| {
+                eprintln!("{e}");
+                EXIT_BAD_INPUT
+            })
+        }
+        _ => Ok(document),
+    }
+}
+
+fn check(path: PathBuf, set: &[String]) -> u8 {
+    let document = match load(&path, set, None) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let s = &document.base;
+    print!(
+        "{}: ok ({} strategies, {} keys, {} nodes",
+        path.display(),
+        s.strategies.len(),
+        s.cluster.key_count,
+        s.cluster.nodes
+    );
+    match &document.sweep {
+        Some(sweep) => println!(
+            "; sweep of {} points x {} replications = {} runs)",
+            sweep.points(),
+            sweep.replications,
+            sweep.runs()
+        ),
+        None => println!(
+            "; about {} of memory)",
+            format_bytes(resources::estimate(s, default_jobs()).total_bytes)
+        ),
+    }
+    EXIT_OK
+}
+
+fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
     let RunArgs {
         seed,
         out,
         jobs,
+        shard,
         quiet,
         force,
         memory_limit,
         invariants,
     } = args;
-    let mut scenario = match Scenario::load(&path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_BAD_INPUT;
-        }
+    let document = match load(&path, set, seed) {
+        Ok(d) => d,
+        Err(code) => return code,
     };
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&document.base.name));
+    if document.sweep.is_some() {
+        let shard = match shard.as_deref().map(Shard::parse).transpose() {
+            Ok(shard) => shard,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        return sweep(document, &out, jobs, shard, quiet);
+    }
+    if shard.is_some() {
+        eprintln!(
+            "error: --shard splits a sweep, and {} has no [sweep] table",
+            path.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let mut scenario = document.base.clone();
     if let Some(seed) = seed {
         scenario.seed = seed;
     }
-    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
+    if !document.set.is_empty() {
+        // The echoed scenario must reproduce this run on its own: write it with the
+        // overrides applied (when the seed fits in TOML; otherwise list them).
+        let flags: Vec<String> = document
+            .set
+            .iter()
+            .map(|o| format!("--set '{}'", o.to_set_text()))
+            .collect();
+        let body = if i64::try_from(scenario.seed).is_ok() {
+            canonical_text(&document.source, &document.set, scenario.seed)
+        } else {
+            document.source.clone()
+        };
+        scenario.source = format!("# {} with {} applied\n{body}", path.display(), flags.join(" "));
+    }
     if !force && let Err(reason) = aesim::output::check_destination(&out, &scenario) {
         eprintln!(
             "error: refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
@@ -215,4 +315,82 @@ fn run(path: PathBuf, args: RunArgs) -> u8 {
         );
     }
     EXIT_OK
+}
+
+fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {
+    let plan = match Plan::new(document) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => unreachable!("the document has a sweep"),
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let started = Instant::now();
+    let options = SweepOptions {
+        jobs,
+        shard,
+        progress: !quiet,
+    };
+    let outcome = match aesim::sweep::run_sweep(&plan, out, options) {
+        Ok(outcome) => outcome,
+        Err(e) => return sweep_failed(&e),
+    };
+    if !quiet {
+        let wall = started.elapsed().as_secs_f64();
+        let part = shard.map_or(String::new(), |s| format!(", shard {s}: {} of them", outcome.mine));
+        println!(
+            "{}: {} points x {} replications = {} runs{part}; ran {}, {} already done; \
+             {} events in {wall:.2}s ({:.2} M events/s); results in {}",
+            plan.document.base.name,
+            plan.sweep.points(),
+            plan.sweep.replications,
+            outcome.total,
+            outcome.ran,
+            outcome.resumed,
+            outcome.events,
+            outcome.events as f64 / wall.max(1e-9) / 1e6,
+            out.display()
+        );
+        report_missing(&outcome);
+    }
+    EXIT_OK
+}
+
+fn report_missing(outcome: &SweepOutcome) {
+    if outcome.missing > 0 {
+        println!(
+            "{} runs of other shards are not in this folder yet: run them here, or run `aesim merge` \
+             over every shard's folder; raw.csv and summary.csv are written once all runs are in",
+            outcome.missing
+        );
+    }
+}
+
+fn merge(partials: &[PathBuf], out: &Path, quiet: bool) -> u8 {
+    match aesim::sweep::merge(partials, out) {
+        Ok(outcome) => {
+            if !quiet {
+                println!(
+                    "merged {} runs from {} folders into {}",
+                    outcome.total,
+                    partials.len(),
+                    out.display()
+                );
+            }
+            EXIT_OK
+        }
+        Err(e) => sweep_failed(&e),
+    }
+}
+
+fn sweep_failed(error: &SweepError) -> u8 {
+    eprintln!("error: {error}");
+    match error {
+        SweepError::Input(_) => EXIT_BAD_INPUT,
+        SweepError::Invariant(_) | SweepError::Io { .. } => {
+            eprintln!("runs already finished are kept; rerun the same command to resume.");
+            EXIT_RUN_FAILED
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //! [`scenario::Scenario`]; [`run`] builds one [`world::World`] per strategy and runs it;
 //! the world advances the [`sim`] kernel's event queue, using the passive [`model`]
 //! components and asking a [`strategy`] what to compare; [`metrics`] holds what was
-//! measured; [`output`] writes it.
+//! measured; [`output`] writes it. [`sweep`] runs a grid of scenarios x seeds and
+//! aggregates them.
 
 pub mod metrics;
 pub mod model;
@@ -15,4 +16,5 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod strategy;
+pub mod sweep;
 pub mod world;

@@ -45,6 +45,13 @@ pub struct Counters {
     pub full_passes: u64,
     /// Sum of the durations of the completed full passes, in nanoseconds.
     pub full_pass_ns_total: u64,
+    /// Longest time any range went without a comparison starting (including from the
+    /// start of the run and until its end): the observed starvation bound.
+    pub max_revisit_gap_ns: u64,
+    /// Hash operations live trees spent on the write path (every changed record, on
+    /// every replica), and their modelled CPU time.
+    pub write_path_hash_ops: u64,
+    pub write_path_hash_ns: u64,
 }
 
 impl Counters {
@@ -121,6 +128,10 @@ pub struct StrategyResult {
     pub strategy: String,
     pub counters: Counters,
     pub repair_latency: LatencyHistogram,
+    /// Repair latency of keys inside the hotspot when they diverged (hotspot workloads).
+    pub hot_repair_latency: LatencyHistogram,
+    /// Repair latency of all other keys.
+    pub cold_repair_latency: LatencyHistogram,
     pub samples: Vec<Sample>,
     /// Integral of divergent keys over the run, in key-nanoseconds.
     pub divergence_key_ns: u128,

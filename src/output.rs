@@ -31,9 +31,11 @@ pub const RUN_FILES: &[&str] = &[
 /// temporary files, exactly as if it were killed mid-write (see tests/cli.rs).
 pub const ABORT_AFTER_BYTES_VAR: &str = "AESIM_TEST_ABORT_AFTER_BYTES";
 
-/// The temporary name of `name` while it is being written: hidden, beside the target.
-fn temp_name(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.tmp"))
+/// The temporary name of `name` while it is being written: hidden, beside the target,
+/// and unique to this process and call, so that threads or processes writing the same
+/// file at once (sweep shards sharing a folder) never write one temporary file.
+fn temp_name(dir: &Path, name: &str, unique: u64) -> PathBuf {
+    dir.join(format!(".{name}.{}-{unique}.tmp", std::process::id()))
 }
 
 /// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
@@ -51,14 +53,16 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// Writes several files into `dir` as one unit, as far as a file system allows: every
 /// file is first written whole to its temporary name and synced; only then are they
 /// renamed over their targets, in order. A run killed while writing leaves every
-/// previous file intact (and at worst a hidden `.NAME.tmp`, replaced by the next run); a
-/// run killed during the renames, a window of microseconds, leaves each file either old
-/// or new, never partial.
+/// previous file intact (and at worst a hidden `.NAME.PID-N.tmp`); a run killed during
+/// the renames, a window of microseconds, leaves each file either old or new, never
+/// partial.
 pub fn write_all_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> io::Result<()> {
     let mut abort_after_bytes: Option<u64> = std::env::var(ABORT_AFTER_BYTES_VAR).ok().and_then(|v| v.parse().ok());
+    static NEXT_TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = NEXT_TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let written = (|| {
         for (name, contents) in files {
-            let mut file = std::fs::File::create(temp_name(dir, name))?;
+            let mut file = std::fs::File::create(temp_name(dir, name, unique))?;
             match abort_after_bytes.as_mut() {
                 Some(budget) if (contents.len() as u64) >= *budget => {
                     file.write_all(&contents[..*budget as usize])?;
@@ -75,12 +79,12 @@ pub fn write_all_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> io::Result<()>
     })();
     if let Err(e) = written {
         for (name, _) in files {
-            let _ = std::fs::remove_file(temp_name(dir, name));
+            let _ = std::fs::remove_file(temp_name(dir, name, unique));
         }
         return Err(e);
     }
     for (name, _) in files {
-        std::fs::rename(temp_name(dir, name), dir.join(name))?;
+        std::fs::rename(temp_name(dir, name, unique), dir.join(name))?;
     }
     // Make the renames durable too (best effort: not every platform syncs folders).
     if let Ok(folder) = std::fs::File::open(dir) {
@@ -242,6 +246,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "sessions",
     "full_passes",
     "mean_full_pass_s",
+    "max_revisit_gap_s",
     "tree_builds",
     "keys_scanned",
     "hashes_sent",
@@ -254,6 +259,13 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "records_overstreamed",
     "stream_bytes",
     "records_applied",
+    "write_path_hash_ops",
+    "write_path_hash_s",
+    "hot_keys_repaired",
+    "hot_repair_p50_s",
+    "hot_repair_p99_s",
+    "cold_repair_p50_s",
+    "cold_repair_p99_s",
     "stored_keys",
     "events",
 ];
@@ -280,6 +292,7 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.sessions.to_string(),
             c.full_passes.to_string(),
             format_secs(c.mean_full_pass_ns()),
+            format_secs(c.max_revisit_gap_ns),
             c.tree_builds.to_string(),
             c.keys_scanned.to_string(),
             c.hashes_sent.to_string(),
@@ -292,6 +305,13 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.records_overstreamed().to_string(),
             c.stream_bytes.to_string(),
             c.records_applied.to_string(),
+            c.write_path_hash_ops.to_string(),
+            format_secs(c.write_path_hash_ns),
+            r.hot_repair_latency.count().to_string(),
+            format_secs(r.hot_repair_latency.quantile_ns(0.5)),
+            format_secs(r.hot_repair_latency.quantile_ns(0.99)),
+            format_secs(r.cold_repair_latency.quantile_ns(0.5)),
+            format_secs(r.cold_repair_latency.quantile_ns(0.99)),
             r.stored_keys.to_string(),
             r.events.to_string(),
         ]

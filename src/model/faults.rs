@@ -12,7 +12,7 @@
 //! Must not know: the event queue, sessions, strategies.
 
 use super::replicas::ReplicaTable;
-use super::{Key, NodeId};
+use super::{Key, KeyRange, NodeId};
 use crate::sim::{SimTime, StreamId, stream};
 use rand::Rng;
 use rand_chacha::ChaCha12Rng;
@@ -133,6 +133,10 @@ pub struct Faults {
     /// Records left stale or corrupted by a fault, until repaired or overwritten.
     marks: BTreeMap<(Key, NodeId), FaultKind>,
     healing: Vec<Healing>,
+    /// When each node last crashed, losing every tree it kept in memory.
+    last_crash: Vec<Option<SimTime>>,
+    /// When each live tree `(node, range start, range end)` was last rebuilt by a scan.
+    live_rebuilt: BTreeMap<(NodeId, Key, Key), SimTime>,
     pub counters: FaultCounters,
 }
 
@@ -150,6 +154,8 @@ impl Faults {
             bitrot_interarrival,
             marks: BTreeMap::new(),
             healing: Vec::new(),
+            last_crash: vec![None; nodes],
+            live_rebuilt: BTreeMap::new(),
             counters: FaultCounters::default(),
         }
     }
@@ -174,11 +180,12 @@ impl Faults {
         events
     }
 
-    /// Applies a scheduled change of state.
-    pub fn apply(&mut self, event: FaultEvent) {
+    /// Applies a scheduled change of state at `now`.
+    pub fn apply(&mut self, event: FaultEvent, now: SimTime) {
         match event {
             FaultEvent::Crash { node } => {
                 self.down[node] = true;
+                self.last_crash[node] = Some(now);
                 self.counters.crashes += 1;
             }
             FaultEvent::Restart { node } => self.down[node] = false,
@@ -187,6 +194,23 @@ impl Faults {
                 self.counters.partitions += 1;
             }
             FaultEvent::PartitionEnd { index } => self.active_partitions.retain(|&i| i != index),
+        }
+    }
+
+    /// Whether `node`'s live (incrementally maintained) tree of `range` was lost in a
+    /// crash and not rebuilt since: it must be rebuilt by a scan before it is compared.
+    pub fn live_tree_lost(&self, node: NodeId, range: KeyRange) -> bool {
+        self.last_crash[node].is_some_and(|crashed| {
+            self.live_rebuilt
+                .get(&(node, range.start, range.end))
+                .is_none_or(|&rebuilt| rebuilt < crashed)
+        })
+    }
+
+    /// `node`'s live tree of `range` was rebuilt by a scan starting at `now`.
+    pub fn live_tree_rebuilt(&mut self, node: NodeId, range: KeyRange, now: SimTime) {
+        if self.last_crash[node].is_some() {
+            self.live_rebuilt.insert((node, range.start, range.end), now);
         }
     }
 
@@ -364,14 +388,19 @@ mod tests {
         let schedule = faults.schedule();
         assert_eq!(schedule.len(), 4);
         assert!(faults.all_clear());
-        faults.apply(schedule[0].1);
+        faults.apply(schedule[0].1, SimTime::from_secs(1));
+        assert!(faults.live_tree_lost(1, KeyRange::new(0, 10)));
+        assert!(!faults.live_tree_lost(0, KeyRange::new(0, 10)));
+        faults.live_tree_rebuilt(1, KeyRange::new(0, 10), SimTime::from_secs(2));
+        assert!(!faults.live_tree_lost(1, KeyRange::new(0, 10)));
+        assert!(faults.live_tree_lost(1, KeyRange::new(10, 20)));
         assert!(faults.is_down(1) && !faults.all_clear());
         assert_eq!(faults.coordinator(1), Some(2));
         assert_eq!(faults.counters.writes_redirected, 1);
         assert!(faults.drops_replication(0, 1, 7));
         assert!(!faults.drops_replication(0, 2, 7));
-        faults.apply(schedule[1].1);
-        faults.apply(schedule[2].1);
+        faults.apply(schedule[1].1, SimTime::from_secs(2));
+        faults.apply(schedule[2].1, SimTime::from_secs(3));
         assert!(faults.separated(0, 2) && !faults.separated(0, 1));
         assert!(faults.drops_replication(2, 1, 8));
         faults.repaired(7, 1);
@@ -379,7 +408,7 @@ mod tests {
         faults.repaired(8, 1);
         assert_eq!(faults.counters.repaired_after_crash, 1);
         assert_eq!(faults.counters.repaired_after_partition, 0);
-        faults.apply(schedule[3].1);
+        faults.apply(schedule[3].1, SimTime::from_secs(4));
         assert!(faults.all_clear());
         faults.partition_ended(SimTime::from_secs(4), [5, 6].into_iter());
         faults.healed(5, SimTime::from_secs(5));

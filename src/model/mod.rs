@@ -51,6 +51,16 @@ impl KeyRange {
         let at = |i: u64| self.start + (len * u128::from(i) / u128::from(parts)) as u64;
         KeyRange::new(at(index), at(index + 1))
     }
+
+    /// Which of `parts` sub-ranges (as [`part`](Self::part) defines them) holds `key`.
+    pub fn part_index(&self, key: Key, parts: u64) -> u64 {
+        debug_assert!(self.contains(key));
+        let offset = u128::from(key - self.start);
+        // part(i) starts at floor(len * i / parts): the last i with that start <= offset.
+        let len = u128::from(self.len());
+        let index = ((offset + 1) * u128::from(parts)).div_ceil(len) as u64;
+        index.saturating_sub(1).min(parts - 1)
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +77,22 @@ mod tests {
             assert_eq!(pair[0].end, pair[1].start);
         }
         assert_eq!(parts.iter().map(KeyRange::len).sum::<u64>(), 1_000);
+    }
+
+    #[test]
+    fn part_index_inverts_part() {
+        for (len, parts) in [(1_000u64, 7u64), (10, 10), (97, 13), (5, 1), (1 << 40, 10_000)] {
+            let range = KeyRange::new(3, 3 + len);
+            for i in (0..parts).step_by((parts as usize / 50).max(1)) {
+                let part = range.part(i, parts);
+                for key in [part.start, part.end - 1, part.start + part.len() / 2] {
+                    assert_eq!(
+                        range.part_index(key, parts),
+                        i,
+                        "key {key} of {len} keys in {parts} parts"
+                    );
+                }
+            }
+        }
     }
 }

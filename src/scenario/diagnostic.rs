@@ -19,6 +19,25 @@ pub struct Diagnostic {
     source_line: String,
     /// Length of the offending text on that line, for the caret underline.
     width: usize,
+    /// Where the problem was written when it is not in the file (e.g. the command line).
+    origin: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem that no line of the file shows, such as a `--set` override: `origin`
+    /// says where it was written.
+    pub fn elsewhere(path: &str, origin: &str, message: String, hint: Option<String>) -> Diagnostic {
+        Diagnostic {
+            path: path.to_string(),
+            line: 0,
+            column: 0,
+            message,
+            hint,
+            source_line: String::new(),
+            width: 0,
+            origin: Some(origin.to_string()),
+        }
+    }
 }
 
 /// Everything wrong with one scenario file (never empty).
@@ -35,7 +54,10 @@ impl fmt::Display for ScenarioError {
                 writeln!(f)?;
             }
             writeln!(f, "error: {}", d.message)?;
-            writeln!(f, "  --> {}:{}:{}", self.file, d.line, d.column)?;
+            match &d.origin {
+                Some(origin) => writeln!(f, "  --> {origin}")?,
+                None => writeln!(f, "  --> {}:{}:{}", self.file, d.line, d.column)?,
+            }
             if d.line > 0 {
                 let gutter = d.line.to_string().len();
                 writeln!(f, "{:gutter$} |", "")?;
@@ -99,6 +121,7 @@ impl<'a> Locator<'a> {
             hint,
             source_line,
             width,
+            origin: None,
         }
     }
 

@@ -39,6 +39,10 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub strategy: Vec<StrategyFile>,
     pub faults: Option<FaultsFile>,
+    /// A parameter sweep. Accepted here so the file deserializes; `scenario::sweep`
+    /// reads it from the TOML document, and a single run ignores it.
+    #[allow(dead_code)]
+    pub sweep: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +57,8 @@ pub struct ClusterFile {
     pub scan_cost_per_key: DurationText,
     #[serde(default = "defaults::record_bytes")]
     pub record_bytes: u64,
+    #[serde(default = "defaults::hash_cost")]
+    pub hash_cost: DurationText,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,7 +120,48 @@ pub enum StrategyFile {
         name: Option<String>,
         leaves: u32,
         interval: DurationText,
+        #[serde(default)]
+        tree: TreeFile,
     },
+    Segmented {
+        name: Option<String>,
+        segments: u64,
+        leaves: u32,
+        #[serde(default = "defaults::workers")]
+        workers: u32,
+        #[serde(default)]
+        policy: PolicyFile,
+        max_interval: Option<DurationText>,
+        interval: Option<DurationText>,
+        poll: Option<DurationText>,
+        #[serde(default)]
+        tree: TreeFile,
+        misalignment: Option<MisalignmentFile>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TreeFile {
+    #[default]
+    Scheduled,
+    Live,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyFile {
+    #[default]
+    RoundRobin,
+    HottestFirst,
+    AgeWeighted,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MisalignmentFile {
+    Offset { keys: u64 },
+    Segments { peer_segments: u64 },
 }
 
 /// `[faults]`: what goes wrong during the run (all optional; absent means nothing does).
@@ -168,6 +215,13 @@ mod defaults {
     }
     pub fn record_bytes() -> u64 {
         100
+    }
+    /// One hash operation on the write path, with its bookkeeping.
+    pub fn hash_cost() -> DurationText {
+        DurationText(1_000)
+    }
+    pub fn workers() -> u32 {
+        1
     }
     pub fn latency() -> LatencyFile {
         LatencyFile::Constant {

@@ -4,16 +4,22 @@
 
 mod diagnostic;
 mod file;
+mod overrides;
+mod sweep;
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
+pub use overrides::{Origin, Override, canonical_text, parse_value, value_text};
+pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::sim::SimTime;
-use crate::strategy::{StrategyConfig, StrategyKind};
+use crate::strategy::{Misalignment, Policy, SegmentedConfig, StrategyConfig, StrategyKind, TreeMaintenance};
 use diagnostic::Locator;
-use file::{FaultsFile, KeysFile, LatencyFile, ScenarioFile, StrategyFile};
+use file::{
+    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile,
+};
 use std::path::Path;
 
 /// Cluster shape and per-node costs.
@@ -27,6 +33,8 @@ pub struct ClusterConfig {
     pub scan_cost_ns_per_key: u64,
     /// Bytes one streamed record occupies on the wire.
     pub record_bytes: u64,
+    /// CPU time of one hash operation on the write path (charged by live trees).
+    pub hash_cost_ns: u64,
 }
 
 /// A validated scenario.
@@ -63,6 +71,32 @@ pub const MAX_RECORD_BYTES: u64 = 1 << 24;
 pub const DEFAULT_REORDER_DELAY_NS: u64 = 100_000_000;
 /// Longest strategy name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
+/// Most segments one strategy may cut the key space into.
+pub const MAX_SEGMENTS: u64 = 10_000_000;
+/// Most workers one segmented strategy may run.
+pub const MAX_WORKERS: u32 = 4096;
+
+/// The segmented strategy's fields as written, gathered for validation.
+struct SegmentedFile {
+    segments: u64,
+    leaves: u32,
+    workers: u32,
+    policy: PolicyFile,
+    max_interval: Option<DurationText>,
+    interval: Option<DurationText>,
+    poll: Option<DurationText>,
+    tree: TreeFile,
+    misalignment: Option<MisalignmentFile>,
+}
+
+impl From<TreeFile> for TreeMaintenance {
+    fn from(tree: TreeFile) -> TreeMaintenance {
+        match tree {
+            TreeFile::Scheduled => TreeMaintenance::Scheduled,
+            TreeFile::Live => TreeMaintenance::Live,
+        }
+    }
+}
 
 impl Scenario {
     /// Reads and validates the scenario at `path`.
@@ -122,21 +156,27 @@ impl Scenario {
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
 fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim().to_string();
-    let mut hint = None;
+    let hint = deserialize_hint(&message);
+    // Every TOML error is located; one without a span (rare) points at the file's start.
+    locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
+}
+
+/// The hint for a serde/TOML error message, if there is one.
+fn deserialize_hint(message: &str) -> Option<String> {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (word, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        hint = Some(match did_you_mean(word, candidates.iter().copied()) {
+        Some(match did_you_mean(word, candidates.iter().copied()) {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("remove `{word}`; see scenarios/quickstart.toml for every field"),
-        });
+        })
     } else if message.starts_with("unknown variant") {
-        hint = Some("see scenarios/quickstart.toml for the kinds aesim knows".into());
+        Some("see scenarios/quickstart.toml for the kinds aesim knows".into())
     } else if message.starts_with("missing field") {
-        hint = Some("add the field; scenarios/quickstart.toml shows each one with a comment".into());
+        Some("add the field; scenarios/quickstart.toml shows each one with a comment".into())
+    } else {
+        None
     }
-    // Every TOML error is located; one without a span (rare) points at the file's start.
-    locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
 }
 
 /// Validates fields one by one, collecting every problem rather than stopping at the first.
@@ -355,16 +395,50 @@ impl Checker<'_> {
         for (i, entry) in raw.strategy.into_iter().enumerate() {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let (name, kind) = match entry {
-                StrategyFile::Monolithic { name, leaves, interval } => {
+                StrategyFile::Monolithic {
+                    name,
+                    leaves,
+                    interval,
+                    tree,
+                } => {
                     self.leaves(leaves, &at("leaves"), c.keys);
                     self.positive(interval.0, &at("interval"), "e.g. interval = \"30s\"");
-                    (
-                        name.unwrap_or_else(|| "monolithic".into()),
-                        StrategyKind::Monolithic {
+                    let kind = StrategyKind::Monolithic {
+                        leaves,
+                        interval_ns: interval.0,
+                        tree: tree.into(),
+                    };
+                    (name.unwrap_or_else(|| "monolithic".into()), kind)
+                }
+                StrategyFile::Segmented {
+                    name,
+                    segments,
+                    leaves,
+                    workers,
+                    policy,
+                    max_interval,
+                    interval,
+                    poll,
+                    tree,
+                    misalignment,
+                } => {
+                    let name = name.unwrap_or_else(|| "segmented".into());
+                    let config = self.segmented(
+                        &at,
+                        c.keys,
+                        SegmentedFile {
+                            segments,
                             leaves,
-                            interval_ns: interval.0,
+                            workers,
+                            policy,
+                            max_interval,
+                            interval,
+                            poll,
+                            tree,
+                            misalignment,
                         },
-                    )
+                    );
+                    (name, StrategyKind::Segmented(config))
                 }
             };
             let name_ok = !name.is_empty()
@@ -404,6 +478,7 @@ impl Checker<'_> {
                 cores: c.cores,
                 scan_cost_ns_per_key: c.scan_cost_per_key.0,
                 record_bytes: c.record_bytes,
+                hash_cost_ns: c.hash_cost.0,
             },
             network: NetworkConfig {
                 loss_probability: n.loss,
@@ -529,6 +604,96 @@ impl Checker<'_> {
 
     fn positive(&mut self, nanos: u64, path: &str, hint: &str) {
         self.require(nanos > 0, path, "positive", "0s", hint);
+    }
+
+    fn segmented(&mut self, at: &dyn Fn(&str) -> String, keys: u64, raw: SegmentedFile) -> SegmentedConfig {
+        let segments_ok = raw.segments >= 1 && raw.segments <= keys && raw.segments <= MAX_SEGMENTS;
+        self.require(
+            segments_ok,
+            &at("segments"),
+            "between 1 and the number of keys (and at most 10^7)",
+            raw.segments,
+            "the lesson uses 10_000 segments of 100_000 keys",
+        );
+        let shortest_segment = keys / raw.segments.max(1);
+        self.leaves(raw.leaves, &at("leaves"), shortest_segment);
+        self.require(
+            (1..=MAX_WORKERS).contains(&raw.workers),
+            &at("workers"),
+            "between 1 and 4096",
+            raw.workers,
+            "segments compared at once; the node's cores bound how many builds really run in parallel",
+        );
+        let prioritised = raw.policy != PolicyFile::RoundRobin;
+        let max_interval_ns = match raw.max_interval {
+            Some(d) => {
+                self.require(
+                    d.0 > 0,
+                    &at("max_interval"),
+                    "positive",
+                    "0s",
+                    "the starvation bound, e.g. \"10min\"",
+                );
+                d.0
+            }
+            None if prioritised => {
+                self.error(
+                    &at("policy"),
+                    "a prioritised policy needs `max_interval`, its starvation bound".into(),
+                    "add max_interval = \"10min\": every segment is compared at least that often",
+                );
+                u64::MAX
+            }
+            None => u64::MAX,
+        };
+        let poll_ns = raw.poll.map_or(100_000_000, |d| d.0);
+        self.require(
+            poll_ns > 0,
+            &at("poll"),
+            "positive",
+            "0s",
+            "idle workers look for work this often, e.g. \"100ms\"",
+        );
+        let misalignment = match raw.misalignment {
+            None => Misalignment::Aligned,
+            Some(MisalignmentFile::Offset { keys: offset }) => {
+                self.require(
+                    offset >= 1 && offset < keys,
+                    &at("misalignment.keys"),
+                    "between 1 and the number of keys - 1",
+                    offset,
+                    "",
+                );
+                Misalignment::Offset { keys: offset }
+            }
+            Some(MisalignmentFile::Segments { peer_segments }) => {
+                self.require(
+                    peer_segments >= 1 && peer_segments <= keys && peer_segments <= MAX_SEGMENTS,
+                    &at("misalignment.peer_segments"),
+                    "between 1 and the number of keys",
+                    peer_segments,
+                    "",
+                );
+                Misalignment::SegmentCount {
+                    peer_segments: peer_segments.max(1),
+                }
+            }
+        };
+        SegmentedConfig {
+            segments: raw.segments.max(1),
+            leaves: raw.leaves,
+            workers: raw.workers,
+            policy: match raw.policy {
+                PolicyFile::RoundRobin => Policy::RoundRobin,
+                PolicyFile::HottestFirst => Policy::HottestFirst,
+                PolicyFile::AgeWeighted => Policy::AgeWeighted,
+            },
+            max_interval_ns,
+            interval_ns: raw.interval.map_or(0, |d| d.0),
+            poll_ns,
+            tree: raw.tree.into(),
+            misalignment,
+        }
     }
 
     fn leaves(&mut self, leaves: u32, path: &str, keys: u64) {

@@ -9,8 +9,10 @@
 //! [`StrategyKind`], build it in [`build`], and accept it in `scenario`.
 
 mod monolithic;
+mod segmented;
 
 pub use monolithic::Monolithic;
+pub use segmented::Segmented;
 
 use crate::model::{Key, NodeId};
 use crate::sim::SimTime;
@@ -29,7 +31,94 @@ pub struct StrategyConfig {
 pub enum StrategyKind {
     /// One tree over the whole key space; a new cycle starts every `interval_ns`
     /// (or as soon as the previous one ends, if it overruns).
-    Monolithic { leaves: u32, interval_ns: u64 },
+    Monolithic {
+        leaves: u32,
+        interval_ns: u64,
+        tree: TreeMaintenance,
+    },
+    /// The key space cut into fixed segments with one tree each, compared by parallel
+    /// workers in an order chosen by a scheduling policy.
+    Segmented(SegmentedConfig),
+}
+
+impl StrategyKind {
+    /// How trees are kept up to date.
+    pub fn tree(&self) -> TreeMaintenance {
+        match self {
+            StrategyKind::Monolithic { tree, .. } => *tree,
+            StrategyKind::Segmented(config) => config.tree,
+        }
+    }
+
+    /// Leaves of each tree the strategy compares.
+    pub fn leaves_per_tree(&self) -> u32 {
+        match self {
+            StrategyKind::Monolithic { leaves, .. } => *leaves,
+            StrategyKind::Segmented(config) => config.leaves,
+        }
+    }
+
+    /// Hash operations one changed record costs on the write path: a live tree rehashes
+    /// the record's leaf and every ancestor up to the root; a scheduled tree costs nothing
+    /// until its next rebuild.
+    pub fn write_path_hashes_per_change(&self) -> u64 {
+        match self.tree() {
+            TreeMaintenance::Scheduled => 0,
+            TreeMaintenance::Live => u64::from(self.leaves_per_tree().trailing_zeros()) + 1,
+        }
+    }
+}
+
+/// How a strategy's trees are kept up to date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TreeMaintenance {
+    /// Rebuilt from a full scan of the range before each comparison (a snapshot).
+    Scheduled,
+    /// Updated on every write (O(log leaves) hashes on the write path), so a comparison
+    /// can start at once, with no scan.
+    Live,
+}
+
+/// Parameters of the segmented strategy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentedConfig {
+    pub segments: u64,
+    /// Leaves of each segment's tree.
+    pub leaves: u32,
+    /// Segments compared at once.
+    pub workers: u32,
+    pub policy: Policy,
+    /// Starvation bound of the prioritised policies: a segment not compared for this long
+    /// is compared next, whatever its writes.
+    pub max_interval_ns: u64,
+    /// Round robin: minimum time between the starts of two passes (0: back to back).
+    pub interval_ns: u64,
+    /// How often idle workers look at the write counters again.
+    pub poll_ns: u64,
+    pub tree: TreeMaintenance,
+    pub misalignment: Misalignment,
+}
+
+/// The order in which segments are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Every segment in key order, over and over.
+    RoundRobin,
+    /// The segment with the most local writes since its last comparison.
+    HottestFirst,
+    /// The segment with the largest writes-since-last-comparison x time-since-last-comparison.
+    AgeWeighted,
+}
+
+/// Whether the nodes agree on where segments begin and end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misalignment {
+    /// Every node derives the same boundaries (the correct setup).
+    Aligned,
+    /// Nodes other than node 0 shift every boundary by this many keys.
+    Offset { keys: u64 },
+    /// Nodes other than node 0 cut the key space into this many segments instead.
+    SegmentCount { peer_segments: u64 },
 }
 
 /// What the cluster looks like, for strategies that size their work by it.
@@ -44,8 +133,18 @@ pub struct ClusterShape {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     StartSession(SessionSpec),
-    SetTimer { at: SimTime, token: u64 },
-    FullPassCompleted { duration_ns: u64 },
+    SetTimer {
+        at: SimTime,
+        token: u64,
+    },
+    FullPassCompleted {
+        duration_ns: u64,
+    },
+    /// A range went `gap_ns` between the starts of two comparisons (or from the start of
+    /// the run to its first, or from its last to the end of the run).
+    RevisitGap {
+        gap_ns: u64,
+    },
 }
 
 /// The strategy's window on the world during one callback.
@@ -85,6 +184,12 @@ impl<'a> Ctx<'a> {
     pub fn full_pass_completed(&mut self, duration_ns: u64) {
         self.commands.push(Command::FullPassCompleted { duration_ns });
     }
+
+    /// Reports how long a range went without a comparison starting (the world keeps
+    /// the maximum: the observed starvation bound).
+    pub fn revisit_gap(&mut self, gap_ns: u64) {
+        self.commands.push(Command::RevisitGap { gap_ns });
+    }
 }
 
 /// A repair strategy. Callbacks run inside the world's event loop, in event order.
@@ -102,11 +207,19 @@ pub trait Strategy {
     /// knowledge (write counters) a real node has. Strategies must not use anything else
     /// about the data: the ground truth is for measuring them, not for steering them.
     fn on_local_write(&mut self, _node: NodeId, _key: Key, _now: SimTime) {}
+
+    /// Called once when the run ends, to report what is still pending (e.g. revisit gaps).
+    fn on_end(&mut self, _ctx: &mut Ctx) {}
 }
 
 /// Builds the strategy a scenario entry describes.
 pub fn build(config: &StrategyConfig, cluster: ClusterShape) -> Box<dyn Strategy> {
-    match config.kind {
-        StrategyKind::Monolithic { leaves, interval_ns } => Box::new(Monolithic::new(cluster, leaves, interval_ns)),
+    match &config.kind {
+        &StrategyKind::Monolithic {
+            leaves,
+            interval_ns,
+            tree,
+        } => Box::new(Monolithic::new(cluster, leaves, interval_ns, tree)),
+        StrategyKind::Segmented(segmented) => Box::new(Segmented::new(cluster, segmented.clone())),
     }
 }

@@ -5,7 +5,7 @@
 //! over, and writes after the snapshot wait for the next cycle: the baseline every
 //! other strategy is measured against.
 
-use super::{ClusterShape, Ctx, SessionReport, SessionSpec, Strategy};
+use super::{ClusterShape, Ctx, SessionReport, SessionSpec, Strategy, TreeMaintenance};
 use crate::model::KeyRange;
 use crate::sim::SimTime;
 
@@ -13,23 +13,28 @@ pub struct Monolithic {
     cluster: ClusterShape,
     leaves: u32,
     interval_ns: u64,
+    tree: TreeMaintenance,
     cycle_started: SimTime,
 }
 
 impl Monolithic {
-    pub fn new(cluster: ClusterShape, leaves: u32, interval_ns: u64) -> Monolithic {
+    pub fn new(cluster: ClusterShape, leaves: u32, interval_ns: u64, tree: TreeMaintenance) -> Monolithic {
         Monolithic {
             cluster,
             leaves,
             interval_ns,
+            tree,
             cycle_started: SimTime::ZERO,
         }
     }
 
     fn start_cycle(&mut self, ctx: &mut Ctx) {
+        ctx.revisit_gap(ctx.now().since(self.cycle_started));
         self.cycle_started = ctx.now();
         let whole = KeyRange::new(0, self.cluster.key_count);
-        ctx.start_session(SessionSpec::aligned(0, whole, self.leaves, self.cluster.nodes));
+        let mut spec = SessionSpec::aligned(0, whole, self.leaves, self.cluster.nodes);
+        spec.tree = self.tree;
+        ctx.start_session(spec);
     }
 }
 
@@ -50,5 +55,9 @@ impl Strategy for Monolithic {
         } else {
             ctx.set_timer(next, 0);
         }
+    }
+
+    fn on_end(&mut self, ctx: &mut Ctx) {
+        ctx.revisit_gap(ctx.now().since(self.cycle_started));
     }
 }

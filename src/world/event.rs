@@ -25,8 +25,13 @@ pub enum Event {
         key: Key,
         version: Version,
     },
-    /// `node` finished building its tree for `session`.
-    BuildDone { session: SessionId, node: NodeId },
+    /// `node`'s tree for `session` is ready (a scheduled build's scan ended, releasing
+    /// the core it `held_core`; or a live tree was snapshotted).
+    BuildDone {
+        session: SessionId,
+        node: NodeId,
+        held_core: bool,
+    },
     /// A pair's hash request for the current level reaches the responder.
     HashRequestArrives { session: SessionId, pair: usize },
     /// The responder's hashes for the current level reach the initiator.

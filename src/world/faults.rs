@@ -6,7 +6,9 @@
 //! - A crash loses the node's in-memory trees. Every session in flight is aborted (its
 //!   messages are ignored when they arrive) and waits; it restarts from its builds once
 //!   every node is up and no partition is in force, so a restarted node always rebuilds
-//!   its tree before the next comparison. The node's stored records survive.
+//!   its tree before the next comparison. A live (incrementally maintained) tree is lost
+//!   too: the first session after the crash that uses it rebuilds it by a scan, holding
+//!   a core like a scheduled build. The node's stored records survive.
 //! - A partition blocks replication between its sides; anti-entropy sessions, which
 //!   involve every replica, are aborted and wait for it to end, exactly as for a crash.
 //! - Bitrot makes one stored record unreadable: the node's copy reverts to the initial
@@ -35,7 +37,7 @@ impl World {
     }
 
     pub(super) fn fault(&mut self, event: FaultEvent) {
-        self.faults.apply(event);
+        self.faults.apply(event, self.now);
         match event {
             FaultEvent::Crash { .. } | FaultEvent::PartitionStart { .. } => self.abort_sessions(),
             FaultEvent::PartitionEnd { .. } => {

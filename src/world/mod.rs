@@ -14,14 +14,14 @@ pub use session::{SessionReport, SessionSpec};
 
 use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult};
 use crate::model::faults::Faults;
-use crate::model::merkle::{HASH_BYTES, compare};
+use crate::model::merkle::{HASH_BYTES, MerkleTree, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
 use crate::model::workload::Workload;
 use crate::model::{Key, KeyRange, NodeId};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
-use crate::strategy::{self, ClusterShape, Command, Ctx, Strategy, StrategyConfig};
+use crate::strategy::{self, ClusterShape, Command, Ctx, Strategy, StrategyConfig, TreeMaintenance};
 use session::{PairExchange, Session};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -90,6 +90,9 @@ struct Params {
     scan_cost_ns_per_key: u64,
     record_bytes: u64,
     cluster: ClusterShape,
+    /// Hashes a changed record costs on the write path (0 unless trees are live).
+    write_path_hashes_per_change: u64,
+    hash_cost_ns: u64,
 }
 
 /// All mutable state of one run of one strategy.
@@ -108,6 +111,10 @@ pub struct World {
     next_version: u64,
     counters: Counters,
     repair_latency: LatencyHistogram,
+    /// Repair latencies of keys in the workload's hot range when they diverged (hotspot
+    /// workloads), and of all other keys.
+    hot_repair_latency: LatencyHistogram,
+    cold_repair_latency: LatencyHistogram,
     samples: Vec<Sample>,
     events: u64,
     /// Replication messages scheduled and not yet arrived: with no loss, zero of them
@@ -144,6 +151,8 @@ impl World {
             scan_cost_ns_per_key: scenario.cluster.scan_cost_ns_per_key,
             record_bytes: scenario.cluster.record_bytes,
             cluster,
+            write_path_hashes_per_change: strategy.kind.write_path_hashes_per_change(),
+            hash_cost_ns: scenario.cluster.hash_cost_ns,
         };
         let mut world = World {
             now: SimTime::ZERO,
@@ -169,6 +178,8 @@ impl World {
             next_version: 1,
             counters: Counters::default(),
             repair_latency: LatencyHistogram::default(),
+            hot_repair_latency: LatencyHistogram::default(),
+            cold_repair_latency: LatencyHistogram::default(),
             samples: Vec::new(),
             events: 0,
             replication_in_flight: 0,
@@ -265,6 +276,9 @@ impl World {
             return Err(violation);
         }
         self.now = self.params.end;
+        let mut ctx = Ctx::new(self.now, self.params.cluster, &mut self.commands);
+        self.strategy.on_end(&mut ctx);
+        self.apply_commands_at_end();
         if self.samples.last().is_none_or(|s| s.time < self.now) {
             self.record_sample();
         }
@@ -279,6 +293,8 @@ impl World {
             strategy: self.params.strategy_name,
             counters: self.counters,
             repair_latency: self.repair_latency,
+            hot_repair_latency: self.hot_repair_latency,
+            cold_repair_latency: self.cold_repair_latency,
             samples: self.samples,
             divergence_key_ns: self.replicas.divergence_key_ns(self.now),
             divergent_at_end: self.replicas.divergent_keys(),
@@ -384,6 +400,7 @@ impl World {
                 let applied = self.replicas.apply(to, key, version, time);
                 if applied.changed {
                     self.faults.superseded(key, to);
+                    self.charge_write_path();
                     self.strategy.on_local_write(to, key, time);
                 }
                 if applied.healed_after_ns.is_some() {
@@ -391,7 +408,11 @@ impl World {
                     self.faults.healed(key, time);
                 }
             }
-            Event::BuildDone { session, node } => self.build_done(session, node),
+            Event::BuildDone {
+                session,
+                node,
+                held_core,
+            } => self.build_done(session, node, held_core),
             Event::HashRequestArrives { session, pair } => self.hash_request_arrives(session, pair),
             Event::HashReplyArrives { session, pair } => self.hash_reply_arrives(session, pair),
             Event::StreamArrives {
@@ -433,6 +454,7 @@ impl World {
         self.counters.writes += 1;
         self.replicas.client_write(coordinator, key, version, self.now);
         self.faults.superseded(key, coordinator);
+        self.charge_write_path();
         self.strategy.on_local_write(coordinator, key, self.now);
         for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
             self.counters.replication_messages += 1;
@@ -474,6 +496,13 @@ impl World {
         }
     }
 
+    /// A changed record costs a live tree one leaf rehash and one per ancestor.
+    fn charge_write_path(&mut self) {
+        let hashes = self.params.write_path_hashes_per_change;
+        self.counters.write_path_hash_ops += hashes;
+        self.counters.write_path_hash_ns += hashes * self.params.hash_cost_ns;
+    }
+
     fn record_sample(&mut self) {
         let key_space = KeyRange::new(0, self.params.cluster.key_count);
         let buckets = STALENESS_BUCKETS.min(key_space.len());
@@ -495,6 +524,13 @@ impl World {
         });
     }
 
+    /// At the end only reports are accepted: nothing new can start.
+    fn apply_commands_at_end(&mut self) {
+        self.commands
+            .retain(|c| !matches!(c, Command::StartSession(_) | Command::SetTimer { .. }));
+        self.apply_commands();
+    }
+
     /// Carries out what the strategy asked for during its last callback.
     fn apply_commands(&mut self) {
         for command in std::mem::take(&mut self.commands) {
@@ -504,6 +540,9 @@ impl World {
                 Command::FullPassCompleted { duration_ns } => {
                     self.counters.full_passes += 1;
                     self.counters.full_pass_ns_total += duration_ns;
+                }
+                Command::RevisitGap { gap_ns } => {
+                    self.counters.max_revisit_gap_ns = self.counters.max_revisit_gap_ns.max(gap_ns);
                 }
             }
         }
@@ -528,8 +567,21 @@ impl World {
         session.report.started = asked;
         self.sessions.insert(id, session);
         for node in 0..self.params.cluster.nodes {
+            let live = self.sessions[&id].spec.tree == TreeMaintenance::Live;
+            // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
+            let lost = live && self.faults.live_tree_lost(node, self.sessions[&id].spec.ranges[node]);
             let cores = &mut self.cores[node];
-            if cores.free > 0 {
+            if live && !lost {
+                self.snapshot(id, node);
+                self.queue.push(
+                    self.now,
+                    Event::BuildDone {
+                        session: id,
+                        node,
+                        held_core: false,
+                    },
+                );
+            } else if cores.free > 0 {
                 cores.free -= 1;
                 self.start_build(id, node);
             } else {
@@ -549,22 +601,39 @@ impl World {
         self.cores[node].free += 1;
     }
 
-    /// Takes `node`'s snapshot for `session` now, and holds a core for the scan time.
-    fn start_build(&mut self, id: SessionId, node: NodeId) {
+    /// `node`'s tree of its range for `session`, as the data stands now. For a live tree
+    /// this is the tree itself; for a scheduled one, the snapshot its scan starts from.
+    fn snapshot(&mut self, id: SessionId, node: NodeId) {
         let session = self.sessions.get_mut(&id).expect("live session");
         let range = session.spec.ranges[node];
-        let tree =
-            crate::model::merkle::MerkleTree::build(range, session.spec.leaves, self.replicas.records(node, range));
+        let tree = MerkleTree::build(range, session.spec.leaves, self.replicas.records(node, range));
         session.trees[node] = Some(tree);
+    }
+
+    /// Takes `node`'s snapshot for `session` now, and holds a core for the scan time.
+    fn start_build(&mut self, id: SessionId, node: NodeId) {
+        self.snapshot(id, node);
+        let range = self.sessions[&id].spec.ranges[node];
+        if self.sessions[&id].spec.tree == TreeMaintenance::Live {
+            self.faults.live_tree_rebuilt(node, range, self.now);
+        }
         self.counters.tree_builds += 1;
         self.counters.keys_scanned += range.len();
         let scan_ns = range.len().saturating_mul(self.params.scan_cost_ns_per_key);
-        self.queue
-            .push(self.now.after(scan_ns), Event::BuildDone { session: id, node });
+        self.queue.push(
+            self.now.after(scan_ns),
+            Event::BuildDone {
+                session: id,
+                node,
+                held_core: true,
+            },
+        );
     }
 
-    fn build_done(&mut self, id: SessionId, node: NodeId) {
-        self.next_build(node);
+    fn build_done(&mut self, id: SessionId, node: NodeId, held_core: bool) {
+        if held_core {
+            self.next_build(node);
+        }
         // Faults: the session may have been aborted while this build ran.
         let Some(session) = self.sessions.get_mut(&id) else {
             return;
@@ -724,14 +793,21 @@ impl World {
                 });
                 return;
             }
-            self.counters.records_applied += u64::from(applied.changed);
             if applied.changed {
+                self.counters.records_applied += 1;
+                self.charge_write_path();
                 self.faults.repaired(key, target);
             }
             if let Some(latency_ns) = applied.healed_after_ns {
                 self.counters.keys_repaired += 1;
                 self.repair_latency.record(latency_ns);
                 self.faults.healed(key, self.now);
+                let diverged = SimTime::from_nanos(self.now.nanos() - latency_ns);
+                if self.workload.hot_range(diverged).is_some_and(|hot| hot.contains(key)) {
+                    self.hot_repair_latency.record(latency_ns);
+                } else {
+                    self.cold_repair_latency.record(latency_ns);
+                }
             }
         }
         let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];

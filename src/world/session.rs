@@ -9,6 +9,7 @@ use super::event::SessionId;
 use crate::model::merkle::{Comparison, MerkleTree};
 use crate::model::{KeyRange, NodeId};
 use crate::sim::SimTime;
+use crate::strategy::TreeMaintenance;
 
 /// What a strategy asks for: compare `ranges` on all nodes with trees of `leaves` leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub struct SessionSpec {
     /// The range each node hashes, indexed by node. Equal ranges are the aligned case;
     /// different ranges model nodes that disagree on boundaries.
     pub ranges: Vec<KeyRange>,
+    /// Scheduled trees are built by a scan that holds a core; live trees are current
+    /// already and are compared at once.
+    pub tree: TreeMaintenance,
 }
 
 impl SessionSpec {
@@ -28,6 +32,7 @@ impl SessionSpec {
             tag,
             leaves,
             ranges: vec![range; nodes],
+            tree: TreeMaintenance::Scheduled,
         }
     }
 }

@@ -1,0 +1,179 @@
+//! A complete sweep's aggregates, read from its run files in plan order: `raw.csv` (one
+//! row per run and strategy), `summary.csv` (one row per grid point and strategy: mean,
+//! standard deviation and 95% confidence interval of each headline metric) and one
+//! chart per charted metric and axis in `charts/`.
+
+use super::files::{RUNS_DIR, run_path, run_rows};
+use super::stats::{Estimate, estimate};
+use super::{Plan, SweepError, chart, io_error};
+use crate::output::{SUMMARY_COLUMNS, write_atomic};
+use std::path::Path;
+
+/// Metrics summarized per grid point (columns of a run's `summary.csv`).
+pub const HEADLINE_METRICS: &[&str] = &[
+    "repair_p50_s",
+    "repair_p99_s",
+    "repair_max_s",
+    "repair_mean_s",
+    "keys_repaired",
+    "divergent_at_end",
+    "divergence_key_s",
+    "mean_full_pass_s",
+    "hashes_sent",
+    "hash_bytes",
+    "records_streamed",
+    "records_overstreamed",
+    "stream_bytes",
+    "writes",
+    "lost_messages",
+];
+
+/// Metrics charted against every axis.
+pub const CHARTED_METRICS: &[&str] = &[
+    "repair_p50_s",
+    "repair_p99_s",
+    "repair_max_s",
+    "divergence_key_s",
+    "mean_full_pass_s",
+    "hash_bytes",
+    "stream_bytes",
+    "records_overstreamed",
+];
+
+/// The summary of one grid point for one strategy.
+pub struct PointSummary {
+    pub point: usize,
+    pub strategy: String,
+    /// One estimate per headline metric, in [`HEADLINE_METRICS`] order.
+    pub estimates: Vec<Estimate>,
+}
+
+/// Writes `raw.csv`, `summary.csv` and `charts/` for a sweep whose runs are all in `out`.
+pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
+    let axes = &plan.sweep.axes;
+    let metric_column = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name);
+    let headline: Vec<(&str, usize)> = HEADLINE_METRICS
+        .iter()
+        .filter_map(|m| Some((*m, metric_column(m)?)))
+        .collect();
+
+    let mut raw = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = vec!["point".into()];
+    header.extend(axes.iter().map(|a| a.path.clone()));
+    header.extend(["replication", "seed", super::files::HASH_COLUMN].map(String::from));
+    header.extend(SUMMARY_COLUMNS.iter().map(|c| c.to_string()));
+    raw.write_record(&header).expect("writing to memory");
+
+    // Per point, per strategy (in order of first appearance), the values of each metric.
+    let mut summaries: Vec<PointSummary> = Vec::new();
+    let mut values: Vec<Vec<Vec<f64>>> = Vec::new();
+    let mut point_start = 0;
+    for run in &plan.runs {
+        let path = run_path(out, run);
+        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+        let rows = run_rows(&bytes, run).ok_or_else(|| {
+            SweepError::Input(format!("{}: changed while the aggregates were written", path.display()))
+        })?;
+        if run.replication == 0 {
+            point_start = summaries.len();
+        }
+        let labels: Vec<String> = plan
+            .sweep
+            .coordinates(run.point)
+            .iter()
+            .zip(axes)
+            .map(|(&i, axis)| axis.label(i))
+            .collect();
+        for row in rows {
+            let mut cells = vec![run.point.to_string()];
+            cells.extend(labels.iter().cloned());
+            cells.extend([run.replication.to_string(), run.seed.to_string(), run.hash.clone()]);
+            cells.extend(row.iter().cloned());
+            raw.write_record(&cells).expect("writing to memory");
+
+            let slot = match summaries[point_start..].iter().position(|s| s.strategy == row[0]) {
+                Some(i) => point_start + i,
+                None => {
+                    summaries.push(PointSummary {
+                        point: run.point,
+                        strategy: row[0].clone(),
+                        estimates: Vec::new(),
+                    });
+                    values.push(vec![Vec::new(); headline.len()]);
+                    summaries.len() - 1
+                }
+            };
+            for (m, &(name, column)) in headline.iter().enumerate() {
+                let value: f64 = row[column].parse().map_err(|_| {
+                    SweepError::Input(format!("{}: `{name}` is not a number: {}", path.display(), row[column]))
+                })?;
+                values[slot][m].push(value);
+            }
+        }
+    }
+    for (summary, values) in summaries.iter_mut().zip(&values) {
+        summary.estimates = values.iter().map(|v| estimate(v)).collect();
+    }
+
+    let mut table = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = vec!["point".into()];
+    header.extend(axes.iter().map(|a| a.path.clone()));
+    header.extend(["strategy", "replications"].map(String::from));
+    for (name, _) in &headline {
+        header.extend(["mean", "sd", "ci95_low", "ci95_high"].map(|s| format!("{name}_{s}")));
+    }
+    table.write_record(&header).expect("writing to memory");
+    for summary in &summaries {
+        let coordinates = plan.sweep.coordinates(summary.point);
+        let mut cells = vec![summary.point.to_string()];
+        cells.extend(coordinates.iter().zip(axes).map(|(&i, a)| a.label(i)));
+        cells.push(summary.strategy.clone());
+        cells.push(summary.estimates.first().map_or(0, |e| e.n).to_string());
+        for e in &summary.estimates {
+            let fixed = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+            cells.push(format!("{:.6}", e.mean));
+            cells.push(fixed(e.sd));
+            cells.push(fixed(e.ci95.map(|c| c.0)));
+            cells.push(fixed(e.ci95.map(|c| c.1)));
+        }
+        table.write_record(&cells).expect("writing to memory");
+    }
+
+    let write = |name: &str, bytes: &[u8]| {
+        let path = out.join(name);
+        write_atomic(&path, bytes).map_err(io_error(&path))
+    };
+    write("raw.csv", &raw.into_inner().expect("flushing to memory"))?;
+    write("summary.csv", &table.into_inner().expect("flushing to memory"))?;
+
+    if !axes.is_empty() {
+        let charts = out.join("charts");
+        std::fs::create_dir_all(&charts).map_err(io_error(&charts))?;
+        for metric in CHARTED_METRICS {
+            let Some(m) = headline.iter().position(|(name, _)| name == metric) else {
+                continue;
+            };
+            for (a, axis) in axes.iter().enumerate() {
+                let svg = chart::metric_vs_axis(plan, &summaries, metric, m, a);
+                let name = format!("{metric}-vs-{}.svg", file_safe(&axis.path));
+                let path = charts.join(name);
+                write_atomic(&path, svg.as_bytes()).map_err(io_error(&path))?;
+            }
+        }
+    }
+    debug_assert!(out.join(RUNS_DIR).is_dir());
+    Ok(())
+}
+
+/// `path` with every character but letters, digits, '.', '-' and '_' replaced by '_'.
+fn file_safe(path: &str) -> String {
+    path.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

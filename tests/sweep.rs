@@ -1,0 +1,395 @@
+//! Parameter sweeps: identical bytes whatever the thread count, sharding, merging or
+//! resuming; confidence intervals with a known answer; `--set` errors.
+
+use aesim::scenario::ScenarioDocument;
+use aesim::sweep::{Plan, SweepOptions, run_sweep};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A small sweep: 2 x 2 points x 3 replications = 12 runs of 20 simulated seconds.
+const SWEEP: &str = r#"
+name = "tiny-sweep"
+seed = 3
+duration = "20s"
+sample_interval = "5s"
+[cluster]
+keys = 10_000
+scan_cost_per_key = "10us"
+[network]
+loss = 0.05
+[workload]
+writes_per_s = 200.0
+[[strategy]]
+kind = "monolithic"
+name = "mono"
+leaves = 64
+interval = "4s"
+[[strategy]]
+kind = "monolithic"
+name = "fine"
+leaves = 1024
+interval = "4s"
+[sweep]
+replications = 3
+strategy.interval = ["2s", "5s"]
+network.loss = [0.01, 0.1]
+"#;
+
+fn aesim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aesim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aesim-sweep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes the sweep scenario into `dir` and returns its path.
+fn scenario_in(dir: &Path) -> String {
+    let path = dir.join("sweep.toml");
+    std::fs::write(&path, SWEEP).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every file under `dir` (relative path and bytes), temporary files excepted.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let name = path.strip_prefix(root).unwrap().display().to_string();
+                files.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
+    files.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+#[test]
+fn jobs_1_and_jobs_2_give_identical_bytes() {
+    let dir = temp_dir("jobs");
+    let scenario = scenario_in(&dir);
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let output = aesim(&["run", &scenario, "--jobs", "1", "--out", one.to_str().unwrap()]);
+    assert!(
+        output.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
+    let stdout = ok(&output);
+    assert!(
+        stdout.contains("4 points x 3 replications = 12 runs; ran 12, 0 already done"),
+        "{stdout}"
+    );
+    ok(&aesim(&[
+        "run",
+        &scenario,
+        "--jobs",
+        "2",
+        "--out",
+        two.to_str().unwrap(),
+    ]));
+    let files = tree(&one);
+    assert_eq!(files, tree(&two));
+    // 12 run files, the echo and record, raw and summary, 8 charts per axis.
+    assert_eq!(files.len(), 12 + 2 + 2 + 16, "{:?}", names(&files));
+    let raw = String::from_utf8(files.iter().find(|f| f.0 == "raw.csv").unwrap().1.clone()).unwrap();
+    assert_eq!(raw.lines().count(), 1 + 12 * 2, "one row per run and strategy");
+    assert!(raw.starts_with("point,strategy.interval,network.loss,replication,seed,run_hash,strategy,writes,"));
+    let summary = String::from_utf8(files.iter().find(|f| f.0 == "summary.csv").unwrap().1.clone()).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 4 * 2, "one row per point and strategy");
+    assert!(
+        summary.lines().nth(8).unwrap().starts_with("3,5s,0.1,fine,3,"),
+        "{summary}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn three_shards_merged_equal_the_unsharded_sweep() {
+    let dir = temp_dir("shards");
+    let scenario = scenario_in(&dir);
+    let whole = dir.join("whole");
+    ok(&aesim(&["run", &scenario, "--out", whole.to_str().unwrap()]));
+    let mut parts = Vec::new();
+    for i in 1..=3 {
+        let part = dir.join(format!("part{i}"));
+        let shard = format!("{i}/3");
+        let stdout = ok(&aesim(&[
+            "run",
+            &scenario,
+            "--shard",
+            &shard,
+            "--jobs",
+            "1",
+            "--out",
+            part.to_str().unwrap(),
+        ]));
+        assert!(stdout.contains(&format!("shard {i}/3: 4 of them; ran 4")), "{stdout}");
+        assert!(
+            stdout.contains("8 runs of other shards are not in this folder yet"),
+            "{stdout}"
+        );
+        assert!(!part.join("summary.csv").exists(), "a partial result has no aggregates");
+        parts.push(part.to_str().unwrap().to_string());
+    }
+    let merged = dir.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(parts.iter().rev().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    assert!(ok(&aesim(&args)).contains("merged 12 runs from 3 folders"));
+    assert_eq!(tree(&merged), tree(&whole));
+
+    // Shards sharing one folder (a cluster's shared file system): the last one to finish
+    // writes the aggregates itself.
+    let shared = dir.join("shared");
+    for i in [2, 3, 1] {
+        ok(&aesim(&[
+            "run",
+            &scenario,
+            "--shard",
+            &format!("{i}/3"),
+            "--out",
+            shared.to_str().unwrap(),
+        ]));
+    }
+    assert_eq!(tree(&shared), tree(&whole));
+
+    // Merging an incomplete set, or folders of different sweeps, is refused.
+    let out = aesim(&[
+        "merge",
+        &parts[0],
+        &parts[1],
+        "--out",
+        dir.join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 of the sweep's 12 runs are in none"));
+    let other = dir.join("other");
+    ok(&aesim(&[
+        "run",
+        &scenario,
+        "--shard",
+        "3/3",
+        "--set",
+        "sweep.replications=2",
+        "--out",
+        other.to_str().unwrap(),
+    ]));
+    let out = aesim(&[
+        "merge",
+        &parts[0],
+        other.to_str().unwrap(),
+        "--out",
+        dir.join("bad2").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hold results of different sweeps"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_interrupted_sweep_resumes_and_never_trusts_a_damaged_file() {
+    let dir = temp_dir("resume");
+    let scenario = scenario_in(&dir);
+    let out = dir.join("out");
+    ok(&aesim(&["run", &scenario, "--out", out.to_str().unwrap()]));
+    let complete = tree(&out);
+    let runs: Vec<PathBuf> = {
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(out.join("runs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        runs.sort();
+        runs
+    };
+    // An interruption: one run never finished, one file cut short at a row boundary,
+    // one cut mid-row, one whose rows name another run; the aggregates are gone.
+    std::fs::remove_file(&runs[0]).unwrap();
+    let text = std::fs::read_to_string(&runs[1]).unwrap();
+    std::fs::write(
+        &runs[1],
+        text.lines().take(2).map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let bytes = std::fs::read(&runs[2]).unwrap();
+    std::fs::write(&runs[2], &bytes[..bytes.len() / 2]).unwrap();
+    let text = std::fs::read_to_string(&runs[3]).unwrap();
+    let hash = runs[3].file_stem().unwrap().to_str().unwrap();
+    std::fs::write(&runs[3], text.replace(hash, &"0".repeat(32))).unwrap();
+    std::fs::remove_file(out.join("summary.csv")).unwrap();
+    let stdout = ok(&aesim(&["run", &scenario, "--out", out.to_str().unwrap()]));
+    assert!(stdout.contains("ran 4, 8 already done"), "{stdout}");
+    assert_eq!(tree(&out), complete);
+    // Extending the grid reuses every run already done.
+    let stdout = ok(&aesim(&[
+        "run",
+        &scenario,
+        "--set",
+        "sweep.replications=4",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("16 runs; ran 4, 12 already done"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Client writes are a Poisson process: over 10 s at 100 writes/s their count has mean
+/// and variance 1,000. The summary's interval must cover the mean, and its standard
+/// deviation must be close to sqrt(1000) = 31.6.
+#[test]
+fn confidence_interval_of_a_poisson_count_covers_its_known_mean() {
+    let source = r#"
+name = "poisson"
+seed = 11
+duration = "10s"
+[cluster]
+keys = 1000
+[workload]
+writes_per_s = 100.0
+[[strategy]]
+kind = "monolithic"
+leaves = 16
+interval = "1h"
+[sweep]
+replications = 40
+"#;
+    let document = ScenarioDocument::parse(source, "poisson.toml", Vec::new()).unwrap();
+    let plan = Plan::new(document).unwrap().expect("a sweep");
+    let dir = temp_dir("poisson");
+    let options = SweepOptions {
+        jobs: 2,
+        shard: None,
+        progress: false,
+    };
+    let outcome = run_sweep(&plan, &dir, options).unwrap();
+    assert_eq!((outcome.ran, outcome.missing), (40, 0));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let get = |name: &str| -> f64 { row[header.iter().position(|h| *h == name).unwrap()].parse().unwrap() };
+    assert_eq!(get("replications"), 40.0);
+    let (mean, sd) = (get("writes_mean"), get("writes_sd"));
+    let (low, high) = (get("writes_ci95_low"), get("writes_ci95_high"));
+    assert!(low <= 1000.0 && 1000.0 <= high, "CI [{low}, {high}] misses 1000");
+    // t(39) = 2.022691: the half-width is t * sd / sqrt(40).
+    assert!(((high - low) / 2.0 - 2.022691 * sd / 40f64.sqrt()).abs() < 2e-3);
+    assert!((mean - (low + high) / 2.0).abs() < 1e-5);
+    // The sample sd of 40 draws is within 25% of the truth (about 2.2 standard errors).
+    assert!((sd - 1000f64.sqrt()).abs() < 0.25 * 1000f64.sqrt(), "sd {sd}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn set_error(dir: &Path, set: &str) -> String {
+    let scenario = scenario_in(dir);
+    let out = aesim(&["check", &scenario, "--set", set]);
+    assert_eq!(out.status.code(), Some(2), "--set {set} is refused with exit code 2");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_set_path_or_value_names_the_path_and_expected_type() {
+    let dir = temp_dir("set");
+    let stderr = set_error(&dir, "cluster.keys=abc");
+    assert!(
+        stderr.contains("--set cluster.keys=abc: invalid type: string \"abc\", expected a whole number >= 0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> the command line"), "{stderr}");
+    let stderr = set_error(&dir, "workload.writes_per_s=fast");
+    assert!(
+        stderr.contains("--set workload.writes_per_s=fast: invalid type: string \"fast\", expected a number"),
+        "{stderr}"
+    );
+    let stderr = set_error(&dir, "network.lose=0.1");
+    assert!(
+        stderr.contains("--set network.lose=0.1: unknown field `lose`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `loss`?"), "{stderr}");
+    let stderr = set_error(&dir, "strategy[2].leaves=8");
+    assert!(
+        stderr.contains("`strategy` has 2 entries (indices 0 to 1), so there is no `strategy[2]`"),
+        "{stderr}"
+    );
+    let stderr = set_error(&dir, "cluster.nodes=1");
+    assert!(
+        stderr.contains("--set cluster.nodes=1: `cluster.nodes` must be between 2 and 64, got 1"),
+        "{stderr}"
+    );
+    let stderr = set_error(&dir, "network.loss");
+    assert!(stderr.contains("expected PATH=VALUE"), "{stderr}");
+    let stderr = set_error(&dir, "duration=10 parsecs");
+    assert!(
+        stderr.contains("--set duration=10 parsecs: expected a duration"),
+        "{stderr}"
+    );
+    let stderr = set_error(&dir, "network.loss=0.5");
+    assert!(
+        stderr.contains("conflicts with the sweep axis `network.loss`"),
+        "{stderr}"
+    );
+    // A good override is accepted, and `--shard` needs a sweep.
+    let scenario = scenario_in(&dir);
+    assert!(ok(&aesim(&["check", &scenario, "--set", "sweep.replications=5"])).contains("4 points x 5 replications"));
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
+    assert_eq!(aesim(&["run", quickstart, "--shard", "1/2"]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn set_overrides_a_single_run_and_its_echo_reproduces_it() {
+    let dir = temp_dir("single");
+    let path = dir.join("one.toml");
+    std::fs::write(&path, SWEEP.split("[sweep]").next().unwrap()).unwrap();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    ok(&aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--set",
+        "network.loss=0",
+        "--set",
+        "strategy[1].leaves=256",
+        "--out",
+        a.to_str().unwrap(),
+    ]));
+    let summary = std::fs::read_to_string(a.join("summary.csv")).unwrap();
+    assert!(
+        summary.lines().skip(1).all(|l| l.split(',').nth(2) == Some("0")),
+        "no message lost:\n{summary}"
+    );
+    let echo = std::fs::read_to_string(a.join("scenario.toml")).unwrap();
+    assert!(echo.contains("leaves = 256"), "{echo}");
+    ok(&aesim(&[
+        "run",
+        a.join("scenario.toml").to_str().unwrap(),
+        "--seed",
+        "3",
+        "--out",
+        b.to_str().unwrap(),
+    ]));
+    assert_eq!(summary, std::fs::read_to_string(b.join("summary.csv")).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
