@@ -36,7 +36,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results.
+    /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results,
+    /// charts and report.md.
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -69,6 +70,11 @@ enum Command {
         /// When to check whole-state invariants (results are identical either way).
         #[arg(long, value_enum, default_value_t = Checks::EverySample)]
         invariants: Checks,
+    },
+    /// Re-render the charts and report.md of a results folder from its CSV files.
+    Report {
+        /// A results folder written by `aesim run`.
+        dir: PathBuf,
     },
     /// Validate a scenario file (and every point of its sweep) without running it.
     Check {
@@ -146,6 +152,16 @@ pub fn main() -> ExitCode {
             },
         ),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Report { dir } => match aesim::report::render(&dir) {
+            Ok(rendered) => {
+                println!("{}: wrote {} files", dir.display(), rendered.files.len());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: cannot render the report: {e}");
+                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+            }
+        },
     };
     ExitCode::from(code)
 }
@@ -298,6 +314,11 @@ fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
     let wall = started.elapsed();
     if let Err(e) = aesim::output::write_run(&out, &scenario, &results) {
         eprintln!("error: cannot write results to {}: {e}", out.display());
+        return EXIT_RUN_FAILED;
+    }
+    // The report is rendered from the files just written, exactly as `aesim report` does.
+    if let Err(e) = aesim::report::render(&out) {
+        eprintln!("error: cannot render the report: {e}");
         return EXIT_RUN_FAILED;
     }
     if !quiet {

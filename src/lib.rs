@@ -5,12 +5,13 @@
 //! [`scenario::Scenario`]; [`run`] builds one [`world::World`] per strategy and runs it;
 //! the world advances the [`sim`] kernel's event queue, using the passive [`model`]
 //! components and asking a [`strategy`] what to compare; [`metrics`] holds what was
-//! measured; [`output`] writes it. [`sweep`] runs a grid of scenarios x seeds and
-//! aggregates them.
+//! measured; [`output`] writes it; [`report`] renders charts and `report.md` from the
+//! written files; [`sweep`] runs a grid of scenarios x seeds and aggregates them.
 
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod resources;
 pub mod run;
 pub mod scenario;

@@ -62,10 +62,9 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
                 StrategyKind::Monolithic { leaves, .. } => (1u64, u64::from(leaves)),
                 // Every worker may hold a session (its trees) at once. Live trees are
                 // simulated by hashing on demand, so they hold no memory in between.
-                StrategyKind::Segmented(ref config) => (
-                    u64::from(config.workers).min(config.segments),
-                    u64::from(config.leaves),
-                ),
+                StrategyKind::Segmented(ref config) => {
+                    (u64::from(config.workers).min(config.segments), u64::from(config.leaves))
+                }
             };
             // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one
             // leaf index per divergent leaf (at most all of them).

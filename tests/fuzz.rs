@@ -20,10 +20,15 @@ const SMOKE_INPUTS: u64 = 4_000;
 
 /// Scenario files the mutations start from: every table and kind appears in one.
 fn corpus() -> Vec<String> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut files = vec![
-        std::fs::read_to_string(format!("{root}/scenarios/quickstart.toml")).unwrap(),
-        std::fs::read_to_string(format!("{root}/scenarios/events-per-second.toml")).unwrap(),
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut paths: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut files: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    files.extend([
         common::LOSSY.to_string(),
         common::LOSSY.replace(
             r#"keys = { kind = "zipf", exponent = 1.0 }"#,
@@ -33,7 +38,7 @@ fn corpus() -> Vec<String> {
             r#"latency = { kind = "uniform", min = "1ms", max = "5ms" }"#,
             r#"latency = { kind = "constant", value = "1ms" }"#,
         ),
-    ];
+    ]);
     files.extend(common::FAULTY.iter().map(|s| s.to_string()));
     files
 }
@@ -101,6 +106,15 @@ const FRAGMENTS: &[&str] = &[
     "[network.latency]",
     "[workload.keys]",
     "kind = \"monolithic\"",
+    "kind = \"segmented\"",
+    "segments = 16",
+    "workers = 4",
+    "tree = \"live\"",
+    "policy = \"hottest_first\"",
+    "max_interval = \"1min\"",
+    "misalignment = { kind = \"offset\", keys = 7 }",
+    "[sweep]",
+    "network.loss = [0.0, 0.5]",
     "leaves = 8",
     "interval = \"1s\"",
     "keys = 10",

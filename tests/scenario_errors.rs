@@ -247,7 +247,11 @@ const CASES: &[Case] = &[
         "an unknown strategy kind",
         "kind = \"monolithic\"",
         "kind = \"monolitic\"",
-        &[(20, 8, "unknown variant `monolitic`, expected `monolithic`")],
+        &[(
+            20,
+            8,
+            "unknown variant `monolitic`, expected `monolithic` or `segmented`",
+        )],
     ),
     (
         "a missing required field",

@@ -1,0 +1,281 @@
+//! Reading a results folder back: the CSV files and the scenario echo that `aesim run`
+//! wrote, turned into typed series for the charts and the report.
+//!
+//! Columns are looked up by name, so a file with extra columns (a newer aesim) still
+//! reads; a missing column, a malformed number or a file that cannot be read is an
+//! error naming the file, the line and the column. Nothing here panics on bad input.
+//! Strategies keep the order of `summary.csv` (the scenario's order); no hash map
+//! decides any order.
+
+use super::ReportError;
+use std::path::{Path, PathBuf};
+
+/// A CSV file held as text: its header and rows, with the path for error messages.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub path: PathBuf,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Reads the CSV file at `path`; every row must have as many fields as the header.
+    pub fn read(path: &Path) -> Result<Table, ReportError> {
+        let fail = |message: String| ReportError::new(path, message);
+        let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| fail(e.to_string()))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| fail(e.to_string()))?;
+            rows.push(record.iter().map(str::to_string).collect());
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            header,
+            rows,
+        })
+    }
+
+    /// Index of the column named `name`, if the file has it.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
+    /// Index of the column named `name`, or an error naming the file.
+    pub fn require(&self, name: &str) -> Result<usize, ReportError> {
+        self.column(name)
+            .ok_or_else(|| ReportError::new(&self.path, format!("no column `{name}`")))
+    }
+
+    /// The text of row `row`, column `col` (0 based, header excluded).
+    /// Empty when the row or the column does not exist.
+    pub fn text(&self, row: usize, col: usize) -> &str {
+        self.rows.get(row).and_then(|r| r.get(col)).map_or("", String::as_str)
+    }
+
+    /// The number in row `row`, column `col`; an error names the file, line and column.
+    pub fn number(&self, row: usize, col: usize) -> Result<f64, ReportError> {
+        let text = self.text(row, col);
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err(ReportError::new(
+                &self.path,
+                format!(
+                    "line {}, column `{}`: expected a number, got \"{text}\"",
+                    row + 2,
+                    self.header.get(col).map_or("?", String::as_str)
+                ),
+            )),
+        }
+    }
+}
+
+/// One strategy's time series (`timeseries.csv`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    pub time_s: Vec<f64>,
+    pub divergent_keys: Vec<f64>,
+    pub cores_busy: Vec<f64>,
+    pub sessions_running: Vec<f64>,
+}
+
+/// One strategy's repair-latency quantiles (`latency.csv`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyCurve {
+    /// Repairs the quantiles summarise (0: no key was repaired).
+    pub samples: u64,
+    /// (quantile in 0..=1, latency in seconds), in file order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One strategy's divergent keys per key-space slice per sample (`staleness.csv`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StalenessGrid {
+    /// Sample instants, in file order.
+    pub time_s: Vec<f64>,
+    /// Number of key-space slices (the largest bucket index + 1).
+    pub buckets: usize,
+    /// `counts[sample][bucket]`: divergent keys in that slice at that instant.
+    pub counts: Vec<Vec<u64>>,
+    /// Size of the key space (the largest `key_end`).
+    pub key_count: u64,
+}
+
+/// Everything a results folder holds that the report shows.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub seed: Option<u64>,
+    /// Strategy names in `summary.csv` order; every per-strategy vector follows it.
+    pub strategies: Vec<String>,
+    pub summary: Table,
+    pub series: Vec<Series>,
+    pub latency: Vec<LatencyCurve>,
+    pub staleness: Vec<StalenessGrid>,
+}
+
+impl RunData {
+    /// Reads the results folder `dir` written by `aesim run`.
+    pub fn read(dir: &Path) -> Result<RunData, ReportError> {
+        let summary = Table::read(&dir.join("summary.csv"))?;
+        let name_col = summary.require("strategy")?;
+        let strategies: Vec<String> = (0..summary.rows.len())
+            .map(|row| summary.text(row, name_col).to_string())
+            .collect();
+        // Every other column is a figure: check them all now, so drawing cannot fail on one.
+        for row in 0..summary.rows.len() {
+            for col in (0..summary.header.len()).filter(|&c| c != name_col) {
+                summary.number(row, col)?;
+            }
+        }
+        let (name, description) = scenario_text(&dir.join("scenario.toml"))?;
+        let seed = run_seed(&dir.join("run.toml"))?;
+        let series = read_series(&dir.join("timeseries.csv"), &strategies)?;
+        let latency = read_latency(&dir.join("latency.csv"), &strategies)?;
+        let staleness = read_staleness(&dir.join("staleness.csv"), &strategies)?;
+        Ok(RunData {
+            dir: dir.to_path_buf(),
+            name,
+            description,
+            seed,
+            strategies,
+            summary,
+            series,
+            latency,
+            staleness,
+        })
+    }
+
+    /// A summary figure of strategy `index`, if `summary.csv` has the column.
+    pub fn summary_number(&self, index: usize, column: &str) -> Result<Option<f64>, ReportError> {
+        match self.summary.column(column) {
+            Some(col) => self.summary.number(index, col).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Position of `strategy` among `strategies`, or an error: every row of every file must
+/// belong to a strategy of `summary.csv`.
+fn strategy_index(table: &Table, row: usize, col: usize, strategies: &[String]) -> Result<usize, ReportError> {
+    let name = table.text(row, col);
+    strategies.iter().position(|s| s == name).ok_or_else(|| {
+        ReportError::new(
+            &table.path,
+            format!("line {}: strategy \"{name}\" is not in summary.csv", row + 2),
+        )
+    })
+}
+
+fn read_series(path: &Path, strategies: &[String]) -> Result<Vec<Series>, ReportError> {
+    let table = Table::read(path)?;
+    let strategy = table.require("strategy")?;
+    let cols = [
+        table.require("time_s")?,
+        table.require("divergent_keys")?,
+        table.require("cores_busy")?,
+        table.require("sessions_running")?,
+    ];
+    let mut series = vec![Series::default(); strategies.len()];
+    for row in 0..table.rows.len() {
+        let s = &mut series[strategy_index(&table, row, strategy, strategies)?];
+        s.time_s.push(table.number(row, cols[0])?);
+        s.divergent_keys.push(table.number(row, cols[1])?);
+        s.cores_busy.push(table.number(row, cols[2])?);
+        s.sessions_running.push(table.number(row, cols[3])?);
+    }
+    Ok(series)
+}
+
+fn read_latency(path: &Path, strategies: &[String]) -> Result<Vec<LatencyCurve>, ReportError> {
+    let table = Table::read(path)?;
+    let strategy = table.require("strategy")?;
+    let quantile = table.require("quantile")?;
+    let samples = table.require("samples")?;
+    let latency = table.require("repair_latency_s")?;
+    let mut curves = vec![LatencyCurve::default(); strategies.len()];
+    for row in 0..table.rows.len() {
+        let curve = &mut curves[strategy_index(&table, row, strategy, strategies)?];
+        curve.samples = table.number(row, samples)? as u64;
+        curve
+            .points
+            .push((table.number(row, quantile)?, table.number(row, latency)?));
+    }
+    Ok(curves)
+}
+
+/// Limit on the slices of one staleness sample, so a corrupt file cannot ask for an
+/// absurd grid.
+const MAX_BUCKETS: usize = 4096;
+
+fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGrid>, ReportError> {
+    let table = Table::read(path)?;
+    let strategy = table.require("strategy")?;
+    let time = table.require("time_s")?;
+    let bucket = table.require("bucket")?;
+    let key_end = table.require("key_end")?;
+    let divergent = table.require("divergent_keys")?;
+    let mut grids = vec![StalenessGrid::default(); strategies.len()];
+    for row in 0..table.rows.len() {
+        let grid = &mut grids[strategy_index(&table, row, strategy, strategies)?];
+        let t = table.number(row, time)?;
+        let b = table.number(row, bucket)?;
+        if !(0.0..MAX_BUCKETS as f64).contains(&b) || b.fract() != 0.0 {
+            return Err(ReportError::new(
+                path,
+                format!("line {}: bucket {b} is not an index below {MAX_BUCKETS}", row + 2),
+            ));
+        }
+        let b = b as usize;
+        // Rows come sample by sample, bucket by bucket; a new time starts a new sample.
+        if grid.time_s.last() != Some(&t) {
+            grid.time_s.push(t);
+            grid.counts.push(Vec::new());
+        }
+        let counts = grid.counts.last_mut().expect("a sample was just pushed");
+        if counts.len() <= b {
+            counts.resize(b + 1, 0);
+        }
+        counts[b] = table.number(row, divergent)? as u64;
+        grid.buckets = grid.buckets.max(b + 1);
+        grid.key_count = grid.key_count.max(table.number(row, key_end)? as u64);
+    }
+    for grid in &mut grids {
+        for counts in &mut grid.counts {
+            counts.resize(grid.buckets, 0);
+        }
+    }
+    Ok(grids)
+}
+
+/// The scenario's name and description from its echo (`scenario.toml`). Read as plain
+/// TOML, not validated: the report only shows them.
+fn scenario_text(path: &Path) -> Result<(String, String), ReportError> {
+    let table = read_toml(path)?;
+    let text = |key: &str| table.get(key).and_then(toml::Value::as_str).unwrap_or("").to_string();
+    Ok((text("name"), text("description")))
+}
+
+/// The seed recorded in `run.toml`, if the file has one. Read as a `seed = N` line rather
+/// than as TOML, because a seed above 2^63 is a valid u64 but not a TOML integer.
+fn run_seed(path: &Path) -> Result<Option<u64>, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ReportError::new(path, e.to_string()))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.strip_prefix("seed"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .find_map(|value| value.trim().parse::<u64>().ok()))
+}
+
+fn read_toml(path: &Path) -> Result<toml::Table, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ReportError::new(path, e.to_string()))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ReportError::new(path, e.message().to_string()))
+}

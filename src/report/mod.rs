@@ -1,0 +1,294 @@
+//! Design-review reports: `report.md` and the charts under `charts/`, rendered from a
+//! results folder's files alone.
+//!
+//! `aesim run` writes its CSV files and then calls [`render`] on the folder, exactly as
+//! `aesim report DIR` does later, so a report re-rendered from the CSV files is the
+//! report the run produced, byte for byte. Reading is [`data`], drawing is [`charts`];
+//! this module composes the Markdown and writes the files (atomically, through
+//! [`crate::output::write_atomic`]). It knows nothing of the simulation.
+
+pub mod charts;
+pub mod data;
+
+use crate::output::write_atomic;
+use charts::Chart;
+use data::RunData;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Folder of the charts inside a results folder.
+pub const CHARTS_DIR: &str = "charts";
+/// The report's file name inside a results folder.
+pub const REPORT_FILE: &str = "report.md";
+
+/// A results folder could not be read or the report could not be written; names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportError {
+    pub path: PathBuf,
+    pub message: String,
+    /// True when the folder's files are missing or malformed (bad input), false when
+    /// drawing or writing failed.
+    pub bad_input: bool,
+}
+
+impl ReportError {
+    /// A file of the results folder is missing or malformed.
+    pub fn new(path: &Path, message: impl Into<String>) -> ReportError {
+        ReportError {
+            path: path.to_path_buf(),
+            message: message.into(),
+            bad_input: true,
+        }
+    }
+
+    /// A chart could not be drawn or a file could not be written.
+    pub fn output(path: &Path, message: impl Into<String>) -> ReportError {
+        ReportError {
+            bad_input: false,
+            ..ReportError::new(path, message)
+        }
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// What [`render`] wrote, relative to the results folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// `report.md` and every chart, e.g. `charts/cost.svg`.
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads the results folder `dir`, renders every chart and the report, and writes them
+/// into `dir` (`report.md`, `charts/*.svg`). A chart the data no longer supports is
+/// removed, so a re-render never leaves a stale picture behind.
+pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
+    let data = RunData::read(dir)?;
+    let charts =
+        charts::render_all(&data).map_err(|e| ReportError::output(dir, format!("cannot draw a chart: {e}")))?;
+    let charts_dir = dir.join(CHARTS_DIR);
+    std::fs::create_dir_all(&charts_dir).map_err(|e| ReportError::output(&charts_dir, e.to_string()))?;
+    let mut files = Vec::new();
+    for chart in &charts {
+        let path = charts_dir.join(chart.file);
+        write_atomic(&path, chart.svg.as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
+        files.push(Path::new(CHARTS_DIR).join(chart.file));
+    }
+    if !charts.iter().any(|c| c.file == "live-vs-scheduled.svg") {
+        let stale = charts_dir.join("live-vs-scheduled.svg");
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| ReportError::output(&stale, e.to_string()))?;
+        }
+    }
+    let path = dir.join(REPORT_FILE);
+    write_atomic(&path, markdown(&data, &charts).as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
+    files.insert(0, PathBuf::from(REPORT_FILE));
+    Ok(Rendered { files })
+}
+
+/// Seconds as written in the CSV files (six decimals) cut to milliseconds for reading.
+fn millis_text(secs: &str) -> String {
+    match secs.split_once('.') {
+        Some((whole, frac)) if frac.len() > 3 => format!("{whole}.{}", &frac[..3]),
+        _ => secs.to_string(),
+    }
+}
+
+/// A column of the comparison table: heading, the `summary.csv` column, and whether it is
+/// seconds (cut to milliseconds).
+struct Column {
+    heading: &'static str,
+    source: &'static str,
+    seconds: bool,
+}
+
+const TABLE: &[Column] = &[
+    Column {
+        heading: "repaired",
+        source: "keys_repaired",
+        seconds: false,
+    },
+    Column {
+        heading: "unrepaired",
+        source: "divergent_at_end",
+        seconds: false,
+    },
+    Column {
+        heading: "p50 s",
+        source: "repair_p50_s",
+        seconds: true,
+    },
+    Column {
+        heading: "p99 s",
+        source: "repair_p99_s",
+        seconds: true,
+    },
+    Column {
+        heading: "max s",
+        source: "repair_max_s",
+        seconds: true,
+    },
+    Column {
+        heading: "divergence key-s",
+        source: "divergence_key_s",
+        seconds: true,
+    },
+    Column {
+        heading: "hashes",
+        source: "hashes_sent",
+        seconds: false,
+    },
+    Column {
+        heading: "hash bytes",
+        source: "hash_bytes",
+        seconds: false,
+    },
+    Column {
+        heading: "records streamed",
+        source: "records_streamed",
+        seconds: false,
+    },
+    Column {
+        heading: "needed",
+        source: "records_needed",
+        seconds: false,
+    },
+    Column {
+        heading: "overstream",
+        source: "records_overstreamed",
+        seconds: false,
+    },
+    Column {
+        heading: "keys scanned",
+        source: "keys_scanned",
+        seconds: false,
+    },
+    Column {
+        heading: "mean pass s",
+        source: "mean_full_pass_s",
+        seconds: true,
+    },
+    Column {
+        heading: "write-path hash s",
+        source: "write_path_hash_s",
+        seconds: true,
+    },
+    Column {
+        heading: "write-path hash ops",
+        source: "write_path_hash_ops",
+        seconds: false,
+    },
+];
+
+/// The comparison table in Markdown: one row per strategy, the columns `summary.csv` has.
+fn comparison_table(data: &RunData) -> String {
+    let columns: Vec<(&Column, usize)> = TABLE
+        .iter()
+        .filter_map(|c| data.summary.column(c.source).map(|i| (c, i)))
+        .collect();
+    let mut out = String::from("| strategy |");
+    for (c, _) in &columns {
+        out.push_str(&format!(" {} |", c.heading));
+    }
+    out.push_str("\n| --- |");
+    out.push_str(&" ---: |".repeat(columns.len()));
+    out.push('\n');
+    let repaired = data.summary.column("keys_repaired");
+    for (row, name) in data.strategies.iter().enumerate() {
+        out.push_str(&format!("| {} |", escape_cell(name)));
+        // Latency percentiles of a strategy that repaired nothing are not zero but absent.
+        let none_repaired = repaired.is_some_and(|col| data.summary.text(row, col) == "0");
+        for (c, i) in &columns {
+            let text = data.summary.text(row, *i);
+            let cell = if none_repaired && c.source.starts_with("repair_") {
+                "-".to_string()
+            } else if c.seconds {
+                millis_text(text)
+            } else {
+                text.to_string()
+            };
+            out.push_str(&format!(" {} |", escape_cell(&cell)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Keeps a table cell in its column: a `|` in a strategy name would split it.
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The whole report: the scenario, the comparison table, every chart with its caption.
+fn markdown(data: &RunData, charts: &[Chart]) -> String {
+    let mut out = String::new();
+    let title = if data.name.is_empty() { "aesim run" } else { &data.name };
+    out.push_str(&format!("# {title}\n\n"));
+    if !data.description.is_empty() {
+        out.push_str(&format!("{}\n\n", data.description));
+    }
+    if let Some(seed) = data.seed {
+        out.push_str(&format!(
+            "Seed {seed}. Reproduce from this folder with `aesim run scenario.toml --seed {seed} --out .`; \
+             re-render this report and its charts from the CSV files with `aesim report .`.\n\n"
+        ));
+    }
+    let writes = data.summary_number(0, "writes").ok().flatten();
+    let lost = data.summary_number(0, "lost_messages").ok().flatten();
+    if let (Some(writes), Some(lost)) = (writes, lost) {
+        out.push_str(&format!(
+            "Every strategy saw the same {writes} client writes and the same {lost} lost replication \
+             messages.\n\n"
+        ));
+    }
+    out.push_str("## Comparison\n\n");
+    out.push_str(&comparison_table(data));
+    out.push_str(
+        "\n*repaired*: divergent keys anti-entropy repaired; *unrepaired*: still divergent when the \
+         run ended; *p50/p99/max*: repair latency, from divergence to agreement; *divergence key-s*: \
+         divergent keys integrated over time; *hashes*, *hash bytes*, *records streamed*: both \
+         directions; *needed*: streamed records the receiver lacked; *overstream* = streamed - \
+         needed. Every column is in `summary.csv`.\n\n",
+    );
+    out.push_str("## Charts\n\n");
+    for chart in charts {
+        out.push_str(&format!(
+            "### {}\n\n![{}]({}/{})\n\n{}\n\n",
+            chart.title, chart.title, CHARTS_DIR, chart.file, chart.caption
+        ));
+    }
+    if !charts.iter().any(|c| c.file == "live-vs-scheduled.svg") {
+        out.push_str(
+            "(No strategy in this run reports a write-path cost, so the live-tree vs \
+             scheduled-rebuild chart is left out.)\n\n",
+        );
+    }
+    out.push_str(
+        "## Files\n\n`summary.csv` (one row per strategy), `timeseries.csv`, `latency.csv`, \
+         `staleness.csv`, `scenario.toml` (the scenario as run), `run.toml` (the seed).\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_cut_to_milliseconds_as_text() {
+        assert_eq!(millis_text("14.461234"), "14.461");
+        assert_eq!(millis_text("0.000000"), "0.000");
+        assert_eq!(millis_text("7"), "7");
+    }
+
+    #[test]
+    fn a_pipe_in_a_name_stays_in_its_cell() {
+        assert_eq!(escape_cell("a|b"), "a\\|b");
+    }
+}
