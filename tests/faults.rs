@@ -187,3 +187,28 @@ fn faulty_runs_are_deterministic() {
         "{f:?}"
     );
 }
+
+#[test]
+fn a_live_tree_lost_in_a_crash_is_rebuilt_by_one_scan_per_segment() {
+    let body = common::LOSSY.replace("loss = 0.05", "loss = 0.0").replace(
+        "kind = \"monolithic\"\nname = \"mono\"\nleaves = 256\ninterval = \"20s\"",
+        "kind = \"segmented\"\nname = \"live\"\nsegments = 4\nleaves = 64\nworkers = 1\ntree = \"live\"\ninterval = \"5s\"",
+    );
+    let scenario = common::scenario(&format!(
+        "{body}\n[[faults.crash]]\nnode = 1\nat = \"20s\"\nrestart = \"30s\"\n"
+    ));
+    let mut world = World::new(&scenario, &scenario.strategies[0]);
+    world.run_until(ms(19_999));
+    assert!(world.counters().sessions > 4, "live sessions ran before the crash");
+    assert_eq!(world.counters().tree_builds, 0, "live trees are never scanned");
+    // After the restart, node 1's tree of each segment is rebuilt once by a scan of the
+    // segment (12,500 keys); the other nodes' live trees were never lost.
+    world.run_until(SimTime::from_secs(60));
+    assert_eq!(world.counters().tree_builds, 4);
+    assert_eq!(world.counters().keys_scanned, 50_000);
+    assert_eq!(world.replicas().divergent_keys(), 0, "the crash's losses are repaired");
+    world.run_until(SimTime::from_secs(120));
+    assert_eq!(world.counters().tree_builds, 4, "rebuilt trees stay live");
+    let result = world.run().expect("invariants hold");
+    assert!(result.faults.unwrap().repaired_after_crash > 800);
+}
