@@ -247,6 +247,30 @@ fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
                 return EXIT_BAD_INPUT;
             }
         };
+        // Every run of a sweep is one world; `jobs` of them run at once. The largest
+        // point bounds them all.
+        let limit = memory_limit.unwrap_or_else(resources::default_limit_bytes);
+        let sweep_points = document.sweep.as_ref().map_or(0, |s| s.points());
+        let largest = (0..sweep_points)
+            .filter_map(|point| document.point_scenario(point).ok())
+            .map(|s| resources::estimate(&s, 1))
+            .max_by_key(|m| m.total_bytes);
+        if let Some(memory) = largest {
+            let at_once = jobs.max(1) as u64;
+            let total = memory.total_bytes.saturating_mul(at_once);
+            if total > limit {
+                eprintln!(
+                    "error: the sweep of {} needs an estimated {} of memory ({} for its largest run, \
+                     {at_once} at once), more than the limit of {}\n  \
+                     = hint: fewer --jobs, or a higher --memory-limit",
+                    path.display(),
+                    format_bytes(total),
+                    format_bytes(memory.total_bytes),
+                    format_bytes(limit),
+                );
+                return EXIT_BAD_INPUT;
+            }
+        }
         return sweep(document, &out, jobs, shard, quiet);
     }
     if shard.is_some() {

@@ -288,6 +288,26 @@ fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
         "{stderr}"
     );
     assert!(!dir.join("o").exists(), "nothing was written");
+    // A sweep is refused on its largest run times the runs at once.
+    let sweep = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/interval-leaves-sweep.toml");
+    let out = aesim(&[
+        "run",
+        sweep,
+        "--memory-limit",
+        "10MiB",
+        "--jobs",
+        "2",
+        "--out",
+        dir.join("s").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the sweep of"), "{stderr}");
+    assert!(
+        stderr.contains("2 at once), more than the limit of 10.0 MiB"),
+        "{stderr}"
+    );
+    assert!(!dir.join("s").exists(), "nothing was written");
     // A bad limit is a usage error.
     let out = aesim(&["run", path.to_str().unwrap(), "--memory-limit", "lots"]);
     assert_eq!(out.status.code(), Some(2));
