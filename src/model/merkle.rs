@@ -24,7 +24,7 @@ const PARENT_DOMAIN: u8 = 1;
 
 /// A Merkle tree in heap layout: `nodes[1]` is the root, the children of `i` are `2i`
 /// and `2i + 1`, and leaf `j` is `nodes[leaves + j]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MerkleTree {
     range: KeyRange,
     leaves: u32,
@@ -42,26 +42,42 @@ impl MerkleTree {
         let mut buffer = Vec::new();
         for leaf in 0..leaf_count {
             let bounds = range.part(leaf as u64, u64::from(leaves));
-            buffer.clear();
-            buffer.push(LEAF_DOMAIN);
-            buffer.extend_from_slice(&bounds.start.to_le_bytes());
-            buffer.extend_from_slice(&bounds.end.to_le_bytes());
-            while let Some(&(key, version)) = records.peek() {
-                if key >= bounds.end {
-                    break;
-                }
-                debug_assert!(bounds.contains(key), "records must be sorted and in range");
-                buffer.extend_from_slice(&key.to_le_bytes());
-                buffer.extend_from_slice(&version.to_le_bytes());
-                records.next();
-            }
-            nodes[leaf_count + leaf] = *blake3::hash(&buffer).as_bytes();
+            let in_leaf = std::iter::from_fn(|| records.next_if(|&(key, _)| key < bounds.end));
+            nodes[leaf_count + leaf] = hash_leaf(bounds, in_leaf, &mut buffer);
         }
         debug_assert!(records.next().is_none(), "records outside the tree's range");
         for parent in (1..leaf_count).rev() {
             nodes[parent] = hash_parent(&nodes[2 * parent], &nodes[2 * parent + 1]);
         }
         MerkleTree { range, leaves, nodes }
+    }
+
+    /// Rehashes the `changed` leaves, each from its written records (`records_of` gives
+    /// them for a leaf's range, in key order), and then each of their ancestors once, level
+    /// by level: what keeping a tree up to date costs, O(changed x depth) at most.
+    pub fn update_leaves<I>(
+        &mut self,
+        changed: impl IntoIterator<Item = u32>,
+        mut records_of: impl FnMut(KeyRange) -> I,
+    ) where
+        I: IntoIterator<Item = (Key, Version)>,
+    {
+        let first_leaf = self.leaves as usize;
+        let mut buffer = Vec::new();
+        let mut level: Vec<usize> = Vec::new();
+        for leaf in changed {
+            let bounds = self.leaf_range(leaf);
+            self.nodes[first_leaf + leaf as usize] = hash_leaf(bounds, records_of(bounds), &mut buffer);
+            level.push((first_leaf + leaf as usize) / 2);
+        }
+        while level.first().is_some_and(|&node| node >= 1) {
+            level.sort_unstable();
+            level.dedup();
+            for &node in &level {
+                self.nodes[node] = hash_parent(&self.nodes[2 * node], &self.nodes[2 * node + 1]);
+            }
+            level = level.iter().map(|&node| node / 2).filter(|&node| node >= 1).collect();
+        }
     }
 
     pub fn range(&self) -> KeyRange {
@@ -85,6 +101,21 @@ impl MerkleTree {
     pub fn depth(&self) -> u32 {
         self.leaves.trailing_zeros()
     }
+}
+
+/// The hash of a leaf covering `bounds` with `records` (sorted, all inside `bounds`).
+/// `buffer` is scratch space, reused between calls to avoid allocating per leaf.
+fn hash_leaf(bounds: KeyRange, records: impl IntoIterator<Item = (Key, Version)>, buffer: &mut Vec<u8>) -> Hash {
+    buffer.clear();
+    buffer.push(LEAF_DOMAIN);
+    buffer.extend_from_slice(&bounds.start.to_le_bytes());
+    buffer.extend_from_slice(&bounds.end.to_le_bytes());
+    for (key, version) in records {
+        debug_assert!(bounds.contains(key), "records must be sorted and in range");
+        buffer.extend_from_slice(&key.to_le_bytes());
+        buffer.extend_from_slice(&version.to_le_bytes());
+    }
+    *blake3::hash(buffer).as_bytes()
 }
 
 fn hash_parent(left: &Hash, right: &Hash) -> Hash {
@@ -164,6 +195,19 @@ mod tests {
         let a = MerkleTree::build(KeyRange::new(0, 100), 1, []);
         let b = MerkleTree::build(KeyRange::new(1, 101), 1, []);
         assert_ne!(a.root(), b.root());
+    }
+
+    #[test]
+    fn updating_a_leaf_equals_rebuilding() {
+        let before = [(5, 1), (2_000, 3), (900_000, 3)];
+        let after = [(5, 1), (2_000, 7), (2_001, 8), (900_000, 3)];
+        let mut tree = tree(&before);
+        let leaf = (2_000 / 1024) as u32;
+        tree.update_leaves([leaf], |_| after[1..3].iter().copied());
+        assert_eq!(
+            tree,
+            super::MerkleTree::build(KeyRange::new(0, 1 << 20), 1024, after.iter().copied())
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod merkle;
 pub mod network;
 pub mod replicas;
+pub mod tree_cache;
 pub mod workload;
 
 /// Index of a node (replica) in the cluster, `0..nodes`.

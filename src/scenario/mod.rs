@@ -402,7 +402,15 @@ impl Checker<'_> {
                     tree,
                 } => {
                     self.leaves(leaves, &at("leaves"), c.keys);
-                    self.positive(interval.0, &at("interval"), "e.g. interval = \"30s\"");
+                    // Zero means back to back; a pass must then take time, or the run
+                    // would loop forever at one instant.
+                    self.require(
+                        interval.0 > 0 || c.scan_cost_per_key.0 > 0,
+                        &at("interval"),
+                        "positive when `cluster.scan_cost_per_key` is zero",
+                        "0s",
+                        "a zero interval runs passes back to back, which needs a scan that takes time",
+                    );
                     let kind = StrategyKind::Monolithic {
                         leaves,
                         interval_ns: interval.0,

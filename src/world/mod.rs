@@ -14,9 +14,10 @@ pub use session::{SessionReport, SessionSpec};
 
 use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult};
 use crate::model::faults::Faults;
-use crate::model::merkle::{HASH_BYTES, MerkleTree, compare};
+use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
+use crate::model::tree_cache::TreeCache;
 use crate::model::workload::Workload;
 use crate::model::{Key, KeyRange, NodeId};
 use crate::scenario::Scenario;
@@ -101,6 +102,7 @@ pub struct World {
     now: SimTime,
     queue: EventQueue<Event>,
     replicas: ReplicaTable,
+    tree_cache: TreeCache,
     workload: Workload,
     network: Network,
     cores: Vec<NodeCores>,
@@ -158,6 +160,7 @@ impl World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
             replicas: ReplicaTable::new(cluster.nodes),
+            tree_cache: TreeCache::new(cluster.nodes),
             workload: Workload::new(
                 scenario.workload.clone(),
                 cluster.key_count,
@@ -400,7 +403,7 @@ impl World {
                 let applied = self.replicas.apply(to, key, version, time);
                 if applied.changed {
                     self.faults.superseded(key, to);
-                    self.charge_write_path();
+                    self.record_changed(to, key);
                     self.strategy.on_local_write(to, key, time);
                 }
                 if applied.healed_after_ns.is_some() {
@@ -454,7 +457,7 @@ impl World {
         self.counters.writes += 1;
         self.replicas.client_write(coordinator, key, version, self.now);
         self.faults.superseded(key, coordinator);
-        self.charge_write_path();
+        self.record_changed(coordinator, key);
         self.strategy.on_local_write(coordinator, key, self.now);
         for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
             self.counters.replication_messages += 1;
@@ -496,8 +499,10 @@ impl World {
         }
     }
 
-    /// A changed record costs a live tree one leaf rehash and one per ancestor.
-    fn charge_write_path(&mut self) {
+    /// Books a change of `node`'s record of `key`: the tree cache marks the leaf stale,
+    /// and a live tree pays one leaf rehash and one per ancestor on the write path.
+    fn record_changed(&mut self, node: NodeId, key: Key) {
+        self.tree_cache.record_changed(node, key);
         let hashes = self.params.write_path_hashes_per_change;
         self.counters.write_path_hash_ops += hashes;
         self.counters.write_path_hash_ns += hashes * self.params.hash_cost_ns;
@@ -606,8 +611,7 @@ impl World {
     fn snapshot(&mut self, id: SessionId, node: NodeId) {
         let session = self.sessions.get_mut(&id).expect("live session");
         let range = session.spec.ranges[node];
-        let tree = MerkleTree::build(range, session.spec.leaves, self.replicas.records(node, range));
-        session.trees[node] = Some(tree);
+        session.trees[node] = Some(self.tree_cache.tree(node, range, session.spec.leaves, &self.replicas));
     }
 
     /// Takes `node`'s snapshot for `session` now, and holds a core for the scan time.
@@ -795,7 +799,7 @@ impl World {
             }
             if applied.changed {
                 self.counters.records_applied += 1;
-                self.charge_write_path();
+                self.record_changed(target, key);
                 self.faults.repaired(key, target);
             }
             if let Some(latency_ns) = applied.healed_after_ns {

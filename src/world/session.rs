@@ -10,6 +10,7 @@ use crate::model::merkle::{Comparison, MerkleTree};
 use crate::model::{KeyRange, NodeId};
 use crate::sim::SimTime;
 use crate::strategy::TreeMaintenance;
+use std::sync::Arc;
 
 /// What a strategy asks for: compare `ranges` on all nodes with trees of `leaves` leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub(super) struct PairExchange {
 pub(super) struct Session {
     pub spec: SessionSpec,
     /// Each node's snapshot tree, kept until all are built and compared.
-    pub trees: Vec<Option<MerkleTree>>,
+    pub trees: Vec<Option<Arc<MerkleTree>>>,
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
     pub pairs_pending: usize,
