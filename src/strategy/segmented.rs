@@ -15,7 +15,8 @@ use super::{
 };
 use crate::model::{Key, KeyRange, NodeId};
 use crate::sim::SimTime;
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, VecDeque};
 
 /// Timer token: an idle worker looks for work again.
 const WAKE: u64 = 0;
@@ -29,11 +30,22 @@ pub struct Segmented {
     /// When each segment's last comparison began (time zero before the first).
     last_visit: Vec<SimTime>,
     in_flight: Vec<bool>,
+    /// Segments not in flight, ordered by their last comparison's start (oldest first).
+    idle_by_last_visit: BTreeSet<(SimTime, u64)>,
+    /// Segments with local writes since their last comparison began.
+    written: BTreeSet<u64>,
+    /// Idle segments with writes, ordered by (writes, lowest index first): hottest-first's
+    /// answer in O(log segments) instead of a scan.
+    idle_by_writes: BTreeSet<(u64, Reverse<u64>)>,
     busy_workers: u32,
     /// Round robin: the next segment in key order.
     next_in_order: u64,
     passes: PassTracker,
     wake_at: Option<SimTime>,
+    /// Comparisons finished and their total duration: the node's own measure of how
+    /// long a visit takes, used to start starved segments early enough.
+    visits_done: u64,
+    visit_ns_total: u64,
 }
 
 /// Measures full passes: the time until every segment has been compared afresh.
@@ -86,10 +98,15 @@ impl Segmented {
             writes_since_visit: vec![0; segments],
             last_visit: vec![SimTime::ZERO; segments],
             in_flight: vec![false; segments],
+            idle_by_last_visit: (0..config.segments).map(|s| (SimTime::ZERO, s)).collect(),
+            written: BTreeSet::new(),
+            idle_by_writes: BTreeSet::new(),
             busy_workers: 0,
             next_in_order: 0,
             passes,
             wake_at: None,
+            visits_done: 0,
+            visit_ns_total: 0,
             config,
         }
     }
@@ -138,9 +155,14 @@ impl Segmented {
         let s = segment as usize;
         let now = ctx.now();
         ctx.revisit_gap(now.since(self.last_visit[s]));
+        let was_idle = self.idle_by_last_visit.remove(&(self.last_visit[s], segment));
+        debug_assert!(was_idle, "a segment is compared by one worker at a time");
         self.last_visit[s] = now;
+        self.idle_by_writes
+            .remove(&(self.writes_since_visit[s], Reverse(segment)));
         // The snapshot is taken now: writes from here on count towards the next visit.
         self.writes_since_visit[s] = 0;
+        self.written.remove(&segment);
         self.in_flight[s] = true;
         self.busy_workers += 1;
         ctx.start_session(self.session(segment));
@@ -175,18 +197,37 @@ impl Segmented {
         Some(segment)
     }
 
-    /// The segment longest past its starvation bound, if any.
+    /// How long the workers need to visit every segment once, from the measured mean
+    /// visit time. Starved segments are served this early, so that when many fall due
+    /// together (cold segments last visited in the same sweep) they all still meet the
+    /// bound instead of queueing past it.
+    fn sweep_estimate_ns(&self) -> u64 {
+        let mean_visit_ns = self.visit_ns_total.checked_div(self.visits_done).unwrap_or(0);
+        mean_visit_ns.saturating_mul(self.config.segments) / u64::from(self.config.workers)
+    }
+
+    /// When `segment` must start its next comparison to meet the starvation bound, less
+    /// the time a full sweep takes.
+    fn urgent_at(&self, segment: usize) -> SimTime {
+        let deadline = self.last_visit[segment].after(self.config.max_interval_ns);
+        SimTime::from_nanos(deadline.nanos().saturating_sub(self.sweep_estimate_ns()))
+    }
+
+    /// Earliest deadline first among the segments that are urgent: those whose deadline
+    /// is nearer than a full sweep. Deadlines are in last-visit order, so the oldest idle
+    /// segment is the only candidate.
     fn pick_overdue(&self, now: SimTime) -> Option<u64> {
-        (0..self.config.segments)
-            .filter(|&s| !self.in_flight[s as usize])
-            .filter(|&s| now.since(self.last_visit[s as usize]) >= self.config.max_interval_ns)
-            .min_by_key(|&s| (self.last_visit[s as usize], s))
+        let &(_, oldest) = self.idle_by_last_visit.first()?;
+        (self.urgent_at(oldest as usize) <= now).then_some(oldest)
     }
 
     /// The segment with the highest positive score; ties go to the lowest index.
     fn pick_by_score(&self, now: SimTime) -> Option<u64> {
+        if self.config.policy == Policy::HottestFirst {
+            return self.idle_by_writes.last().map(|&(_, Reverse(segment))| segment);
+        }
         let mut best: Option<(u128, u64)> = None;
-        for s in 0..self.config.segments {
+        for &s in &self.written {
             let i = s as usize;
             if self.in_flight[i] {
                 continue;
@@ -212,10 +253,10 @@ impl Segmented {
                 .passes
                 .newest_start
                 .map(|started| started.after(self.config.interval_ns)),
-            Policy::HottestFirst | Policy::AgeWeighted => (0..self.config.segments as usize)
-                .filter(|&s| !self.in_flight[s])
-                .map(|s| self.last_visit[s].after(self.config.max_interval_ns))
-                .min(),
+            Policy::HottestFirst | Policy::AgeWeighted => self
+                .idle_by_last_visit
+                .first()
+                .map(|&(_, oldest)| self.urgent_at(oldest as usize)),
         };
         if let Some(due) = due.filter(|&due| due > now) {
             at = at.min(due);
@@ -278,7 +319,15 @@ impl Strategy for Segmented {
 
     fn on_session_done(&mut self, ctx: &mut Ctx, report: &SessionReport) {
         let segment = report.tag;
+        self.visits_done += 1;
+        self.visit_ns_total += report.finished.since(report.started);
         self.in_flight[segment as usize] = false;
+        self.idle_by_last_visit
+            .insert((self.last_visit[segment as usize], segment));
+        let writes = self.writes_since_visit[segment as usize];
+        if writes > 0 {
+            self.idle_by_writes.insert((writes, Reverse(segment)));
+        }
         self.busy_workers -= 1;
         self.finish_visit(ctx, segment, report.started);
         self.dispatch(ctx);
@@ -286,7 +335,15 @@ impl Strategy for Segmented {
 
     fn on_local_write(&mut self, _node: NodeId, key: Key, _now: SimTime) {
         let segment = self.key_space.part_index(key, self.config.segments);
-        self.writes_since_visit[segment as usize] += 1;
+        let writes = &mut self.writes_since_visit[segment as usize];
+        *writes += 1;
+        if *writes == 1 {
+            self.written.insert(segment);
+        }
+        if !self.in_flight[segment as usize] {
+            self.idle_by_writes.remove(&(*writes - 1, Reverse(segment)));
+            self.idle_by_writes.insert((*writes, Reverse(segment)));
+        }
     }
 
     fn on_end(&mut self, ctx: &mut Ctx) {
