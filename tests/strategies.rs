@@ -226,17 +226,11 @@ max_interval = "20s"
             rr.hot_repair_latency.quantile_ns(0.99),
         );
         assert!(hot * 2 < rr_hot, "{name}: hot p99 {hot} ns vs round robin {rr_hot} ns");
-        // The starvation bound: no segment waits more than max_interval plus one visit
-        // (a worker must come free): 20 s + 2 x 24 ms.
-        assert!(
-            r.counters.max_revisit_gap_ns <= 20_100_000_000,
-            "{name}: gap {}",
-            r.counters.max_revisit_gap_ns
-        );
-        assert!(
-            r.counters.max_revisit_gap_ns >= 19_000_000_000,
-            "{name}: cold segments do wait"
-        );
+        // The starvation bound: no segment waits more than max_interval (20 s). Starved
+        // segments are served a full sweep early (100 segments x ~26 ms / 2 workers, about
+        // 1.3 s), so cold segments wait 18 to 20 s between comparisons.
+        let gap = r.counters.max_revisit_gap_ns;
+        assert!((18_000_000_000..=20_000_000_000).contains(&gap), "{name}: gap {gap} ns");
         assert!(r.cold_repair_latency.count() > 0);
     }
 }
