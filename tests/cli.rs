@@ -25,7 +25,7 @@ fn quickstart() -> &'static str {
 fn check_accepts_the_quickstart() {
     let out = aesim(&["check", quickstart()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (2 strategies"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (3 strategies"));
 }
 
 #[test]
