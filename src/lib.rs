@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod report;
+pub mod resources;
 pub mod run;
 pub mod scenario;
 pub mod sim;

@@ -143,4 +143,6 @@ pub struct StrategyResult {
     pub stored_keys: u64,
     /// Events the run processed.
     pub events: u64,
+    /// What the modelled faults did (`None` when the scenario has none).
+    pub faults: Option<crate::model::faults::FaultCounters>,
 }

@@ -43,11 +43,22 @@ pub struct Applied {
     pub healed_after_ns: Option<u64>,
 }
 
+/// What [`ReplicaTable::audit`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Audit {
+    /// Keys on which the replicas differ, recounted from the versions.
+    pub divergent: u64,
+    /// Some key's latest acknowledged version is on no replica.
+    pub lost_acknowledged: bool,
+}
+
 /// All replicas' versions of every written key, plus the divergence oracle.
 pub struct ReplicaTable {
     nodes: usize,
     slot_of: BTreeMap<Key, u32>,
     slots: Vec<u64>,
+    /// The key of each slot, in slot order (slots are never freed).
+    slot_keys: Vec<Key>,
     /// The keys on which replicas currently disagree: the oracle's answer, kept exact
     /// on every change so that questions about divergence cost O(divergent keys).
     divergent: BTreeSet<Key>,
@@ -63,6 +74,7 @@ impl ReplicaTable {
             nodes,
             slot_of: BTreeMap::new(),
             slots: Vec::new(),
+            slot_keys: Vec::new(),
             divergent: BTreeSet::new(),
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
@@ -126,24 +138,98 @@ impl ReplicaTable {
             };
         }
         self.slots[base + FIRST_REPLICA + node] = version;
-        let replicas = &self.slots[base + FIRST_REPLICA..base + stride];
+        Applied {
+            changed: true,
+            healed_after_ns: self.update_oracle(key, base, now),
+        }
+    }
+
+    /// Sets `node`'s version of `key` to `version` even if that is older: for modelled
+    /// faults that lose or corrupt data (a crashed node's lost writes, bitrot) and for
+    /// tests that break a repair on purpose. The oracle follows, exactly as for
+    /// [`apply`](Self::apply); the acknowledged-latest version is untouched, so a lost
+    /// acknowledged write stays detectable.
+    pub fn set_version(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+        let slot = self.slot_index(key);
+        let base = slot * self.stride();
+        let current = self.slots[base + FIRST_REPLICA + node];
+        if version == current {
+            return Applied {
+                changed: false,
+                healed_after_ns: None,
+            };
+        }
+        self.slots[base + FIRST_REPLICA + node] = version;
+        Applied {
+            changed: true,
+            healed_after_ns: self.update_oracle(key, base, now),
+        }
+    }
+
+    /// Re-derives whether `key` (slot at `base`) is divergent after one of its versions
+    /// changed; returns how long it had been divergent if it just healed.
+    fn update_oracle(&mut self, key: Key, base: usize, now: SimTime) -> Option<u64> {
+        let replicas = &self.slots[base + FIRST_REPLICA..base + self.stride()];
         let agree = replicas.iter().all(|&v| v == replicas[0]);
         let since = self.slots[base + SINCE];
-        let mut healed_after_ns = None;
         if agree && since != CONSISTENT {
             self.advance_integral(now);
             self.divergent.remove(&key);
             self.slots[base + SINCE] = CONSISTENT;
-            healed_after_ns = Some(now.nanos() - since);
-        } else if !agree && since == CONSISTENT {
+            return Some(now.nanos() - since);
+        }
+        if !agree && since == CONSISTENT {
             self.advance_integral(now);
             self.divergent.insert(key);
             self.slots[base + SINCE] = now.nanos();
         }
-        Applied {
-            changed: true,
-            healed_after_ns,
+        None
+    }
+
+    /// The key stored in slot `slot` (`0..stored_keys()`, in order of first write).
+    pub fn key_at_slot(&self, slot: u64) -> Key {
+        self.slot_keys[slot as usize]
+    }
+
+    /// Every replica's version of `key`, by node.
+    pub fn versions(&self, key: Key) -> Vec<Version> {
+        match self.slot_of.get(&key) {
+            Some(&slot) => self.slot(slot)[FIRST_REPLICA..].to_vec(),
+            None => vec![0; self.nodes],
         }
+    }
+
+    /// One pass over every stored slot, in memory order: the recount of divergent keys
+    /// and whether any acknowledged write is on no replica. The cheap form of
+    /// [`recount_divergent`](Self::recount_divergent) and
+    /// [`lost_acknowledged_write`](Self::lost_acknowledged_write), for checks at every
+    /// sample point; those two find the offending key once something is wrong.
+    pub fn audit(&self) -> Audit {
+        let mut audit = Audit {
+            divergent: 0,
+            lost_acknowledged: false,
+        };
+        for slot in self.slots.chunks_exact(self.stride()) {
+            let versions = &slot[FIRST_REPLICA..];
+            audit.divergent += u64::from(versions.iter().any(|&v| v != versions[0]));
+            audit.lost_acknowledged |= !versions.contains(&slot[LATEST]);
+        }
+        audit
+    }
+
+    /// The first key on which the oracle and the replicas disagree about divergence
+    /// (`None` is the healthy answer); with whether the replicas really differ on it.
+    pub fn oracle_mismatch(&self) -> Option<(Key, bool)> {
+        self.slot_of.iter().find_map(|(&key, &slot)| {
+            let versions = &self.slot(slot)[FIRST_REPLICA..];
+            let differ = versions.iter().any(|&v| v != versions[0]);
+            (differ != self.divergent.contains(&key)).then_some((key, differ))
+        })
+    }
+
+    /// The first divergent key, if any.
+    pub fn first_divergent(&self) -> Option<Key> {
+        self.divergent.first().copied()
     }
 
     /// The (key, version) records `node` holds in `range`, in key order, skipping keys in
@@ -217,6 +303,7 @@ impl ReplicaTable {
         let next = self.slot_of.len() as u32;
         let slot = *self.slot_of.entry(key).or_insert(next) as usize;
         if slot == next as usize {
+            self.slot_keys.push(key);
             self.slots.push(CONSISTENT);
             self.slots.extend(std::iter::repeat_n(0, self.stride() - 1));
         }
