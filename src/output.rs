@@ -233,6 +233,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "writes",
     "lost_messages",
     "keys_repaired",
+    "repairs_raced_replication",
     "healed_by_replication",
     "repair_p50_s",
     "repair_p90_s",
@@ -270,6 +271,16 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "events",
 ];
 
+/// A latency quantile in seconds, or an empty cell when nothing was recorded (a 0 would
+/// read as "instant"; e.g. the hot columns of a workload with no hotspot).
+fn quantile_or_blank(histogram: &crate::metrics::LatencyHistogram, quantile: f64) -> String {
+    if histogram.count() == 0 {
+        String::new()
+    } else {
+        format_secs(histogram.quantile_ns(quantile))
+    }
+}
+
 pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
     let rows = results.iter().map(|r| {
         let c = &r.counters;
@@ -279,6 +290,7 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.writes.to_string(),
             c.lost_messages.to_string(),
             c.keys_repaired.to_string(),
+            c.repairs_raced_replication.to_string(),
             c.healed_by_replication.to_string(),
             format_secs(h.quantile_ns(0.5)),
             format_secs(h.quantile_ns(0.9)),
@@ -308,10 +320,10 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.write_path_hash_ops.to_string(),
             format_secs(c.write_path_hash_ns),
             r.hot_repair_latency.count().to_string(),
-            format_secs(r.hot_repair_latency.quantile_ns(0.5)),
-            format_secs(r.hot_repair_latency.quantile_ns(0.99)),
-            format_secs(r.cold_repair_latency.quantile_ns(0.5)),
-            format_secs(r.cold_repair_latency.quantile_ns(0.99)),
+            quantile_or_blank(&r.hot_repair_latency, 0.5),
+            quantile_or_blank(&r.hot_repair_latency, 0.99),
+            quantile_or_blank(&r.cold_repair_latency, 0.5),
+            quantile_or_blank(&r.cold_repair_latency, 0.99),
             r.stored_keys.to_string(),
             r.events.to_string(),
         ]

@@ -404,10 +404,11 @@ impl Checker<'_> {
                     self.leaves(leaves, &at("leaves"), c.keys);
                     // Zero means back to back; a pass must then take time, or the run
                     // would loop forever at one instant.
+                    let scans = c.scan_cost_per_key.0 > 0 && matches!(tree, TreeFile::Scheduled);
                     self.require(
-                        interval.0 > 0 || c.scan_cost_per_key.0 > 0,
+                        interval.0 > 0 || scans,
                         &at("interval"),
-                        "positive when `cluster.scan_cost_per_key` is zero",
+                        "positive for a live tree or when `cluster.scan_cost_per_key` is zero",
                         "0s",
                         "a zero interval runs passes back to back, which needs a scan that takes time",
                     );
@@ -431,7 +432,9 @@ impl Checker<'_> {
                     misalignment,
                 } => {
                     let name = name.unwrap_or_else(|| "segmented".into());
+                    let scans = c.scan_cost_per_key.0 > 0;
                     let config = self.segmented(
+                        scans,
                         &at,
                         c.keys,
                         SegmentedFile {
@@ -614,7 +617,13 @@ impl Checker<'_> {
         self.require(nanos > 0, path, "positive", "0s", hint);
     }
 
-    fn segmented(&mut self, at: &dyn Fn(&str) -> String, keys: u64, raw: SegmentedFile) -> SegmentedConfig {
+    fn segmented(
+        &mut self,
+        scans: bool,
+        at: &dyn Fn(&str) -> String,
+        keys: u64,
+        raw: SegmentedFile,
+    ) -> SegmentedConfig {
         let segments_ok = raw.segments >= 1 && raw.segments <= keys && raw.segments <= MAX_SEGMENTS;
         self.require(
             segments_ok,
@@ -654,6 +663,33 @@ impl Checker<'_> {
             }
             None => u64::MAX,
         };
+        // Each policy reads only its own pacing knob; a knob the policy ignores is an error
+        // rather than a silent no-op.
+        if prioritised && raw.interval.is_some() {
+            self.error(
+                &at("interval"),
+                "`interval` paces round-robin passes; prioritised policies do not use it".into(),
+                "remove it; `max_interval` bounds how long any segment waits",
+            );
+        }
+        if !prioritised && raw.max_interval.is_some() {
+            self.error(
+                &at("max_interval"),
+                "`max_interval` is the starvation bound of prioritised policies; round robin does not use it".into(),
+                "remove it, or set policy = \"hottest_first\" or \"age_weighted\"",
+            );
+        }
+        let interval_ns = raw.interval.map_or(0, |d| d.0);
+        if !prioritised {
+            let live = matches!(raw.tree, TreeFile::Live);
+            self.require(
+                interval_ns > 0 || (scans && !live),
+                &at("interval"),
+                "positive for live trees or when `cluster.scan_cost_per_key` is zero",
+                "0s",
+                "back-to-back passes need a scan that takes time, or the run loops at one instant",
+            );
+        }
         let poll_ns = raw.poll.map_or(100_000_000, |d| d.0);
         self.require(
             poll_ns > 0,
@@ -676,11 +712,11 @@ impl Checker<'_> {
             }
             Some(MisalignmentFile::Segments { peer_segments }) => {
                 self.require(
-                    peer_segments >= 1 && peer_segments <= keys && peer_segments <= MAX_SEGMENTS,
+                    peer_segments >= 1 && peer_segments < raw.segments,
                     &at("misalignment.peer_segments"),
-                    "between 1 and the number of keys",
+                    "between 1 and `segments` - 1",
                     peer_segments,
-                    "",
+                    "the peers cut fewer segments than node 0, so every peer segment is still compared",
                 );
                 Misalignment::SegmentCount {
                     peer_segments: peer_segments.max(1),
@@ -697,7 +733,7 @@ impl Checker<'_> {
                 PolicyFile::AgeWeighted => Policy::AgeWeighted,
             },
             max_interval_ns,
-            interval_ns: raw.interval.map_or(0, |d| d.0),
+            interval_ns,
             poll_ns,
             tree: raw.tree.into(),
             misalignment,

@@ -122,6 +122,10 @@ pub struct World {
     /// Replication messages scheduled and not yet arrived: with no loss, zero of them
     /// after the writes stop means the replicas must be identical.
     replication_in_flight: u64,
+    /// Replication messages in flight, by (key, receiver, version), with their number
+    /// (duplicates count twice): tells a repair of a lost write from one that merely
+    /// beat replication to the key.
+    in_flight: BTreeMap<(Key, NodeId, u64), u32>,
     invariant_checks: InvariantChecks,
     /// The first invariant violation; the run stops at it.
     violation: Option<InvariantViolation>,
@@ -186,6 +190,7 @@ impl World {
             samples: Vec::new(),
             events: 0,
             replication_in_flight: 0,
+            in_flight: BTreeMap::new(),
             invariant_checks: InvariantChecks::default(),
             violation: None,
             broken_repair: false,
@@ -395,6 +400,7 @@ impl World {
             } => self.client_write(key, coordinator, lose_replication),
             Event::ReplicationArrives { from, to, key, version } => {
                 self.replication_in_flight -= 1;
+                self.remove_in_flight(key, to, version);
                 // Faults: a receiver that is down, or cut off, never sees the message.
                 if self.faults.drops_replication(from, to, key) {
                     self.counters.lost_messages += 1;
@@ -480,9 +486,11 @@ impl World {
                     }
                     let (at, again) = self.faults.deliveries(at);
                     self.replication_in_flight += 1;
+                    *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
                     self.queue.push(at, message);
                     if let Some(again) = again {
                         self.replication_in_flight += 1;
+                        *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
                         self.queue.push(
                             again,
                             Event::ReplicationArrives {
@@ -499,13 +507,25 @@ impl World {
         }
     }
 
+    /// Forgets one in-flight replication message (it arrived or was dropped on arrival).
+    fn remove_in_flight(&mut self, key: Key, to: NodeId, version: u64) {
+        let count = self
+            .in_flight
+            .get_mut(&(key, to, version))
+            .expect("sent before it arrives");
+        *count -= 1;
+        if *count == 0 {
+            self.in_flight.remove(&(key, to, version));
+        }
+    }
+
     /// Books a change of `node`'s record of `key`: the tree cache marks the leaf stale,
     /// and a live tree pays one leaf rehash and one per ancestor on the write path.
     fn record_changed(&mut self, node: NodeId, key: Key) {
         self.tree_cache.record_changed(node, key);
         let hashes = self.params.write_path_hashes_per_change;
         self.counters.write_path_hash_ops += hashes;
-        self.counters.write_path_hash_ns += hashes * self.params.hash_cost_ns;
+        self.counters.write_path_hash_ns += hashes.saturating_mul(self.params.hash_cost_ns);
     }
 
     fn record_sample(&mut self) {
@@ -734,11 +754,12 @@ impl World {
             self.counters.clean_leaves_streamed += u64::from(needed == 0);
             self.counters.records_streamed += streamed;
             self.counters.records_needed += needed;
-            self.counters.stream_bytes += streamed * self.params.record_bytes;
+            self.counters.stream_bytes += streamed.saturating_mul(self.params.record_bytes);
             session.report.records_streamed += streamed;
             session.report.records_needed += needed;
             for (from, to, leaf_range, records) in [(a, b, leaf_a, a_to_b), (b, a, leaf_b, b_to_a)] {
-                let bytes = MESSAGE_HEADER_BYTES + leaf_range.len() * self.params.record_bytes;
+                let bytes =
+                    MESSAGE_HEADER_BYTES.saturating_add(leaf_range.len().saturating_mul(self.params.record_bytes));
                 let at = self.network.send_exchange(from, to, bytes, self.now);
                 let records = records.into_boxed_slice();
                 self.queue.push(
@@ -803,9 +824,20 @@ impl World {
                 self.faults.repaired(key, target);
             }
             if let Some(latency_ns) = applied.healed_after_ns {
+                self.faults.healed(key, self.now);
+                if self
+                    .in_flight
+                    .range((key, target, value)..=(key, target, u64::MAX))
+                    .next()
+                    .is_some()
+                {
+                    // Replication was about to deliver this very version: anti-entropy
+                    // only raced it. Not a lost write, so not a repair latency.
+                    self.counters.repairs_raced_replication += 1;
+                    continue;
+                }
                 self.counters.keys_repaired += 1;
                 self.repair_latency.record(latency_ns);
-                self.faults.healed(key, self.now);
                 let diverged = SimTime::from_nanos(self.now.nanos() - latency_ns);
                 if self.workload.hot_range(diverged).is_some_and(|hot| hot.contains(key)) {
                     self.hot_repair_latency.record(latency_ns);
