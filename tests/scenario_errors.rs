@@ -72,7 +72,7 @@ const CASES: &[Case] = &[
             (
                 22,
                 10,
-                "`strategy[0].leaves` must be at most the number of keys, got 256",
+                "`strategy[0].leaves` must be at most the number of keys (0), got 256",
             ),
         ],
     ),
@@ -203,7 +203,7 @@ const CASES: &[Case] = &[
         &[(
             22,
             10,
-            "`strategy[0].leaves` must be at most the number of keys, got 2048",
+            "`strategy[0].leaves` must be at most the number of keys (1000), got 2048",
         )],
     ),
     (
@@ -427,7 +427,7 @@ fn several_errors_come_at_once_and_a_missing_table_is_located() {
         vec![(
             23,
             12,
-            "`strategy[0].interval` must be positive when `cluster.scan_cost_per_key` is zero, got 0s".to_string()
+            "`strategy[0].interval` must be positive for a live tree or when `cluster.scan_cost_per_key` is zero, got 0s".to_string()
         )]
     );
 
@@ -455,4 +455,36 @@ fn rendered_errors_name_file_line_column_and_hint() {
     assert!(text.contains("12 | lose = 0.01\n"), "{text}");
     assert!(text.contains("= hint: did you mean `loss`?"), "{text}");
     assert!(text.ends_with("1 error in bad.toml"), "{text}");
+}
+
+#[test]
+fn segmented_knobs_a_policy_ignores_or_that_loop_forever_are_refused() {
+    let segmented = |extra: &str| {
+        BASE.replace(
+            "kind = \"monolithic\"",
+            &format!("kind = \"segmented\"\nsegments = 10\nworkers = 2\n{extra}"),
+        )
+        .replace("interval = \"30s\"\n", "")
+        .replace("leaves = 256", "leaves = 16")
+    };
+    let messages = |body: &str| errors_of(body).into_iter().map(|e| e.2).collect::<Vec<_>>();
+    assert_eq!(messages(&segmented("")), Vec::<String>::new());
+    assert_eq!(
+        messages(&segmented(
+            "policy = \"hottest_first\"\nmax_interval = \"1min\"\ninterval = \"5s\""
+        )),
+        ["`interval` paces round-robin passes; prioritised policies do not use it"]
+    );
+    assert_eq!(
+        messages(&segmented("max_interval = \"1min\"")),
+        ["`max_interval` is the starvation bound of prioritised policies; round robin does not use it"]
+    );
+    assert_eq!(
+        messages(&segmented("tree = \"live\"")),
+        ["`strategy[0].interval` must be positive for live trees or when `cluster.scan_cost_per_key` is zero, got 0s"]
+    );
+    assert_eq!(
+        messages(&segmented("misalignment = { kind = \"segments\", peer_segments = 12 }")),
+        ["`strategy[0].misalignment.peer_segments` must be between 1 and `segments` - 1, got 12"]
+    );
 }

@@ -401,7 +401,7 @@ impl Checker<'_> {
                     interval,
                     tree,
                 } => {
-                    self.leaves(leaves, &at("leaves"), c.keys);
+                    self.leaves(leaves, &at("leaves"), c.keys, "keys");
                     // Zero means back to back; a pass must then take time, or the run
                     // would loop forever at one instant.
                     let scans = c.scan_cost_per_key.0 > 0 && matches!(tree, TreeFile::Scheduled);
@@ -633,7 +633,12 @@ impl Checker<'_> {
             "the lesson uses 10_000 segments of 100_000 keys",
         );
         let shortest_segment = keys / raw.segments.max(1);
-        self.leaves(raw.leaves, &at("leaves"), shortest_segment);
+        self.leaves(
+            raw.leaves,
+            &at("leaves"),
+            shortest_segment,
+            "keys of the smallest segment",
+        );
         self.require(
             (1..=MAX_WORKERS).contains(&raw.workers),
             &at("workers"),
@@ -740,7 +745,9 @@ impl Checker<'_> {
         }
     }
 
-    fn leaves(&mut self, leaves: u32, path: &str, keys: u64) {
+    /// Checks a tree's leaf count; `keys` is the fewest keys one tree covers, and
+    /// `covering` names them in the message ("keys", "keys of the smallest segment").
+    fn leaves(&mut self, leaves: u32, path: &str, keys: u64, covering: &str) {
         self.require(
             leaves.is_power_of_two() && leaves <= MAX_LEAVES,
             path,
@@ -751,7 +758,7 @@ impl Checker<'_> {
         self.require(
             u64::from(leaves) <= keys,
             path,
-            "at most the number of keys",
+            &format!("at most the number of {covering} ({keys})"),
             leaves,
             "a leaf must cover at least one key",
         );
