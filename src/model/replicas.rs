@@ -22,17 +22,6 @@ const SINCE: usize = 0;
 const LATEST: usize = 1;
 const FIRST_REPLICA: usize = 2;
 
-/// Why a replica's version of a key changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cause {
-    /// A client write applied by its coordinator.
-    ClientWrite,
-    /// A replication message from the coordinator arrived.
-    Replication,
-    /// Anti-entropy streamed a newer record.
-    Repair,
-}
-
 /// What one application of a version did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
