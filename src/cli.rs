@@ -1,9 +1,11 @@
 //! Command-line interface: subcommands, flags, terminal output and exit codes.
 
-use aesim::run::{comparison_table, run_scenario};
+use aesim::resources::{self, format_bytes};
+use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Override, ScenarioDocument, canonical_text};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
-use clap::{Parser, Subcommand};
+use aesim::world::InvariantChecks;
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,7 +14,8 @@ use std::time::Instant;
 const EXIT_OK: u8 = 0;
 /// Exit code when a run failed: an output could not be written, or an invariant broke.
 const EXIT_RUN_FAILED: u8 = 1;
-/// Exit code for a bad scenario file or bad command-line usage.
+/// Exit code for a bad scenario file or bad command-line usage, including a run refused
+/// before it started (too much memory, an output folder holding another scenario).
 const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
@@ -20,8 +23,11 @@ const EXIT_BAD_INPUT: u8 = 2;
     name = "aesim",
     version,
     about = "Deterministic simulator of Merkle-tree anti-entropy between replicas",
-    after_help = "Exit codes: 0 success; 1 run failed (output not writable, invariant violated); \
-                  2 bad scenario file or usage."
+    after_help = "Exit codes:\n  \
+                  0  success\n  \
+                  1  the run failed: a model invariant was violated, or results could not be written\n  \
+                  2  bad scenario file or usage, or a run refused before starting (memory limit, \
+                  output folder holding another scenario)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +60,16 @@ enum Command {
         /// Print nothing but errors (and no progress bar).
         #[arg(long, short)]
         quiet: bool,
+        /// Write into an output folder even if it holds results of another scenario.
+        #[arg(long)]
+        force: bool,
+        /// Refuse scenarios whose estimated memory exceeds this (e.g. 4GiB)
+        /// [default: 80% of physical memory].
+        #[arg(long, value_parser = resources::parse_size)]
+        memory_limit: Option<u64>,
+        /// When to check whole-state invariants (results are identical either way).
+        #[arg(long, value_enum, default_value_t = Checks::EverySample)]
+        invariants: Checks,
     },
     /// Re-render the charts and report.md of a results folder from its CSV files.
     Report {
@@ -82,6 +98,26 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum Checks {
+    /// At every sample point and at the end of the run.
+    EverySample,
+    /// Only at the end of the run (a little faster; a violation is found later).
+    End,
+}
+
+/// The flags of `run`, beyond the scenario.
+struct RunArgs {
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    jobs: usize,
+    shard: Option<String>,
+    quiet: bool,
+    force: bool,
+    memory_limit: Option<u64>,
+    invariants: Checks,
+}
+
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
@@ -98,7 +134,23 @@ pub fn main() -> ExitCode {
             jobs,
             shard,
             quiet,
-        } => run(scenario, seed, &set, out, jobs, shard, quiet),
+            force,
+            memory_limit,
+            invariants,
+        } => run(
+            scenario,
+            &set,
+            RunArgs {
+                seed,
+                out,
+                jobs,
+                shard,
+                quiet,
+                force,
+                memory_limit,
+                invariants,
+            },
+        ),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
         Command::Report { dir } => match aesim::report::render(&dir) {
             Ok(rendered) => {
@@ -163,20 +215,25 @@ fn check(path: PathBuf, set: &[String]) -> u8 {
             sweep.replications,
             sweep.runs()
         ),
-        None => println!(")"),
+        None => println!(
+            "; about {} of memory)",
+            format_bytes(resources::estimate(s, default_jobs()).total_bytes)
+        ),
     }
     EXIT_OK
 }
 
-fn run(
-    path: PathBuf,
-    seed: Option<u64>,
-    set: &[String],
-    out: Option<PathBuf>,
-    jobs: usize,
-    shard: Option<String>,
-    quiet: bool,
-) -> u8 {
+fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
+    let RunArgs {
+        seed,
+        out,
+        jobs,
+        shard,
+        quiet,
+        force,
+        memory_limit,
+        invariants,
+    } = args;
     let document = match load(&path, set, seed) {
         Ok(d) => d,
         Err(code) => return code,
@@ -190,6 +247,30 @@ fn run(
                 return EXIT_BAD_INPUT;
             }
         };
+        // Every run of a sweep is one world; `jobs` of them run at once. The largest
+        // point bounds them all.
+        let limit = memory_limit.unwrap_or_else(resources::default_limit_bytes);
+        let sweep_points = document.sweep.as_ref().map_or(0, |s| s.points());
+        let largest = (0..sweep_points)
+            .filter_map(|point| document.point_scenario(point).ok())
+            .map(|s| resources::estimate(&s, 1))
+            .max_by_key(|m| m.total_bytes);
+        if let Some(memory) = largest {
+            let at_once = jobs.max(1) as u64;
+            let total = memory.total_bytes.saturating_mul(at_once);
+            if total > limit {
+                eprintln!(
+                    "error: the sweep of {} needs an estimated {} of memory ({} for its largest run, \
+                     {at_once} at once), more than the limit of {}\n  \
+                     = hint: fewer --jobs, or a higher --memory-limit",
+                    path.display(),
+                    format_bytes(total),
+                    format_bytes(memory.total_bytes),
+                    format_bytes(limit),
+                );
+                return EXIT_BAD_INPUT;
+            }
+        }
         return sweep(document, &out, jobs, shard, quiet);
     }
     if shard.is_some() {
@@ -218,8 +299,36 @@ fn run(
         };
         scenario.source = format!("# {} with {} applied\n{body}", path.display(), flags.join(" "));
     }
+    if !force && let Err(reason) = aesim::output::check_destination(&out, &scenario) {
+        eprintln!(
+            "error: refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let limit = memory_limit.unwrap_or_else(resources::default_limit_bytes);
+    let memory = resources::estimate(&scenario, jobs);
+    if memory.total_bytes > limit {
+        eprintln!(
+            "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
+             (replicas {}, trees {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
+             = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
+            path.display(),
+            format_bytes(memory.total_bytes),
+            format_bytes(limit),
+            format_bytes(memory.replica_bytes),
+            format_bytes(memory.tree_bytes),
+            format_bytes(memory.queue_bytes),
+            memory.worlds_at_once,
+            format_bytes(memory.sample_bytes),
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let checks = match invariants {
+        Checks::EverySample => InvariantChecks::EverySample,
+        Checks::End => InvariantChecks::EndOnly,
+    };
     let started = Instant::now();
-    let results = match run_scenario(&scenario, jobs) {
+    let results = match run_scenario_with(&scenario, jobs, checks) {
         Ok(r) => r,
         Err(violation) => {
             eprintln!("error: {violation}\nno results were written.");

@@ -14,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod profile;
 pub mod report;
+pub mod resources;
 pub mod run;
 pub mod scenario;
 pub mod sim;

@@ -15,8 +15,13 @@ pub struct Counters {
     pub lost_messages: u64,
     /// Divergence episodes ended by ordinary replication (transient divergence).
     pub healed_by_replication: u64,
-    /// Divergence episodes ended by anti-entropy: the keys it repaired.
+    /// Divergence episodes ended by anti-entropy: the keys it repaired (lost writes,
+    /// and whatever else only anti-entropy could have fixed).
     pub keys_repaired: u64,
+    /// Divergence episodes anti-entropy ended while the replication message carrying the
+    /// same version was still in flight: it only raced replication. Not counted in
+    /// `keys_repaired` nor in the repair latencies.
+    pub repairs_raced_replication: u64,
     /// Streamed records that changed a replica (a key repaired on two replicas counts twice).
     pub records_applied: u64,
     /// Anti-entropy sessions completed (one tree comparison of one range on all replicas).
@@ -143,4 +148,6 @@ pub struct StrategyResult {
     pub stored_keys: u64,
     /// Events the run processed.
     pub events: u64,
+    /// What the modelled faults did (`None` when the scenario has none).
+    pub faults: Option<crate::model::faults::FaultCounters>,
 }

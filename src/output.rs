@@ -16,14 +16,27 @@ pub const LATENCY_QUANTILES: &[f64] = &[
     0.0, 0.01, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999, 1.0,
 ];
 
-/// Names of the files a run writes, in the order they are written.
+/// Names of the files a run writes, in the order they are renamed into place
+/// (`run.toml` last: its presence means the rest are from the same run).
 pub const RUN_FILES: &[&str] = &[
     "summary.csv",
     "timeseries.csv",
     "latency.csv",
+    "staleness.csv",
     "scenario.toml",
     "run.toml",
 ];
+
+/// Test hook: when set to a number N, the process aborts after writing N bytes of
+/// temporary files, exactly as if it were killed mid-write (see tests/cli.rs).
+pub const ABORT_AFTER_BYTES_VAR: &str = "AESIM_TEST_ABORT_AFTER_BYTES";
+
+/// The temporary name of `name` while it is being written: hidden, beside the target,
+/// and unique to this process and call, so that threads or processes writing the same
+/// file at once (sweep shards sharing a folder) never write one temporary file.
+fn temp_name(dir: &Path, name: &str, unique: u64) -> PathBuf {
+    dir.join(format!(".{name}.{}-{unique}.tmp", std::process::id()))
+}
 
 /// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -34,39 +47,169 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other("output path has no file name"))?;
-    // A name unique to this process and call, so that threads or processes writing the
-    // same file at once (sweep shards sharing a folder) never write one temporary file.
-    static NEXT_TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let unique = NEXT_TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temp: PathBuf = dir.join(format!(
-        ".{}.{}-{unique}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    write_all_atomic(dir, &[(&name.to_string_lossy(), contents.to_vec())])
 }
 
-/// Writes every output of a run into `dir` (created if needed).
+/// Writes several files into `dir` as one unit, as far as a file system allows: every
+/// file is first written whole to its temporary name and synced; only then are they
+/// renamed over their targets, in order. A run killed while writing leaves every
+/// previous file intact (and at worst a hidden `.NAME.PID-N.tmp`); a run killed during
+/// the renames, a window of microseconds, leaves each file either old or new, never
+/// partial.
+pub fn write_all_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> io::Result<()> {
+    let mut abort_after_bytes: Option<u64> = std::env::var(ABORT_AFTER_BYTES_VAR).ok().and_then(|v| v.parse().ok());
+    static NEXT_TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = NEXT_TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let written = (|| {
+        for (name, contents) in files {
+            let mut file = std::fs::File::create(temp_name(dir, name, unique))?;
+            match abort_after_bytes.as_mut() {
+                Some(budget) if (contents.len() as u64) >= *budget => {
+                    file.write_all(&contents[..*budget as usize])?;
+                    file.sync_all()?;
+                    std::process::abort();
+                }
+                Some(budget) => *budget -= contents.len() as u64,
+                None => {}
+            }
+            file.write_all(contents)?;
+            file.sync_all()?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        for (name, _) in files {
+            let _ = std::fs::remove_file(temp_name(dir, name, unique));
+        }
+        return Err(e);
+    }
+    for (name, _) in files {
+        std::fs::rename(temp_name(dir, name, unique), dir.join(name))?;
+    }
+    // Make the renames durable too (best effort: not every platform syncs folders).
+    if let Ok(folder) = std::fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes every output of a run into `dir` (created if needed), all or nothing.
 pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    write_atomic(&dir.join("summary.csv"), &summary_csv(results))?;
-    write_atomic(&dir.join("timeseries.csv"), &timeseries_csv(results))?;
-    write_atomic(&dir.join("latency.csv"), &latency_csv(results))?;
-    write_atomic(
-        &dir.join("staleness.csv"),
-        &staleness_csv(scenario.cluster.key_count, results),
-    )?;
-    write_atomic(&dir.join("scenario.toml"), scenario.source.as_bytes())?;
-    write_atomic(&dir.join("run.toml"), run_record(scenario).as_bytes())
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        ("summary.csv", summary_csv(results)),
+        ("timeseries.csv", timeseries_csv(results)),
+        ("latency.csv", latency_csv(results)),
+        ("staleness.csv", staleness_csv(scenario.cluster.key_count, results)),
+        ("scenario.toml", scenario.source.as_bytes().to_vec()),
+        ("run.toml", run_record(scenario).into_bytes()),
+    ];
+    debug_assert!(files.iter().map(|f| f.0).eq(RUN_FILES.iter().copied()));
+    let faulty = results.iter().any(|r| r.faults.is_some());
+    if faulty {
+        files.insert(4, (FAULTS_FILE, faults_csv(results)));
+    }
+    write_all_atomic(dir, &files)?;
+    if !faulty {
+        // A fault-free run replacing a faulty one (with --force) leaves no stale file.
+        match std::fs::remove_file(dir.join(FAULTS_FILE)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Written beside the others only when the scenario has `[faults]`, so the outputs of
+/// fault-free scenarios are exactly what they were before faults existed.
+pub const FAULTS_FILE: &str = "faults.csv";
+
+/// Column names of `faults.csv`, in order.
+pub const FAULT_COLUMNS: &[&str] = &[
+    "strategy",
+    "crashes",
+    "writes_redirected",
+    "lost_to_crash",
+    "repaired_after_crash",
+    "sessions_aborted",
+    "partitions",
+    "lost_to_partition",
+    "repaired_after_partition",
+    "partition_heal_max_s",
+    "partitions_unhealed",
+    "duplicated_messages",
+    "reordered_messages",
+    "bitrot_corruptions",
+    "bitrot_skipped",
+    "bitrot_repaired",
+];
+
+/// One row per strategy: what each fault kind created and what anti-entropy repaired.
+pub fn faults_csv(results: &[StrategyResult]) -> Vec<u8> {
+    let rows = results.iter().map(|r| {
+        let f = r.faults.clone().unwrap_or_default();
+        vec![
+            r.strategy.clone(),
+            f.crashes.to_string(),
+            f.writes_redirected.to_string(),
+            f.lost_to_crash.to_string(),
+            f.repaired_after_crash.to_string(),
+            f.sessions_aborted.to_string(),
+            f.partitions.to_string(),
+            f.lost_to_partition.to_string(),
+            f.repaired_after_partition.to_string(),
+            format_secs(f.partition_heal_ns_max),
+            f.partitions_unhealed.to_string(),
+            f.duplicated_messages.to_string(),
+            f.reordered_messages.to_string(),
+            f.bitrot_corruptions.to_string(),
+            f.bitrot_skipped.to_string(),
+            f.bitrot_repaired.to_string(),
+        ]
+    });
+    csv_bytes(FAULT_COLUMNS, rows)
+}
+
+/// Refuses to write a run into `dir` when it holds the results of another scenario, so
+/// that one folder never mixes two scenarios' files. A folder with no results, or with
+/// results of the same scenario (any seed: every file is replaced), is fine.
+pub fn check_destination(dir: &Path, scenario: &Scenario) -> Result<(), String> {
+    let record = match std::fs::read_to_string(dir.join("run.toml")) {
+        Ok(text) => text,
+        Err(_) => {
+            let foreign = RUN_FILES.iter().find(|f| dir.join(f).exists());
+            return match foreign {
+                Some(file) => Err(format!(
+                    "{} holds {file} but no run.toml, so its scenario is unknown",
+                    dir.display()
+                )),
+                None => Ok(()),
+            };
+        }
+    };
+    let field = |name: &str| {
+        record.lines().find_map(|line| {
+            let value = line.strip_prefix(name)?.trim_start().strip_prefix('=')?;
+            Some(value.trim().trim_matches('"').to_string())
+        })
+    };
+    let same = match field("scenario_hash") {
+        Some(hash) => hash == scenario.fingerprint(),
+        // Results written before the hash existed are matched by name.
+        None => field("scenario").as_deref() == Some(scenario.name.as_str()),
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} holds results of another scenario ('{}', hash {}); this one is '{}', hash {}",
+            dir.display(),
+            field("scenario").unwrap_or_default(),
+            field("scenario_hash").unwrap_or_else(|| "unknown".into()),
+            scenario.name,
+            scenario.fingerprint()
+        ))
+    }
 }
 
 /// Key-nanoseconds as key-seconds with six decimals.
@@ -90,6 +233,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "writes",
     "lost_messages",
     "keys_repaired",
+    "repairs_raced_replication",
     "healed_by_replication",
     "repair_p50_s",
     "repair_p90_s",
@@ -127,6 +271,16 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "events",
 ];
 
+/// A latency quantile in seconds, or an empty cell when nothing was recorded (a 0 would
+/// read as "instant"; e.g. the hot columns of a workload with no hotspot).
+fn quantile_or_blank(histogram: &crate::metrics::LatencyHistogram, quantile: f64) -> String {
+    if histogram.count() == 0 {
+        String::new()
+    } else {
+        format_secs(histogram.quantile_ns(quantile))
+    }
+}
+
 pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
     let rows = results.iter().map(|r| {
         let c = &r.counters;
@@ -136,6 +290,7 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.writes.to_string(),
             c.lost_messages.to_string(),
             c.keys_repaired.to_string(),
+            c.repairs_raced_replication.to_string(),
             c.healed_by_replication.to_string(),
             format_secs(h.quantile_ns(0.5)),
             format_secs(h.quantile_ns(0.9)),
@@ -165,10 +320,10 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.write_path_hash_ops.to_string(),
             format_secs(c.write_path_hash_ns),
             r.hot_repair_latency.count().to_string(),
-            format_secs(r.hot_repair_latency.quantile_ns(0.5)),
-            format_secs(r.hot_repair_latency.quantile_ns(0.99)),
-            format_secs(r.cold_repair_latency.quantile_ns(0.5)),
-            format_secs(r.cold_repair_latency.quantile_ns(0.99)),
+            quantile_or_blank(&r.hot_repair_latency, 0.5),
+            quantile_or_blank(&r.hot_repair_latency, 0.99),
+            quantile_or_blank(&r.cold_repair_latency, 0.5),
+            quantile_or_blank(&r.cold_repair_latency, 0.99),
             r.stored_keys.to_string(),
             r.events.to_string(),
         ]
@@ -267,10 +422,12 @@ pub fn run_record(scenario: &Scenario) -> String {
         "# How these results were produced. Rerun from this folder to reproduce them byte for byte.\n\
          aesim_version = \"{}\"\n\
          scenario = \"{}\"\n\
+         scenario_hash = \"{}\"\n\
          seed = {}\n\
          command = \"aesim run scenario.toml --seed {} --out .\"\n",
         env!("CARGO_PKG_VERSION"),
         scenario.name,
+        scenario.fingerprint(),
         scenario.seed,
         scenario.seed,
     )

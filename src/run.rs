@@ -7,12 +7,23 @@
 use crate::metrics::StrategyResult;
 use crate::scenario::Scenario;
 use crate::sim::format_secs;
-use crate::world::{InvariantViolation, World};
+use crate::world::{InvariantChecks, InvariantViolation, World};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Runs every strategy of `scenario` on up to `jobs` threads.
+/// Runs every strategy of `scenario` on up to `jobs` threads, checking invariants at
+/// every sample point.
 pub fn run_scenario(scenario: &Scenario, jobs: usize) -> Result<Vec<StrategyResult>, InvariantViolation> {
+    run_scenario_with(scenario, jobs, InvariantChecks::default())
+}
+
+/// [`run_scenario`] with a choice of when whole-state invariants are checked. The
+/// results are identical either way; only a violation's detection time differs.
+pub fn run_scenario_with(
+    scenario: &Scenario,
+    jobs: usize,
+    checks: InvariantChecks,
+) -> Result<Vec<StrategyResult>, InvariantViolation> {
     let count = scenario.strategies.len();
     let slots: Vec<Mutex<Option<Result<StrategyResult, InvariantViolation>>>> =
         (0..count).map(|_| Mutex::new(None)).collect();
@@ -25,7 +36,9 @@ pub fn run_scenario(scenario: &Scenario, jobs: usize) -> Result<Vec<StrategyResu
                     if i >= count {
                         break;
                     }
-                    let result = World::new(scenario, &scenario.strategies[i]).run();
+                    let mut world = World::new(scenario, &scenario.strategies[i]);
+                    world.set_invariant_checks(checks);
+                    let result = world.run();
                     *slots[i].lock().expect("no panics while holding the lock") = Some(result);
                 }
             });
@@ -107,6 +120,31 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
     for row in &rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
+    }
+    for r in results {
+        if let Some(f) = &r.faults {
+            out.push_str(&format!(
+                "faults in {}: crash lost {} messages ({} repaired), partition lost {} ({} repaired, \
+                 healed {} s after it ended{}), bitrot corrupted {} ({} repaired), {} duplicated, \
+                 {} reordered, {} sessions aborted\n",
+                r.strategy,
+                f.lost_to_crash,
+                f.repaired_after_crash,
+                f.lost_to_partition,
+                f.repaired_after_partition,
+                short_secs(f.partition_heal_ns_max),
+                if f.partitions_unhealed > 0 {
+                    format!(", {} not healed by the end", f.partitions_unhealed)
+                } else {
+                    String::new()
+                },
+                f.bitrot_corruptions,
+                f.bitrot_repaired,
+                f.duplicated_messages,
+                f.reordered_messages,
+                f.sessions_aborted,
+            ));
+        }
     }
     out
 }

@@ -25,7 +25,7 @@ fn quickstart() -> &'static str {
 fn check_accepts_the_quickstart() {
     let out = aesim(&["check", quickstart()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (2 strategies"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (3 strategies"));
 }
 
 #[test]
@@ -112,4 +112,204 @@ fn a_bad_duration_is_located() {
 fn a_missing_file_and_bad_usage_exit_with_2() {
     assert_eq!(aesim(&["check", "/nonexistent/x.toml"]).status.code(), Some(2));
     assert_eq!(aesim(&["frobnicate"]).status.code(), Some(2));
+}
+
+/// A scenario that runs in a fraction of a second; `name` and `seed` vary it.
+fn small_scenario(dir: &Path, name: &str, writes_per_s: &str) -> PathBuf {
+    let body = format!(
+        "name = \"{name}\"\nseed = 3\nduration = \"20s\"\n[cluster]\nkeys = 10_000\nscan_cost_per_key = \"1us\"\n\
+         [network]\nloss = 0.05\n[workload]\nwrites_per_s = {writes_per_s}\n\
+         [[strategy]]\nkind = \"monolithic\"\nleaves = 64\ninterval = \"5s\"\n"
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// Every file under `dir` (charts included), as (relative path, bytes), in path order.
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let name = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = aesim(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("0  success"), "{help}");
+    assert!(help.contains("1  the run failed"), "{help}");
+    assert!(help.contains("2  bad scenario file or usage"), "{help}");
+}
+
+#[test]
+fn unwritable_results_exit_with_1() {
+    let dir = temp_dir("unwritable");
+    let scenario = small_scenario(&dir, "small", "50.0");
+    // The output folder would have to be created inside a regular file.
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let out = aesim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        blocker.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write results"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_folder_holding_another_scenario_is_refused_unless_forced() {
+    let dir = temp_dir("mixing");
+    let first = small_scenario(&dir, "first", "50.0");
+    let second = small_scenario(&dir, "second", "60.0");
+    let out_dir = dir.join("out");
+    let out_arg = out_dir.to_str().unwrap();
+    assert_eq!(
+        aesim(&["run", first.to_str().unwrap(), "--out", out_arg, "-q"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let before = read_all(&out_dir);
+    let record = String::from_utf8_lossy(&before.iter().find(|f| f.0 == "run.toml").unwrap().1).into_owned();
+    assert!(record.contains("scenario_hash = \""), "{record}");
+
+    // The same scenario with another seed replaces every file: allowed.
+    let out = aesim(&["run", first.to_str().unwrap(), "--out", out_arg, "-q", "--seed", "9"]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = aesim(&["run", second.to_str().unwrap(), "--out", out_arg, "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to mix results"), "{stderr}");
+    assert!(stderr.contains("'first'"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+
+    let out = aesim(&["run", second.to_str().unwrap(), "--out", out_arg, "-q", "--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    let record = std::fs::read_to_string(out_dir.join("run.toml")).unwrap();
+    assert!(record.contains("scenario = \"second\""), "{record}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_killed_mid_write_leaves_the_previous_results_intact() {
+    let dir = temp_dir("killed");
+    let scenario = small_scenario(&dir, "small", "50.0");
+    let out_dir = dir.join("out");
+    let out_arg = out_dir.to_str().unwrap();
+    assert_eq!(
+        aesim(&["run", scenario.to_str().unwrap(), "--out", out_arg, "-q"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let before = read_all(&out_dir);
+    for file in aesim::output::RUN_FILES {
+        assert!(before.iter().any(|f| f.0 == *file), "{file} missing");
+    }
+
+    // Another seed changes every CSV; the hook aborts the process (SIGABRT, as a kill
+    // would) in the middle of the second file.
+    let summary_len = before.iter().find(|f| f.0 == "summary.csv").unwrap().1.len();
+    let out = Command::new(env!("CARGO_BIN_EXE_aesim"))
+        .args(["run", scenario.to_str().unwrap(), "--out", out_arg, "-q", "--seed", "4"])
+        .env(aesim::output::ABORT_AFTER_BYTES_VAR, (summary_len + 100).to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), None, "the process was killed by a signal");
+
+    let after = read_all(&out_dir);
+    let visible: Vec<_> = after.iter().filter(|f| !f.0.starts_with('.')).cloned().collect();
+    assert_eq!(visible, before, "every result file is exactly the previous run's");
+    let partial: Vec<_> = after
+        .iter()
+        .filter(|f| f.0.starts_with('.'))
+        .map(|f| f.0.clone())
+        .collect();
+    assert_eq!(partial.len(), 2, "only hidden temporaries: {partial:?}");
+    assert!(
+        partial[0].starts_with(".summary.csv.") && partial[0].ends_with(".tmp"),
+        "{partial:?}"
+    );
+    assert!(partial[1].starts_with(".timeseries.csv."), "{partial:?}");
+
+    // The next run completes; the killed run's hidden leftovers are all that remain of it.
+    let out = aesim(&["run", scenario.to_str().unwrap(), "--out", out_arg, "-q", "--seed", "4"]);
+    assert_eq!(out.status.code(), Some(0));
+    let after = read_all(&out_dir);
+    let hidden: Vec<_> = after
+        .iter()
+        .filter(|f| f.0.starts_with('.'))
+        .map(|f| f.0.clone())
+        .collect();
+    assert_eq!(hidden, partial);
+    assert_ne!(after, before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
+    let dir = temp_dir("memory");
+    // 10^6 writes/s for 20 s onto 10^7 keys: the estimate is in the gigabytes.
+    let body = std::fs::read_to_string(small_scenario(&dir, "big", "1000000.0"))
+        .unwrap()
+        .replace("keys = 10_000", "keys = 10_000_000");
+    let path = dir.join("big.toml");
+    std::fs::write(&path, body).unwrap();
+    let out = aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--memory-limit",
+        "256MiB",
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs an estimated 1.1 GiB of memory, more than the limit of 256.0 MiB"),
+        "{stderr}"
+    );
+    assert!(!dir.join("o").exists(), "nothing was written");
+    // A sweep is refused on its largest run times the runs at once.
+    let sweep = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/interval-leaves-sweep.toml");
+    let out = aesim(&[
+        "run",
+        sweep,
+        "--memory-limit",
+        "10MiB",
+        "--jobs",
+        "2",
+        "--out",
+        dir.join("s").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the sweep of"), "{stderr}");
+    assert!(
+        stderr.contains("2 at once), more than the limit of 10.0 MiB"),
+        "{stderr}"
+    );
+    assert!(!dir.join("s").exists(), "nothing was written");
+    // A bad limit is a usage error.
+    let out = aesim(&["run", path.to_str().unwrap(), "--memory-limit", "lots"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,7 +1,8 @@
 //! The things being simulated: replicas and their ground truth, the write stream, the
-//! network, and Merkle trees. Each module is a passive component: it computes and
+//! network, Merkle trees and modelled faults. Each module is a passive component: it computes and
 //! returns values; `world` decides what happens next and when.
 
+pub mod faults;
 pub mod merkle;
 pub mod network;
 pub mod replicas;

@@ -37,6 +37,18 @@ impl Latency {
     }
 }
 
+impl NetworkConfig {
+    /// A latency almost every message stays under: the maximum, or eight times the
+    /// exponential mean (exceeded with probability e^-8), for sizing estimates.
+    pub fn latency_bound_ns(&self) -> u64 {
+        match self.latency {
+            Latency::Constant { nanos } => nanos,
+            Latency::Uniform { max_nanos, .. } => max_nanos,
+            Latency::Exponential { mean_nanos } => mean_nanos.saturating_mul(8),
+        }
+    }
+}
+
 /// Network parameters of a scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkConfig {

@@ -33,17 +33,6 @@ const MAX_BUCKET_BITS: u32 = 20;
 /// Fewest keys of the key space per bucket (as a power of two).
 const MIN_SHIFT: u32 = 6;
 
-/// Why a replica's version of a key changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cause {
-    /// A client write applied by its coordinator.
-    ClientWrite,
-    /// A replication message from the coordinator arrived.
-    Replication,
-    /// Anti-entropy streamed a newer record.
-    Repair,
-}
-
 /// What one application of a version did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -52,6 +41,15 @@ pub struct Applied {
     /// The key became consistent on all replicas; the value is how long it had been
     /// divergent, in nanoseconds.
     pub healed_after_ns: Option<u64>,
+}
+
+/// What [`ReplicaTable::audit`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Audit {
+    /// Keys on which the replicas differ, recounted from the versions.
+    pub divergent: u64,
+    /// Some key's latest acknowledged version is on no replica.
+    pub lost_acknowledged: bool,
 }
 
 /// The written keys of one bucket's key range: their slots, sorted by key, back to back.
@@ -71,6 +69,9 @@ pub struct ReplicaTable {
     shift: u32,
     buckets: Vec<Bucket>,
     stored: u64,
+    /// The key of each slot in order of first write (slots are never freed): how
+    /// [`key_at_slot`](Self::key_at_slot) draws a random stored key.
+    slot_keys: Vec<Key>,
     /// Keys on which the replicas currently disagree: the oracle's answer, kept exact on
     /// every change. Each bucket counts its own, so a question about a range costs
     /// O(buckets in it) plus a scan of the partly covered ones.
@@ -100,6 +101,7 @@ impl ReplicaTable {
             shift,
             buckets: (0..bucket_count).map(|_| Bucket::default()).collect(),
             stored: 0,
+            slot_keys: Vec::new(),
             divergent: 0,
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
@@ -154,36 +156,109 @@ impl ReplicaTable {
     }
 
     fn apply_at(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
-        let bucket = &mut self.buckets[bucket];
-        let slot = &mut bucket.slots[at..at + self.stride];
-        let current = slot[FIRST_REPLICA + node];
+        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
         if version <= current {
             return Applied {
                 changed: false,
                 healed_after_ns: None,
             };
         }
-        slot[FIRST_REPLICA + node] = version;
+        self.buckets[bucket].slots[at + FIRST_REPLICA + node] = version;
+        Applied {
+            changed: true,
+            healed_after_ns: self.update_oracle(bucket, at, now),
+        }
+    }
+
+    /// Sets `node`'s version of `key` to `version` even if that is older: for modelled
+    /// faults that lose or corrupt data (a crashed node's lost writes, bitrot) and for
+    /// tests that break a repair on purpose. The oracle follows, exactly as for
+    /// [`apply`](Self::apply); the acknowledged-latest version is untouched, so a lost
+    /// acknowledged write stays detectable.
+    pub fn set_version(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+        let (bucket, at) = self.slot_index(key);
+        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
+        if version == current {
+            return Applied {
+                changed: false,
+                healed_after_ns: None,
+            };
+        }
+        self.buckets[bucket].slots[at + FIRST_REPLICA + node] = version;
+        Applied {
+            changed: true,
+            healed_after_ns: self.update_oracle(bucket, at, now),
+        }
+    }
+
+    /// Re-derives whether the key of the slot at `at` in `bucket` is divergent after one
+    /// of its versions changed; returns how long it had been divergent if it just healed.
+    fn update_oracle(&mut self, bucket: usize, at: usize, now: SimTime) -> Option<u64> {
+        let bucket = &mut self.buckets[bucket];
+        let slot = &mut bucket.slots[at..at + self.stride];
         let replicas = &slot[FIRST_REPLICA..];
         let agree = replicas.iter().all(|&v| v == replicas[0]);
         let since = slot[SINCE];
-        let mut healed_after_ns = None;
         if agree && since != CONSISTENT {
             slot[SINCE] = CONSISTENT;
             bucket.divergent -= 1;
             self.advance_integral(now);
             self.divergent -= 1;
-            healed_after_ns = Some(now.nanos() - since);
-        } else if !agree && since == CONSISTENT {
+            return Some(now.nanos() - since);
+        }
+        if !agree && since == CONSISTENT {
             slot[SINCE] = now.nanos();
             bucket.divergent += 1;
             self.advance_integral(now);
             self.divergent += 1;
         }
-        Applied {
-            changed: true,
-            healed_after_ns,
+        None
+    }
+
+    /// The key stored in slot `slot` (`0..stored_keys()`, in order of first write).
+    pub fn key_at_slot(&self, slot: u64) -> Key {
+        self.slot_keys[slot as usize]
+    }
+
+    /// Every replica's version of `key`, by node.
+    pub fn versions(&self, key: Key) -> Vec<Version> {
+        match self.slot(key) {
+            Some(slot) => slot[FIRST_REPLICA..].to_vec(),
+            None => vec![0; self.nodes],
         }
+    }
+
+    /// One pass over every stored slot, in memory order: the recount of divergent keys
+    /// and whether any acknowledged write is on no replica. The cheap form of
+    /// [`recount_divergent`](Self::recount_divergent) and
+    /// [`lost_acknowledged_write`](Self::lost_acknowledged_write), for checks at every
+    /// sample point; those two find the offending key once something is wrong.
+    pub fn audit(&self) -> Audit {
+        let mut audit = Audit {
+            divergent: 0,
+            lost_acknowledged: false,
+        };
+        for slot in self.all_slots() {
+            let versions = &slot[FIRST_REPLICA..];
+            audit.divergent += u64::from(versions.iter().any(|&v| v != versions[0]));
+            audit.lost_acknowledged |= !versions.contains(&slot[LATEST]);
+        }
+        audit
+    }
+
+    /// The first key on which the oracle and the replicas disagree about divergence
+    /// (`None` is the healthy answer); with whether the replicas really differ on it.
+    pub fn oracle_mismatch(&self) -> Option<(Key, bool)> {
+        self.all_slots().find_map(|slot| {
+            let versions = &slot[FIRST_REPLICA..];
+            let differ = versions.iter().any(|&v| v != versions[0]);
+            (differ != (slot[SINCE] != CONSISTENT)).then_some((slot[KEY], differ))
+        })
+    }
+
+    /// The first divergent key, if any.
+    pub fn first_divergent(&self) -> Option<Key> {
+        self.divergent_in(KeyRange::new(0, u64::MAX)).next().map(|(key, _)| key)
     }
 
     /// The (key, version) records `node` holds in `range`, in key order, skipping keys in
@@ -327,6 +402,7 @@ impl ReplicaTable {
             });
             bucket.splice(at..at, fresh);
             self.stored += 1;
+            self.slot_keys.push(key);
         }
         (b, at)
     }

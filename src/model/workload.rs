@@ -84,6 +84,11 @@ impl Workload {
         (at < self.config.stop_at).then_some(at)
     }
 
+    /// No client write arrives at or after this instant.
+    pub fn stop_at(&self) -> SimTime {
+        self.config.stop_at
+    }
+
     /// Draws the key and coordinator of the write arriving at `now`.
     pub fn next_write(&mut self, now: SimTime) -> ClientWrite {
         let key = self.next_key(now);

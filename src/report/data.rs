@@ -129,10 +129,14 @@ impl RunData {
         let strategies: Vec<String> = (0..summary.rows.len())
             .map(|row| summary.text(row, name_col).to_string())
             .collect();
-        // Every other column is a figure: check them all now, so drawing cannot fail on one.
+        // Every other column is a figure (or empty: nothing measured, e.g. the hot-key
+        // latency of a workload without a hotspot): check them all now, so drawing cannot
+        // fail on one.
         for row in 0..summary.rows.len() {
             for col in (0..summary.header.len()).filter(|&c| c != name_col) {
-                summary.number(row, col)?;
+                if !summary.text(row, col).is_empty() {
+                    summary.number(row, col)?;
+                }
             }
         }
         let (name, description) = scenario_text(&dir.join("scenario.toml"))?;
@@ -154,10 +158,12 @@ impl RunData {
     }
 
     /// A summary figure of strategy `index`, if `summary.csv` has the column.
+    /// The figure of strategy `index` in `column`; `None` when the column is absent or
+    /// the cell is empty (nothing measured).
     pub fn summary_number(&self, index: usize, column: &str) -> Result<Option<f64>, ReportError> {
         match self.summary.column(column) {
-            Some(col) => self.summary.number(index, col).map(Some),
-            None => Ok(None),
+            Some(col) if !self.summary.text(index, col).is_empty() => self.summary.number(index, col).map(Some),
+            _ => Ok(None),
         }
     }
 }

@@ -100,12 +100,15 @@ impl<'a> Locator<'a> {
     ) -> Diagnostic {
         let (line, column, source_line, width) = match span {
             Some(span) => {
-                let start = span.start.min(self.source.len());
+                // Spans come from the TOML parser; snapping them to character boundaries
+                // keeps a malformed one from ever panicking here.
+                let start = self.floor_char_boundary(span.start);
                 let line_start = self.source[..start].rfind('\n').map_or(0, |i| i + 1);
                 let line_end = self.source[start..].find('\n').map_or(self.source.len(), |i| start + i);
                 let line = self.source[..start].matches('\n').count() + 1;
                 let column = self.source[line_start..start].chars().count() + 1;
-                let width = self.source[start..span.end.clamp(start, line_end)].chars().count();
+                let end = self.floor_char_boundary(span.end.clamp(start, line_end));
+                let width = self.source[start..end].chars().count();
                 (line, column, self.source[line_start..line_end].to_string(), width)
             }
             None => (0, 0, String::new(), 0),
@@ -123,9 +126,26 @@ impl<'a> Locator<'a> {
     }
 
     /// A diagnostic at the value of the field `path` (dotted; array items as `[i]`). A
-    /// missing field is reported at its closest present parent.
+    /// missing field is reported at its closest present parent, or at the end of the
+    /// file (where it could be added) when no part of the path is present.
     pub fn at_path(&self, path: &str, message: String, hint: Option<String>) -> Diagnostic {
-        self.at_span(path, self.span_of(path), message, hint)
+        let span = self.span_of(path).unwrap_or_else(|| self.end_of_file());
+        self.at_span(path, Some(span), message, hint)
+    }
+
+    /// An empty span at the start of the file's last non-blank line.
+    pub fn end_of_file(&self) -> std::ops::Range<usize> {
+        let text = self.source.trim_end();
+        let start = text.rfind('\n').map_or(0, |i| i + 1);
+        start..start
+    }
+
+    fn floor_char_boundary(&self, index: usize) -> usize {
+        let mut index = index.min(self.source.len());
+        while !self.source.is_char_boundary(index) {
+            index -= 1;
+        }
+        index
     }
 
     fn span_of(&self, path: &str) -> Option<std::ops::Range<usize>> {

@@ -38,6 +38,7 @@ pub struct ScenarioFile {
     pub workload: WorkloadFile,
     #[serde(default)]
     pub strategy: Vec<StrategyFile>,
+    pub faults: Option<FaultsFile>,
     /// A parameter sweep. Accepted here so the file deserializes; `scenario::sweep`
     /// reads it from the TOML document, and a single run ignores it.
     #[allow(dead_code)]
@@ -161,6 +162,42 @@ pub enum PolicyFile {
 pub enum MisalignmentFile {
     Offset { keys: u64 },
     Segments { peer_segments: u64 },
+}
+
+/// `[faults]`: what goes wrong during the run (all optional; absent means nothing does).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsFile {
+    #[serde(default)]
+    pub crash: Vec<CrashFile>,
+    #[serde(default)]
+    pub partition: Vec<PartitionFile>,
+    #[serde(default)]
+    pub duplicate: f64,
+    #[serde(default)]
+    pub reorder: f64,
+    pub reorder_delay: Option<DurationText>,
+    #[serde(default)]
+    pub bitrot_per_s: f64,
+}
+
+/// `[[faults.crash]]`: `node` is down from `at` until `restart`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashFile {
+    pub node: u64,
+    pub at: DurationText,
+    pub restart: DurationText,
+}
+
+/// `[[faults.partition]]`: the `isolate` nodes are cut off from the rest from `start`
+/// until `end`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionFile {
+    pub start: DurationText,
+    pub end: DurationText,
+    pub isolate: Vec<u64>,
 }
 
 mod defaults {

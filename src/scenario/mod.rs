@@ -11,12 +11,15 @@ pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
 pub use overrides::{Origin, Override, canonical_text, parse_value, value_text};
 pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
+use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::sim::SimTime;
 use crate::strategy::{Misalignment, Policy, SegmentedConfig, StrategyConfig, StrategyKind, TreeMaintenance};
 use diagnostic::Locator;
-use file::{DurationText, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile};
+use file::{
+    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile,
+};
 use std::path::Path;
 
 /// Cluster shape and per-node costs.
@@ -46,6 +49,8 @@ pub struct Scenario {
     pub network: NetworkConfig,
     pub workload: WorkloadConfig,
     pub strategies: Vec<StrategyConfig>,
+    /// Modelled faults (none unless the file has a `[faults]` table).
+    pub faults: FaultConfig,
     /// The file's text, echoed next to the results for reproduction.
     pub source: String,
 }
@@ -55,6 +60,17 @@ pub struct Scenario {
 pub const MAX_LEAVES: u32 = 1 << 24;
 /// Largest supported cluster.
 pub const MAX_NODES: u64 = 64;
+/// Largest supported key space (2^40, about 1.1 * 10^12 keys): keeps every count of keys
+/// and bytes a run accumulates far from `u64` overflow.
+pub const MAX_KEYS: u64 = 1 << 40;
+/// Largest supported core count per node.
+pub const MAX_CORES: u32 = 4096;
+/// Largest supported record on the wire (16 MiB).
+pub const MAX_RECORD_BYTES: u64 = 1 << 24;
+/// Longest hold-back of a reordered message when `faults.reorder_delay` is not given.
+pub const DEFAULT_REORDER_DELAY_NS: u64 = 100_000_000;
+/// Longest strategy name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
 /// Most segments one strategy may cut the key space into.
 pub const MAX_SEGMENTS: u64 = 10_000_000;
 /// Most workers one segmented strategy may run.
@@ -118,6 +134,20 @@ impl Scenario {
         }
     }
 
+    /// A short hash of what the scenario simulates: every checked parameter except the
+    /// seed (a reseeded run is the same scenario) and the text's comments and layout.
+    /// `run.toml` records it so that results of two scenarios are never mixed.
+    pub fn fingerprint(&self) -> String {
+        let canonical = Scenario {
+            seed: 0,
+            source: String::new(),
+            description: String::new(),
+            ..self.clone()
+        };
+        let hash = blake3::hash(format!("{canonical:?}").as_bytes());
+        hash.to_hex()[..16].to_string()
+    }
+
     pub fn end(&self) -> SimTime {
         SimTime::from_nanos(self.duration_ns)
     }
@@ -127,7 +157,8 @@ impl Scenario {
 fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim().to_string();
     let hint = deserialize_hint(&message);
-    locator.at_span("", error.span(), message, hint)
+    // Every TOML error is located; one without a span (rare) points at the file's start.
+    locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
 }
 
 /// The hint for a serde/TOML error message, if there is one.
@@ -203,6 +234,13 @@ impl Checker<'_> {
             "0s",
             "e.g. sample_interval = \"10s\"",
         );
+        self.require(
+            sample_interval_ns <= raw.duration.0.max(1),
+            "sample_interval",
+            "at most `duration`",
+            format!("{sample_interval_ns} ns > {} ns", raw.duration.0),
+            "the time series needs at least one interval",
+        );
         if raw.duration.0 > 0 && sample_interval_ns > 0 {
             let rows = raw.duration.0 / sample_interval_ns;
             self.require(
@@ -222,12 +260,24 @@ impl Checker<'_> {
             c.nodes,
             "anti-entropy compares at least two replicas",
         );
-        self.require(c.keys >= 1, "cluster.keys", "at least 1", c.keys, "");
-        self.require(c.cores >= 1, "cluster.cores", "at least 1", c.cores, "");
         self.require(
-            c.record_bytes >= 1,
+            (1..=MAX_KEYS).contains(&c.keys),
+            "cluster.keys",
+            "between 1 and 2^40",
+            c.keys,
+            "1_000_000_000 is the lesson's key space",
+        );
+        self.require(
+            (1..=MAX_CORES).contains(&c.cores),
+            "cluster.cores",
+            "between 1 and 4096",
+            c.cores,
+            "",
+        );
+        self.require(
+            (1..=MAX_RECORD_BYTES).contains(&c.record_bytes),
             "cluster.record_bytes",
-            "at least 1",
+            "between 1 and 16 MiB",
             c.record_bytes,
             "",
         );
@@ -323,6 +373,15 @@ impl Checker<'_> {
                 }
             }
         };
+        if let Some(stop_at) = w.stop_at {
+            self.require(
+                stop_at.0 > 0,
+                "workload.stop_at",
+                "positive",
+                "0s",
+                "omit it to write until the end; writes_per_s = 0.0 writes nothing",
+            );
+        }
         let stop_at = w.stop_at.map_or(raw.duration.0, |d| d.0);
 
         if raw.strategy.is_empty() {
@@ -342,7 +401,17 @@ impl Checker<'_> {
                     interval,
                     tree,
                 } => {
-                    self.leaves(leaves, &at("leaves"), c.keys);
+                    self.leaves(leaves, &at("leaves"), c.keys, "keys");
+                    // Zero means back to back; a pass must then take time, or the run
+                    // would loop forever at one instant.
+                    let scans = c.scan_cost_per_key.0 > 0 && matches!(tree, TreeFile::Scheduled);
+                    self.require(
+                        interval.0 > 0 || scans,
+                        &at("interval"),
+                        "positive for a live tree or when `cluster.scan_cost_per_key` is zero",
+                        "0s",
+                        "a zero interval runs passes back to back, which needs a scan that takes time",
+                    );
                     let kind = StrategyKind::Monolithic {
                         leaves,
                         interval_ns: interval.0,
@@ -363,7 +432,9 @@ impl Checker<'_> {
                     misalignment,
                 } => {
                     let name = name.unwrap_or_else(|| "segmented".into());
+                    let scans = c.scan_cost_per_key.0 > 0;
                     let config = self.segmented(
+                        scans,
                         &at,
                         c.keys,
                         SegmentedFile {
@@ -381,6 +452,16 @@ impl Checker<'_> {
                     (name, StrategyKind::Segmented(config))
                 }
             };
+            let name_ok = !name.is_empty()
+                && name.chars().count() <= MAX_NAME_CHARS
+                && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
+            self.require(
+                name_ok,
+                &at("name"),
+                "1 to 64 characters without commas, quotes or control characters",
+                format!("{name:?}"),
+                "the name labels the strategy's rows in every CSV",
+            );
             if strategies.iter().any(|s| s.name == name) {
                 self.error(
                     &at("name"),
@@ -390,6 +471,11 @@ impl Checker<'_> {
             }
             strategies.push(StrategyConfig { name, kind });
         }
+
+        let faults = match raw.faults {
+            Some(f) => self.faults(f, c.nodes, raw.duration.0),
+            None => FaultConfig::default(),
+        };
 
         Scenario {
             name: raw.name,
@@ -416,11 +502,128 @@ impl Checker<'_> {
                 stop_at: SimTime::from_nanos(stop_at),
             },
             strategies,
+            faults,
             source: source.to_string(),
         }
     }
 
-    fn segmented(&mut self, at: &dyn Fn(&str) -> String, keys: u64, raw: SegmentedFile) -> SegmentedConfig {
+    fn faults(&mut self, f: FaultsFile, nodes: u64, duration_ns: u64) -> FaultConfig {
+        self.probability(f.duplicate, "faults.duplicate");
+        self.probability(f.reorder, "faults.reorder");
+        let reorder_delay_ns_max = f.reorder_delay.map_or(DEFAULT_REORDER_DELAY_NS, |d| d.0);
+        self.positive(
+            reorder_delay_ns_max,
+            "faults.reorder_delay",
+            "e.g. reorder_delay = \"50ms\"",
+        );
+        self.require(
+            f.bitrot_per_s.is_finite() && (0.0..=1e6).contains(&f.bitrot_per_s),
+            "faults.bitrot_per_s",
+            "a finite rate between 0 and 10^6",
+            f.bitrot_per_s,
+            "corrupted records per second over the whole cluster",
+        );
+        let mut crashes: Vec<CrashWindow> = Vec::new();
+        for (i, c) in f.crash.iter().enumerate() {
+            let at = |field: &str| format!("faults.crash[{i}].{field}");
+            self.require(
+                c.node < nodes,
+                &at("node"),
+                &format!("a node index below {nodes}"),
+                c.node,
+                "nodes are numbered from 0",
+            );
+            self.require(
+                c.at.0 < c.restart.0,
+                &at("restart"),
+                "later than `at`",
+                format!("{} ns <= {} ns", c.restart.0, c.at.0),
+                "`restart` is the instant the node is back, not a duration",
+            );
+            self.require(
+                c.at.0 < duration_ns,
+                &at("at"),
+                "before the end of the run",
+                format!("{} ns", c.at.0),
+                "",
+            );
+            let overlaps = crashes
+                .iter()
+                .any(|w| w.node as u64 == c.node && w.down_at.nanos() < c.restart.0 && c.at.0 < w.up_at.nanos());
+            if overlaps {
+                self.error(
+                    &at("at"),
+                    format!(
+                        "crash {i} of node {} overlaps an earlier crash of the same node",
+                        c.node
+                    ),
+                    "a node must restart before it can crash again",
+                );
+            }
+            crashes.push(CrashWindow {
+                node: c.node.min(nodes.saturating_sub(1)) as usize,
+                down_at: SimTime::from_nanos(c.at.0),
+                up_at: SimTime::from_nanos(c.restart.0),
+            });
+        }
+        let mut partitions = Vec::new();
+        for (i, p) in f.partition.iter().enumerate() {
+            let at = |field: &str| format!("faults.partition[{i}].{field}");
+            self.require(
+                p.start.0 < p.end.0,
+                &at("end"),
+                "later than `start`",
+                format!("{} ns <= {} ns", p.end.0, p.start.0),
+                "`end` is the instant the partition heals, not a duration",
+            );
+            self.require(
+                p.start.0 < duration_ns,
+                &at("start"),
+                "before the end of the run",
+                format!("{} ns", p.start.0),
+                "",
+            );
+            let mut isolated: Vec<u64> = p.isolate.clone();
+            isolated.sort_unstable();
+            isolated.dedup();
+            let valid = !isolated.is_empty()
+                && isolated.len() == p.isolate.len()
+                && (isolated.len() as u64) < nodes
+                && isolated.iter().all(|&n| n < nodes);
+            self.require(
+                valid,
+                &at("isolate"),
+                &format!("distinct node indices below {nodes}, at least one node and not all of them"),
+                format!("{:?}", p.isolate),
+                "e.g. isolate = [1] cuts node 1 off from the others",
+            );
+            partitions.push(PartitionWindow {
+                start: SimTime::from_nanos(p.start.0),
+                end: SimTime::from_nanos(p.end.0),
+                isolated: isolated.iter().map(|&n| n as usize).collect(),
+            });
+        }
+        FaultConfig {
+            crashes,
+            partitions,
+            duplicate_probability: f.duplicate,
+            reorder_probability: f.reorder,
+            reorder_delay_ns_max,
+            bitrot_per_s: f.bitrot_per_s,
+        }
+    }
+
+    fn positive(&mut self, nanos: u64, path: &str, hint: &str) {
+        self.require(nanos > 0, path, "positive", "0s", hint);
+    }
+
+    fn segmented(
+        &mut self,
+        scans: bool,
+        at: &dyn Fn(&str) -> String,
+        keys: u64,
+        raw: SegmentedFile,
+    ) -> SegmentedConfig {
         let segments_ok = raw.segments >= 1 && raw.segments <= keys && raw.segments <= MAX_SEGMENTS;
         self.require(
             segments_ok,
@@ -430,7 +633,12 @@ impl Checker<'_> {
             "the lesson uses 10_000 segments of 100_000 keys",
         );
         let shortest_segment = keys / raw.segments.max(1);
-        self.leaves(raw.leaves, &at("leaves"), shortest_segment);
+        self.leaves(
+            raw.leaves,
+            &at("leaves"),
+            shortest_segment,
+            "keys of the smallest segment",
+        );
         self.require(
             (1..=MAX_WORKERS).contains(&raw.workers),
             &at("workers"),
@@ -460,6 +668,33 @@ impl Checker<'_> {
             }
             None => u64::MAX,
         };
+        // Each policy reads only its own pacing knob; a knob the policy ignores is an error
+        // rather than a silent no-op.
+        if prioritised && raw.interval.is_some() {
+            self.error(
+                &at("interval"),
+                "`interval` paces round-robin passes; prioritised policies do not use it".into(),
+                "remove it; `max_interval` bounds how long any segment waits",
+            );
+        }
+        if !prioritised && raw.max_interval.is_some() {
+            self.error(
+                &at("max_interval"),
+                "`max_interval` is the starvation bound of prioritised policies; round robin does not use it".into(),
+                "remove it, or set policy = \"hottest_first\" or \"age_weighted\"",
+            );
+        }
+        let interval_ns = raw.interval.map_or(0, |d| d.0);
+        if !prioritised {
+            let live = matches!(raw.tree, TreeFile::Live);
+            self.require(
+                interval_ns > 0 || (scans && !live),
+                &at("interval"),
+                "positive for live trees or when `cluster.scan_cost_per_key` is zero",
+                "0s",
+                "back-to-back passes need a scan that takes time, or the run loops at one instant",
+            );
+        }
         let poll_ns = raw.poll.map_or(100_000_000, |d| d.0);
         self.require(
             poll_ns > 0,
@@ -482,11 +717,11 @@ impl Checker<'_> {
             }
             Some(MisalignmentFile::Segments { peer_segments }) => {
                 self.require(
-                    peer_segments >= 1 && peer_segments <= keys && peer_segments <= MAX_SEGMENTS,
+                    peer_segments >= 1 && peer_segments < raw.segments,
                     &at("misalignment.peer_segments"),
-                    "between 1 and the number of keys",
+                    "between 1 and `segments` - 1",
                     peer_segments,
-                    "",
+                    "the peers cut fewer segments than node 0, so every peer segment is still compared",
                 );
                 Misalignment::SegmentCount {
                     peer_segments: peer_segments.max(1),
@@ -503,14 +738,16 @@ impl Checker<'_> {
                 PolicyFile::AgeWeighted => Policy::AgeWeighted,
             },
             max_interval_ns,
-            interval_ns: raw.interval.map_or(0, |d| d.0),
+            interval_ns,
             poll_ns,
             tree: raw.tree.into(),
             misalignment,
         }
     }
 
-    fn leaves(&mut self, leaves: u32, path: &str, keys: u64) {
+    /// Checks a tree's leaf count; `keys` is the fewest keys one tree covers, and
+    /// `covering` names them in the message ("keys", "keys of the smallest segment").
+    fn leaves(&mut self, leaves: u32, path: &str, keys: u64, covering: &str) {
         self.require(
             leaves.is_power_of_two() && leaves <= MAX_LEAVES,
             path,
@@ -521,7 +758,7 @@ impl Checker<'_> {
         self.require(
             u64::from(leaves) <= keys,
             path,
-            "at most the number of keys",
+            &format!("at most the number of {covering} ({keys})"),
             leaves,
             "a leaf must cover at least one key",
         );

@@ -26,6 +26,10 @@ pub enum StreamId {
     ReplicationLatency = 5,
     /// Latency of anti-entropy messages (hash exchanges and record streams).
     ExchangeLatency = 6,
+    /// Duplication and reordering of replication messages (drawn only when configured).
+    FaultMessages = 7,
+    /// Bitrot: when it strikes and which record it corrupts (drawn only when configured).
+    Bitrot = 8,
 }
 
 /// The random stream `id` of a run with `seed`.

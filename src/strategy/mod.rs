@@ -60,7 +60,9 @@ impl StrategyKind {
 
     /// Hash operations one changed record costs on the write path: a live tree rehashes
     /// the record's leaf and every ancestor up to the root; a scheduled tree costs nothing
-    /// until its next rebuild.
+    /// until its next rebuild. This assumes a leaf digest that can be updated in one hash
+    /// (e.g. a sum of per-record hashes) rather than re-reading the leaf; the simulator's
+    /// own leaf hash is only its equality check and is not what is charged.
     pub fn write_path_hashes_per_change(&self) -> u64 {
         match self.tree() {
             TreeMaintenance::Scheduled => 0,

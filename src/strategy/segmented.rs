@@ -6,9 +6,12 @@
 //! not after a full pass. `workers` segments are in flight at once; the node's cores
 //! bound how many of their builds actually run in parallel (the world enforces that).
 //!
-//! Policies may only use what a real node knows: how many writes each segment received
-//! locally since its last comparison (counted in [`Strategy::on_local_write`]) and the
-//! clock. They never see which keys actually differ.
+//! Policies may only use what real nodes know: how many writes each segment received
+//! since its last comparison, as counted by the replicas themselves (each node counts
+//! the writes it applies, in [`Strategy::on_local_write`]; the scheduler adds up the
+//! counters of the replicas it compares, as if they were exchanged with the session
+//! request), the measured duration of past comparisons, and the clock. They never see
+//! which keys actually differ.
 
 use super::{
     ClusterShape, Ctx, Misalignment, Policy, SegmentedConfig, SessionReport, SessionSpec, Strategy, TreeMaintenance,
@@ -113,19 +116,27 @@ impl Segmented {
 
     /// The session comparing `segment`: node 0 uses the agreed boundaries; with a
     /// misalignment, the other nodes derive theirs differently and hash other key sets.
+    /// Either way each side's segments tile the whole key space, so every key is still
+    /// compared (and repaired) by some session: only the cost of misalignment shows.
     fn session(&self, segment: u64) -> SessionSpec {
         let segments = self.config.segments;
         let agreed = self.key_space.part(segment, segments);
         let peer = match self.config.misalignment {
             Misalignment::Aligned => agreed,
             Misalignment::Offset { keys } => {
+                // Every interior boundary moves `keys` later (clamped to the key space);
+                // the first segment starts at 0 and the last ends at the end, as before.
                 let end = self.key_space.end;
-                KeyRange::new(
-                    agreed.start.saturating_add(keys).min(end),
-                    agreed.end.saturating_add(keys).min(end),
-                )
+                let boundary = |i: u64| match i {
+                    0 => 0,
+                    i if i == segments => end,
+                    i => self.key_space.part(i, segments).start.saturating_add(keys).min(end),
+                };
+                KeyRange::new(boundary(segment), boundary(segment + 1))
             }
             Misalignment::SegmentCount { peer_segments } => {
+                // Fewer segments on the peers (validated): segment i meets peer segment i,
+                // and the agreed segments past the peers' last meet that last one.
                 self.key_space.part(segment.min(peer_segments - 1), peer_segments)
             }
         };
@@ -209,8 +220,12 @@ impl Segmented {
     }
 
     /// When `segment` must start its next comparison to meet the starvation bound, less
-    /// the time a full sweep takes.
+    /// the time a full sweep takes. Until one comparison has finished there is no measure
+    /// of a sweep, so every segment counts as urgent: the first visits give the estimate.
     fn urgent_at(&self, segment: usize) -> SimTime {
+        if self.visits_done == 0 {
+            return SimTime::ZERO;
+        }
         let deadline = self.last_visit[segment].after(self.config.max_interval_ns);
         SimTime::from_nanos(deadline.nanos().saturating_sub(self.sweep_estimate_ns()))
     }

@@ -1,5 +1,6 @@
 //! The closed set of things that can happen in a run.
 
+use crate::model::faults::FaultEvent;
 use crate::model::{Key, NodeId, Version};
 
 /// Identifies an anti-entropy session within one run.
@@ -17,8 +18,13 @@ pub enum Event {
         coordinator: NodeId,
         lose_replication: bool,
     },
-    /// A replication message reaches `to`.
-    ReplicationArrives { to: NodeId, key: Key, version: Version },
+    /// A replication message from `from` reaches `to`.
+    ReplicationArrives {
+        from: NodeId,
+        to: NodeId,
+        key: Key,
+        version: Version,
+    },
     /// `node`'s tree for `session` is ready (a scheduled build's scan ended, releasing
     /// the core it `held_core`; or a live tree was snapshotted).
     BuildDone {
@@ -43,4 +49,8 @@ pub enum Event {
     StrategyTimer { token: u64 },
     /// Record a time-series row.
     Sample,
+    /// A scheduled fault begins or ends (crash, restart, partition start or end).
+    Fault(FaultEvent),
+    /// Bitrot corrupts a stored record.
+    Bitrot,
 }

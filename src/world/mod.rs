@@ -6,12 +6,14 @@
 //! and the identical lost replication messages.
 
 mod event;
+mod faults;
 mod session;
 
 pub use event::{Event, SessionId};
 pub use session::{SessionReport, SessionSpec};
 
 use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult};
+use crate::model::faults::Faults;
 use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
@@ -33,6 +35,13 @@ pub const MESSAGE_HEADER_BYTES: u64 = 64;
 pub struct InvariantViolation {
     pub time: SimTime,
     pub strategy: String,
+    /// What was being handled when the violation was found (an event, or the check at a
+    /// sample point or at the end of the run).
+    pub event: String,
+    /// The key concerned, when one is.
+    pub key: Option<Key>,
+    /// The nodes concerned (for a key: every node, with its version in `message`).
+    pub nodes: Vec<NodeId>,
     pub message: String,
 }
 
@@ -40,13 +49,33 @@ impl fmt::Display for InvariantViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invariant violated at t={}s in strategy '{}': {}",
-            self.time, self.strategy, self.message
-        )
+            "invariant violated at t={}s in strategy '{}'\n  event: {}",
+            self.time, self.strategy, self.event
+        )?;
+        if let Some(key) = self.key {
+            write!(f, "\n  key:   {key}")?;
+        }
+        if !self.nodes.is_empty() {
+            let nodes: Vec<String> = self.nodes.iter().map(usize::to_string).collect();
+            write!(f, "\n  nodes: {}", nodes.join(", "))?;
+        }
+        write!(f, "\n  {}", self.message)
     }
 }
 
 impl std::error::Error for InvariantViolation {}
+
+/// When the world checks its whole-state invariants (the oracle equals a recount, no
+/// acknowledged write is lost, replicas are identical after quiescence). Cheap per-event
+/// checks (a repair never lowers a version) always run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InvariantChecks {
+    /// At every sample point and at the end (the default; costs O(stored keys) per sample).
+    #[default]
+    EverySample,
+    /// Only at the end of the run.
+    EndOnly,
+}
 
 /// A node's build capacity: cores free, and builds waiting for one.
 struct NodeCores {
@@ -90,6 +119,26 @@ pub struct World {
     cold_repair_latency: LatencyHistogram,
     samples: Vec<Sample>,
     events: u64,
+    /// Replication messages scheduled and not yet arrived: with no loss, zero of them
+    /// after the writes stop means the replicas must be identical.
+    replication_in_flight: u64,
+    /// Replication messages in flight, by (key, receiver, version), with their number
+    /// (duplicates count twice): tells a repair of a lost write from one that merely
+    /// beat replication to the key.
+    in_flight: BTreeMap<(Key, NodeId, u64), u32>,
+    invariant_checks: InvariantChecks,
+    /// The first invariant violation; the run stops at it.
+    violation: Option<InvariantViolation>,
+    /// Test hook: repairs run backwards (see [`World::break_repairs_for_test`]).
+    broken_repair: bool,
+    /// Whether the scenario can lose writes (message loss, crashes, partitions,
+    /// bitrot): if not, quiescence implies identical replicas.
+    lossless: bool,
+    /// The modelled faults' state (inert when the scenario has none).
+    faults: Faults,
+    /// Sessions waiting for a crashed node to restart or a partition to end, with the
+    /// instant they were first asked for.
+    deferred: Vec<(SessionSpec, SimTime)>,
 }
 
 impl World {
@@ -140,12 +189,22 @@ impl World {
             cold_repair_latency: LatencyHistogram::default(),
             samples: Vec::new(),
             events: 0,
+            replication_in_flight: 0,
+            in_flight: BTreeMap::new(),
+            invariant_checks: InvariantChecks::default(),
+            violation: None,
+            broken_repair: false,
+            lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
+            faults: Faults::new(scenario.faults.clone(), cluster.nodes, scenario.seed),
+            deferred: Vec::new(),
             params,
         };
         world.queue.push(SimTime::ZERO, Event::Sample);
         if let Some(first) = world.workload.next_arrival(SimTime::ZERO) {
             world.queue.push(first, Event::ClientWrite);
         }
+        // Faults: queued only when configured, so fault-free runs are unchanged.
+        world.schedule_faults();
         let mut ctx = Ctx::new(SimTime::ZERO, cluster, &mut world.commands);
         world.strategy.start(&mut ctx);
         world.apply_commands();
@@ -178,23 +237,52 @@ impl World {
         &self.counters
     }
 
+    /// What the modelled faults have done so far.
+    pub fn fault_counters(&self) -> crate::model::faults::FaultCounters {
+        self.faults.finish()
+    }
+
     pub fn repair_latency(&self) -> &LatencyHistogram {
         &self.repair_latency
     }
 
-    /// Processes every event up to and including `until` (capped at the run's end).
+    /// Chooses when whole-state invariants are checked (default: every sample).
+    pub fn set_invariant_checks(&mut self, checks: InvariantChecks) {
+        self.invariant_checks = checks;
+    }
+
+    /// Test hook: from now on, repairs run backwards (the receiver's older version is
+    /// written over the sender's newer one): a broken repair, which the run must catch
+    /// and stop at.
+    #[doc(hidden)]
+    pub fn break_repairs_for_test(&mut self) {
+        self.broken_repair = true;
+    }
+
+    /// The invariant violation that stopped the run, if any.
+    pub fn violation(&self) -> Option<&InvariantViolation> {
+        self.violation.as_ref()
+    }
+
+    /// Processes every event up to and including `until` (capped at the run's end), or
+    /// up to the first invariant violation.
     pub fn run_until(&mut self, until: SimTime) {
         let until = until.min(self.params.end);
-        while self.queue.peek_time().is_some_and(|t| t <= until) {
+        while self.violation.is_none() && self.queue.peek_time().is_some_and(|t| t <= until) {
             let (time, event) = self.queue.pop().expect("peeked");
             self.step(time, event);
         }
-        self.now = self.now.max(until);
+        if self.violation.is_none() {
+            self.now = self.now.max(until);
+        }
     }
 
     /// Runs to the end, checks the invariants and returns the measurements.
     pub fn run(mut self) -> Result<StrategyResult, InvariantViolation> {
         self.run_until(self.params.end);
+        if let Some(violation) = self.violation.take() {
+            return Err(violation);
+        }
         self.now = self.params.end;
         let mut ctx = Ctx::new(self.now, self.params.cluster, &mut self.commands);
         self.strategy.on_end(&mut ctx);
@@ -202,7 +290,7 @@ impl World {
         if self.samples.last().is_none_or(|s| s.time < self.now) {
             self.record_sample();
         }
-        self.check_invariants()?;
+        self.check_state("the end-of-run check")?;
         let oldest = self
             .replicas
             .divergent_in(KeyRange::new(0, self.params.cluster.key_count))
@@ -221,28 +309,73 @@ impl World {
             oldest_divergence_ns: oldest,
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
+            faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
         })
     }
 
     /// Checks what must hold at any instant: the oracle's divergent count equals a
     /// recount from the replicas, and every acknowledged write is on some replica.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        let violation = |message: String| InvariantViolation {
+        self.check_state("an explicit check")
+    }
+
+    fn violation_at(&self, event: &str, key: Option<Key>, message: String) -> InvariantViolation {
+        let nodes = if key.is_some() {
+            (0..self.params.cluster.nodes).collect()
+        } else {
+            Vec::new()
+        };
+        InvariantViolation {
             time: self.now,
             strategy: self.params.strategy_name.clone(),
+            event: event.to_string(),
+            key,
+            nodes,
             message,
-        };
-        let recount = self.replicas.recount_divergent();
-        if recount != self.replicas.divergent_keys() {
-            return Err(violation(format!(
-                "the oracle counts {} divergent keys but the replicas differ on {recount}",
-                self.replicas.divergent_keys()
-            )));
         }
-        if let Some((key, version)) = self.replicas.lost_acknowledged_write() {
-            return Err(violation(format!(
-                "acknowledged write of key {key} (version {version}) is on no replica"
-            )));
+    }
+
+    /// The whole-state invariants, found while handling `event`.
+    fn check_state(&self, event: &str) -> Result<(), InvariantViolation> {
+        let audit = self.replicas.audit();
+        let recount = audit.divergent;
+        if recount != self.replicas.divergent_keys() {
+            let (key, differ) = self.replicas.oracle_mismatch().expect("counts differ");
+            return Err(self.violation_at(
+                event,
+                Some(key),
+                format!(
+                    "the oracle counts {} divergent keys but the replicas differ on {recount}; \
+                     key {key} is {} by the oracle but its versions are {:?}",
+                    self.replicas.divergent_keys(),
+                    if differ { "consistent" } else { "divergent" },
+                    self.replicas.versions(key)
+                ),
+            ));
+        }
+        if audit.lost_acknowledged
+            && let Some((key, version)) = self.replicas.lost_acknowledged_write()
+        {
+            return Err(self.violation_at(
+                event,
+                Some(key),
+                format!(
+                    "acknowledged write of key {key} (version {version}) is on no replica; versions are {:?}",
+                    self.replicas.versions(key)
+                ),
+            ));
+        }
+        let quiescent = self.lossless && self.replication_in_flight == 0 && self.now >= self.workload.stop_at();
+        if quiescent && let Some(key) = self.replicas.first_divergent() {
+            return Err(self.violation_at(
+                event,
+                Some(key),
+                format!(
+                    "writes have stopped, nothing was lost and no replication is in flight, \
+                     yet the replicas differ on key {key}: versions {:?}",
+                    self.replicas.versions(key)
+                ),
+            ));
         }
         Ok(())
     }
@@ -265,14 +398,23 @@ impl World {
                 coordinator,
                 lose_replication,
             } => self.client_write(key, coordinator, lose_replication),
-            Event::ReplicationArrives { to, key, version } => {
+            Event::ReplicationArrives { from, to, key, version } => {
+                self.replication_in_flight -= 1;
+                self.remove_in_flight(key, to, version);
+                // Faults: a receiver that is down, or cut off, never sees the message.
+                if self.faults.drops_replication(from, to, key) {
+                    self.counters.lost_messages += 1;
+                    return;
+                }
                 let applied = self.replicas.apply(to, key, version, time);
                 if applied.changed {
+                    self.faults.superseded(key, to);
                     self.record_changed(to, key);
                     self.strategy.on_local_write(to, key, time);
                 }
                 if applied.healed_after_ns.is_some() {
                     self.counters.healed_by_replication += 1;
+                    self.faults.healed(key, time);
                 }
             }
             Event::BuildDone {
@@ -293,7 +435,15 @@ impl World {
                 self.strategy.on_timer(&mut ctx, token);
                 self.apply_commands();
             }
+            Event::Fault(fault) => self.fault(fault),
+            Event::Bitrot => self.bitrot(),
             Event::Sample => {
+                if self.invariant_checks == InvariantChecks::EverySample
+                    && let Err(violation) = self.check_state("the check at a sample point")
+                {
+                    self.violation = Some(violation);
+                    return;
+                }
                 self.record_sample();
                 let next = time.after(self.params.sample_interval_ns);
                 if next <= self.params.end {
@@ -303,11 +453,16 @@ impl World {
         }
     }
 
-    fn client_write(&mut self, key: Key, coordinator: NodeId, lose_replication: bool) {
+    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool) {
+        // Faults: a client whose node is down retries on the next one up.
+        let Some(coordinator) = self.faults.coordinator(chosen) else {
+            return;
+        };
         let version = self.next_version;
         self.next_version += 1;
         self.counters.writes += 1;
         self.replicas.client_write(coordinator, key, version, self.now);
+        self.faults.superseded(key, coordinator);
         self.record_changed(coordinator, key);
         self.strategy.on_local_write(coordinator, key, self.now);
         for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
@@ -317,10 +472,50 @@ impl World {
             let delivery = self.network.send_replication(self.now);
             match delivery {
                 Delivery::Arrives(at) if !lose_replication => {
-                    self.queue.push(at, Event::ReplicationArrives { to, key, version })
+                    let message = Event::ReplicationArrives {
+                        from: coordinator,
+                        to,
+                        key,
+                        version,
+                    };
+                    // Faults: a message into a crashed node or across a partition is
+                    // lost; one that goes may be held back, or delivered twice.
+                    if self.faults.drops_replication(coordinator, to, key) {
+                        self.counters.lost_messages += 1;
+                        continue;
+                    }
+                    let (at, again) = self.faults.deliveries(at);
+                    self.replication_in_flight += 1;
+                    *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
+                    self.queue.push(at, message);
+                    if let Some(again) = again {
+                        self.replication_in_flight += 1;
+                        *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
+                        self.queue.push(
+                            again,
+                            Event::ReplicationArrives {
+                                from: coordinator,
+                                to,
+                                key,
+                                version,
+                            },
+                        );
+                    }
                 }
                 _ => self.counters.lost_messages += 1,
             }
+        }
+    }
+
+    /// Forgets one in-flight replication message (it arrived or was dropped on arrival).
+    fn remove_in_flight(&mut self, key: Key, to: NodeId, version: u64) {
+        let count = self
+            .in_flight
+            .get_mut(&(key, to, version))
+            .expect("sent before it arrives");
+        *count -= 1;
+        if *count == 0 {
+            self.in_flight.remove(&(key, to, version));
         }
     }
 
@@ -330,7 +525,7 @@ impl World {
         self.tree_cache.record_changed(node, key);
         let hashes = self.params.write_path_hashes_per_change;
         self.counters.write_path_hash_ops += hashes;
-        self.counters.write_path_hash_ns += hashes * self.params.hash_cost_ns;
+        self.counters.write_path_hash_ns += hashes.saturating_mul(self.params.hash_cost_ns);
     }
 
     fn record_sample(&mut self) {
@@ -379,13 +574,29 @@ impl World {
     }
 
     fn start_session(&mut self, spec: SessionSpec) {
+        self.start_session_since(spec, self.now);
+    }
+
+    /// Starts a session first asked for at `asked` (earlier than now if it waited).
+    fn start_session_since(&mut self, spec: SessionSpec, asked: SimTime) {
         assert_eq!(spec.ranges.len(), self.params.cluster.nodes, "one range per node");
+        // Faults: a session involves every replica, so it waits until all are up and
+        // connected.
+        if !self.faults.all_clear() {
+            self.deferred.push((spec, asked));
+            return;
+        }
         let id = self.next_session;
         self.next_session += 1;
-        self.sessions.insert(id, Session::new(id, spec, self.now));
+        let mut session = Session::new(id, spec, self.now);
+        session.report.started = asked;
+        self.sessions.insert(id, session);
         for node in 0..self.params.cluster.nodes {
+            let live = self.sessions[&id].spec.tree == TreeMaintenance::Live;
+            // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
+            let lost = live && self.faults.live_tree_lost(node, self.sessions[&id].spec.ranges[node]);
             let cores = &mut self.cores[node];
-            if self.sessions[&id].spec.tree == TreeMaintenance::Live {
+            if live && !lost {
                 self.snapshot(id, node);
                 self.queue.push(
                     self.now,
@@ -404,6 +615,17 @@ impl World {
         }
     }
 
+    /// Gives `node`'s freed core to the next live session waiting for one, if any.
+    fn next_build(&mut self, node: NodeId) {
+        while let Some(next) = self.cores[node].waiting.pop_front() {
+            if self.sessions.contains_key(&next) {
+                self.start_build(next, node);
+                return;
+            }
+        }
+        self.cores[node].free += 1;
+    }
+
     /// `node`'s tree of its range for `session`, as the data stands now. For a live tree
     /// this is the tree itself; for a scheduled one, the snapshot its scan starts from.
     fn snapshot(&mut self, id: SessionId, node: NodeId) {
@@ -416,6 +638,9 @@ impl World {
     fn start_build(&mut self, id: SessionId, node: NodeId) {
         self.snapshot(id, node);
         let range = self.sessions[&id].spec.ranges[node];
+        if self.sessions[&id].spec.tree == TreeMaintenance::Live {
+            self.faults.live_tree_rebuilt(node, range, self.now);
+        }
         self.counters.tree_builds += 1;
         self.counters.keys_scanned += range.len();
         let scan_ns = range.len().saturating_mul(self.params.scan_cost_ns_per_key);
@@ -431,14 +656,12 @@ impl World {
 
     fn build_done(&mut self, id: SessionId, node: NodeId, held_core: bool) {
         if held_core {
-            let cores = &mut self.cores[node];
-            if let Some(next) = cores.waiting.pop_front() {
-                self.start_build(next, node);
-            } else {
-                cores.free += 1;
-            }
+            self.next_build(node);
         }
-        let session = self.sessions.get_mut(&id).expect("live session");
+        // Faults: the session may have been aborted while this build ran.
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
         session.builds_pending -= 1;
         if session.builds_pending > 0 {
             return;
@@ -490,10 +713,16 @@ impl World {
     }
 
     fn hash_request_arrives(&mut self, id: SessionId, pair: usize) {
-        self.send_hashes(id, pair, false);
+        // Faults: messages of an aborted session find no one listening.
+        if self.sessions.contains_key(&id) {
+            self.send_hashes(id, pair, false);
+        }
     }
 
     fn hash_reply_arrives(&mut self, id: SessionId, pair: usize) {
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
         self.counters.round_trips += 1;
         let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
         exchange.level += 1;
@@ -525,11 +754,12 @@ impl World {
             self.counters.clean_leaves_streamed += u64::from(needed == 0);
             self.counters.records_streamed += streamed;
             self.counters.records_needed += needed;
-            self.counters.stream_bytes += streamed * self.params.record_bytes;
+            self.counters.stream_bytes += streamed.saturating_mul(self.params.record_bytes);
             session.report.records_streamed += streamed;
             session.report.records_needed += needed;
             for (from, to, leaf_range, records) in [(a, b, leaf_a, a_to_b), (b, a, leaf_b, b_to_a)] {
-                let bytes = MESSAGE_HEADER_BYTES + leaf_range.len() * self.params.record_bytes;
+                let bytes =
+                    MESSAGE_HEADER_BYTES.saturating_add(leaf_range.len().saturating_mul(self.params.record_bytes));
                 let at = self.network.send_exchange(from, to, bytes, self.now);
                 let records = records.into_boxed_slice();
                 self.queue.push(
@@ -549,13 +779,63 @@ impl World {
     }
 
     fn stream_arrives(&mut self, id: SessionId, pair: usize, to: NodeId, records: &[(Key, u64)]) {
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
+        let from = {
+            let exchange = &self.sessions[&id].pairs[pair];
+            if exchange.a == to { exchange.b } else { exchange.a }
+        };
         for &(key, version) in records {
-            let applied = self.replicas.apply(to, key, version, self.now);
+            // A correct repair keeps the newer version on the receiver. The test hook's
+            // broken repair runs backwards: it copies the receiver's older version over
+            // the sender's newer one.
+            let (target, value) = if self.broken_repair {
+                (from, self.replicas.version(to, key))
+            } else {
+                (to, version)
+            };
+            let before = self.replicas.version(target, key);
+            let applied = if self.broken_repair {
+                self.replicas.set_version(target, key, value, self.now)
+            } else {
+                self.replicas.apply(target, key, value, self.now)
+            };
+            let after = self.replicas.version(target, key);
+            if after < before {
+                self.violation = Some(InvariantViolation {
+                    time: self.now,
+                    strategy: self.params.strategy_name.clone(),
+                    event: format!(
+                        "StreamArrives (session {id}, pair {pair}: records of node {from} streamed to node {to})"
+                    ),
+                    key: Some(key),
+                    nodes: vec![from, to],
+                    message: format!(
+                        "a repair lowered node {target}'s version of key {key} from {before} to {after} \
+                         (streamed version {version})"
+                    ),
+                });
+                return;
+            }
             if applied.changed {
                 self.counters.records_applied += 1;
-                self.record_changed(to, key);
+                self.record_changed(target, key);
+                self.faults.repaired(key, target);
             }
             if let Some(latency_ns) = applied.healed_after_ns {
+                self.faults.healed(key, self.now);
+                if self
+                    .in_flight
+                    .range((key, target, value)..=(key, target, u64::MAX))
+                    .next()
+                    .is_some()
+                {
+                    // Replication was about to deliver this very version: anti-entropy
+                    // only raced it. Not a lost write, so not a repair latency.
+                    self.counters.repairs_raced_replication += 1;
+                    continue;
+                }
                 self.counters.keys_repaired += 1;
                 self.repair_latency.record(latency_ns);
                 let diverged = SimTime::from_nanos(self.now.nanos() - latency_ns);

@@ -31,3 +31,41 @@ name = "mono"
 leaves = 256
 interval = "20s"
 "#;
+
+/// [`LOSSY`] without message loss, plus `faults` (a `[faults]` table and its arrays).
+pub fn lossless_with(faults: &str) -> Scenario {
+    scenario(&format!("{}\n{faults}", LOSSY.replace("loss = 0.05", "loss = 0.0")))
+}
+
+/// Fault tables exercising every fault kind, for the fuzzer's corpus.
+pub const FAULTY: &[&str] = &[FAULTY_LOSSY];
+
+const FAULTY_LOSSY: &str = r#"
+name = "faulty"
+seed = 7
+duration = "3min"
+[cluster]
+nodes = 3
+keys = 50_000
+[network]
+loss = 0.05
+[workload]
+writes_per_s = 200.0
+[[strategy]]
+kind = "monolithic"
+leaves = 256
+interval = "20s"
+[faults]
+duplicate = 0.1
+reorder = 0.1
+reorder_delay = "20ms"
+bitrot_per_s = 1.0
+[[faults.crash]]
+node = 1
+at = "20s"
+restart = "30s"
+[[faults.partition]]
+start = "40s"
+end = "50s"
+isolate = [0, 2]
+"#;

@@ -1,0 +1,190 @@
+//! The resource guard: how much memory a scenario will need, estimated before running
+//! it, so that a scenario too large for the machine is refused with a clear message
+//! instead of being killed by the operating system halfway through.
+//!
+//! The estimate is a deliberate upper bound built from the model's own data structures
+//! (see each term below); it never looks at the clock or the machine, so it is the same
+//! everywhere. Only the default limit reads the machine's memory size.
+
+use crate::scenario::Scenario;
+use crate::strategy::StrategyKind;
+
+/// Bytes per stored key in the replica table: a B-tree map entry (key, slot index and
+/// node overhead, about 24 bytes), an entry of the divergent-key set (about 16) and the
+/// slot's key (8).
+const KEY_INDEX_BYTES: u64 = 48;
+/// Bytes per queued event: the event itself, its heap entry and its sequence number.
+const EVENT_BYTES: u64 = 96;
+/// Bytes per time-series row, excluding the staleness buckets.
+const SAMPLE_BYTES: u64 = 256;
+/// Bytes per staleness bucket of a time-series row, in memory and as CSV text.
+const BUCKET_BYTES: u64 = 48;
+/// A repair-latency histogram (3 significant digits up to hours) and other fixed parts.
+const WORLD_FIXED_BYTES: u64 = 1 << 20;
+/// The program itself, its threads and the scenario.
+const PROCESS_FIXED_BYTES: u64 = 8 << 20;
+
+/// The estimated peak memory of a run, with the terms that make it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Replica versions, the oracle's index and the fault marks, per world.
+    pub replica_bytes: u64,
+    /// Merkle trees held at once by one world (snapshots of every node, every session).
+    pub tree_bytes: u64,
+    /// Events in flight in one world (replication messages, streamed records).
+    pub queue_bytes: u64,
+    /// Time series of all strategies, kept until written.
+    pub sample_bytes: u64,
+    /// Worlds alive at once (`min(jobs, strategies)`).
+    pub worlds_at_once: u64,
+    /// The total: what the run is refused against.
+    pub total_bytes: u64,
+}
+
+/// Estimates the peak memory of running `scenario` with `jobs` strategies at once.
+pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
+    let nodes = scenario.cluster.nodes as u64;
+    let run_s = scenario.workload.stop_at.nanos().min(scenario.duration_ns) as f64 / 1e9;
+    // Every write may touch a new key, up to the whole key space.
+    let writes = saturating_f64(scenario.workload.writes_per_s * run_s);
+    let stored_keys = writes.min(scenario.cluster.key_count);
+    let slot_bytes = (2 + nodes) * 8;
+    // Faults that leave records stale mark each (key, node) until repaired: at most one
+    // B-tree entry per stored key per node.
+    let fault_mark_bytes = if scenario.faults.can_lose_data() { nodes * 48 } else { 0 };
+    let replica_bytes = stored_keys.saturating_mul(KEY_INDEX_BYTES + slot_bytes + fault_mark_bytes);
+
+    let tree_bytes = scenario
+        .strategies
+        .iter()
+        .map(|s| {
+            let (sessions_at_once, leaves) = match s.kind {
+                StrategyKind::Monolithic { leaves, .. } => (1u64, u64::from(leaves)),
+                // Every worker may hold a session (its trees) at once. Live trees are
+                // simulated by hashing on demand, so they hold no memory in between.
+                StrategyKind::Segmented(ref config) => {
+                    (u64::from(config.workers).min(config.segments), u64::from(config.leaves))
+                }
+            };
+            // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one
+            // leaf index per divergent leaf (at most all of them).
+            sessions_at_once.saturating_mul(nodes.saturating_mul(leaves * 64) + leaves * 4)
+        })
+        .max()
+        .unwrap_or(0);
+
+    // Replication messages in flight: rate x latency x receivers, with latency bounded by
+    // its distribution's mean (or max) plus a generous tail. Streams in flight carry at
+    // most every stored key once per direction.
+    let latency_s = scenario.network.latency_bound_ns() as f64 / 1e9;
+    let in_flight = saturating_f64(scenario.workload.writes_per_s * latency_s * (nodes - 1) as f64);
+    let queue_bytes = in_flight
+        .saturating_add(1024)
+        .saturating_mul(EVENT_BYTES)
+        .saturating_add(stored_keys.saturating_mul(2 * 16));
+
+    let rows = scenario.duration_ns / scenario.sample_interval_ns.max(1) + 2;
+    let buckets = crate::metrics::STALENESS_BUCKETS.min(scenario.cluster.key_count);
+    let strategies = scenario.strategies.len() as u64;
+    let sample_bytes = rows
+        .saturating_mul(SAMPLE_BYTES + buckets * BUCKET_BYTES)
+        .saturating_mul(strategies);
+
+    let worlds_at_once = (jobs.max(1) as u64).min(strategies.max(1));
+    let per_world = replica_bytes
+        .saturating_add(tree_bytes)
+        .saturating_add(queue_bytes)
+        .saturating_add(WORLD_FIXED_BYTES);
+    let total_bytes = per_world
+        .saturating_mul(worlds_at_once)
+        .saturating_add(sample_bytes)
+        .saturating_add(PROCESS_FIXED_BYTES);
+    MemoryEstimate {
+        replica_bytes,
+        tree_bytes,
+        queue_bytes,
+        sample_bytes,
+        worlds_at_once,
+        total_bytes,
+    }
+}
+
+fn saturating_f64(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        // `as` saturates at u64::MAX.
+        value.ceil() as u64
+    } else {
+        0
+    }
+}
+
+/// The default memory limit: 80% of the machine's physical memory (from
+/// `/proc/meminfo`), or 8 GiB where that cannot be read.
+pub fn default_limit_bytes() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib.saturating_mul(1024))
+    });
+    total.map_or(8 << 30, |bytes| bytes / 10 * 8)
+}
+
+/// Parses a size such as `512MiB`, `8GiB`, `2G` or `1000000` (bytes).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("expected a size such as 512MiB or 8GiB, got \"{text}\""))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => return Err(format!("unknown size unit \"{other}\"; use B, KiB, MiB, GiB or TiB")),
+    };
+    let bytes = number * scale as f64;
+    if bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64 {
+        Ok(bytes as u64)
+    } else {
+        Err(format!("size \"{text}\" is out of range"))
+    }
+}
+
+/// Bytes as a short human figure (`1.5 GiB`).
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("1.5 GiB"), Ok(3 << 29));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+        assert_eq!(format_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(format_bytes(100), "100 B");
+    }
+}
