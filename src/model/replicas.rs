@@ -18,6 +18,7 @@
 
 use super::{Key, KeyRange, NodeId, Version};
 use crate::sim::SimTime;
+use std::cell::Cell;
 
 /// Marks a slot whose replicas all agree.
 const CONSISTENT: u64 = u64::MAX;
@@ -58,6 +59,10 @@ struct Bucket {
     slots: Vec<u64>,
     /// How many of these keys are divergent.
     divergent: u32,
+    /// This bucket's part of the last [`ReplicaTable::audit`] (divergent keys recounted
+    /// from the versions, a lost acknowledged write), or `None` if a slot was touched
+    /// since. A recount depends only on the slots, so an untouched bucket's stands.
+    audited: Cell<Option<(u32, bool)>>,
 }
 
 /// All replicas' versions of every written key, plus the divergence oracle.
@@ -115,6 +120,15 @@ impl ReplicaTable {
     /// Number of keys stored (written by at least one replica): the sparse state's size.
     pub fn stored_keys(&self) -> u64 {
         self.stored
+    }
+
+    /// Heap memory the table holds, in bytes: the bucket index (fixed by the key space,
+    /// at most 2^20 buckets) plus the allocated slots, which grow with the keys written.
+    pub fn heap_bytes(&self) -> u64 {
+        let index = self.buckets.capacity() * std::mem::size_of::<Bucket>();
+        let slots: usize = self.buckets.iter().map(|b| b.slots.capacity() * 8).sum();
+        let order = self.slot_keys.capacity() * std::mem::size_of::<Key>();
+        (index + slots + order) as u64
     }
 
     /// Version of `key` on `node` (0 if never written there).
@@ -228,7 +242,8 @@ impl ReplicaTable {
         }
     }
 
-    /// One pass over every stored slot, in memory order: the recount of divergent keys
+    /// One pass over every bucket touched since the last audit (the others keep their
+    /// recount, which depends on nothing else): the recount of divergent keys
     /// and whether any acknowledged write is on no replica. The cheap form of
     /// [`recount_divergent`](Self::recount_divergent) and
     /// [`lost_acknowledged_write`](Self::lost_acknowledged_write), for checks at every
@@ -238,10 +253,19 @@ impl ReplicaTable {
             divergent: 0,
             lost_acknowledged: false,
         };
-        for slot in self.all_slots() {
-            let versions = &slot[FIRST_REPLICA..];
-            audit.divergent += u64::from(versions.iter().any(|&v| v != versions[0]));
-            audit.lost_acknowledged |= !versions.contains(&slot[LATEST]);
+        for bucket in &self.buckets {
+            let (divergent, lost) = bucket.audited.get().unwrap_or_else(|| {
+                let mut part = (0, false);
+                for slot in bucket.slots.chunks_exact(self.stride) {
+                    let versions = &slot[FIRST_REPLICA..];
+                    part.0 += u32::from(versions.iter().any(|&v| v != versions[0]));
+                    part.1 |= !versions.contains(&slot[LATEST]);
+                }
+                bucket.audited.set(Some(part));
+                part
+            });
+            audit.divergent += u64::from(divergent);
+            audit.lost_acknowledged |= lost;
         }
         audit
     }
@@ -392,6 +416,8 @@ impl ReplicaTable {
     /// replicas in the initial state) if the key was never written.
     fn slot_index(&mut self, key: Key) -> (usize, usize) {
         let b = self.bucket_of(key);
+        // Every change of a slot comes through here: the bucket's audit is stale.
+        self.buckets[b].audited.set(None);
         let at = self.position(&self.buckets[b].slots, key) * self.stride;
         let bucket = &mut self.buckets[b].slots;
         if at == bucket.len() || bucket[at + KEY] != key {
