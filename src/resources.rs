@@ -9,9 +9,11 @@
 use crate::scenario::Scenario;
 use crate::strategy::StrategyKind;
 
-/// Bytes per stored key in the replica table: a B-tree map entry (key, slot index and
-/// node overhead, about 24 bytes), an entry of the divergent-key set (about 16) and the
-/// slot's key (8).
+/// Bytes per stored key in the replica table beyond its versions: the slot's key (8)
+/// inside its bucket, the bucket's growth slack (up to the slot's size again), and the
+/// key's place in first-write order (8); the 2^20 bucket headers (40 MiB at most) are
+/// covered by the margin at scale. An upper bound: the full-scale scenario measures about 60
+/// bytes per key in all with two replicas (README's Performance).
 const KEY_INDEX_BYTES: u64 = 48;
 /// Bytes per queued event: the event itself, its heap entry and its sequence number.
 const EVENT_BYTES: u64 = 96;
