@@ -44,6 +44,14 @@ pub struct Applied {
     pub healed_after_ns: Option<u64>,
 }
 
+impl Applied {
+    /// The version was not newer (or, for `set_version`, the same): nothing changed.
+    const UNCHANGED: Applied = Applied {
+        changed: false,
+        healed_after_ns: None,
+    };
+}
+
 /// What [`ReplicaTable::audit`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Audit {
@@ -172,11 +180,13 @@ impl ReplicaTable {
     fn apply_at(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
         let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
         if version <= current {
-            return Applied {
-                changed: false,
-                healed_after_ns: None,
-            };
+            return Applied::UNCHANGED;
         }
+        self.store(bucket, at, node, version, now)
+    }
+
+    /// Writes `version` into the slot and brings the oracle up to date.
+    fn store(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
         self.buckets[bucket].slots[at + FIRST_REPLICA + node] = version;
         Applied {
             changed: true,
@@ -193,16 +203,9 @@ impl ReplicaTable {
         let (bucket, at) = self.slot_index(key);
         let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
         if version == current {
-            return Applied {
-                changed: false,
-                healed_after_ns: None,
-            };
+            return Applied::UNCHANGED;
         }
-        self.buckets[bucket].slots[at + FIRST_REPLICA + node] = version;
-        Applied {
-            changed: true,
-            healed_after_ns: self.update_oracle(bucket, at, now),
-        }
+        self.store(bucket, at, node, version, now)
     }
 
     /// Re-derives whether the key of the slot at `at` in `bucket` is divergent after one

@@ -101,16 +101,7 @@ impl From<TreeFile> for TreeMaintenance {
 impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            diagnostics: vec![Locator::new("").at_span(
-                "",
-                None,
-                format!("cannot read the scenario file: {e}"),
-                Some("check the path; scenarios live in scenarios/".into()),
-            )],
-        })?;
+        let (source, file) = read_source(path)?;
         Scenario::parse(&source, &file)
     }
 
@@ -151,6 +142,21 @@ impl Scenario {
     pub fn end(&self) -> SimTime {
         SimTime::from_nanos(self.duration_ns)
     }
+}
+
+/// Reads the scenario file at `path`; returns its text and its name for diagnostics.
+pub(crate) fn read_source(path: &Path) -> Result<(String, String), ScenarioError> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        diagnostics: vec![Locator::new("").at_span(
+            "",
+            None,
+            format!("cannot read the scenario file: {e}"),
+            Some("check the path; scenarios live in scenarios/".into()),
+        )],
+    })?;
+    Ok((source, file))
 }
 
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.

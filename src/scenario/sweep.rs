@@ -95,16 +95,7 @@ pub struct ScenarioDocument {
 impl ScenarioDocument {
     /// Reads and checks the scenario at `path` with `set` applied.
     pub fn load(path: &Path, set: Vec<Override>) -> Result<ScenarioDocument, ScenarioError> {
-        let file = path.display().to_string();
-        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            diagnostics: vec![Locator::new("").at_span(
-                "",
-                None,
-                format!("cannot read the scenario file: {e}"),
-                Some("check the path; scenarios live in scenarios/".into()),
-            )],
-        })?;
+        let (source, file) = super::read_source(path)?;
         ScenarioDocument::parse(&source, &file, set)
     }
 
