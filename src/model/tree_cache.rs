@@ -1,6 +1,13 @@
 //! Each node's trees from earlier builds, so a rebuild rehashes only the leaves whose
-//! records changed since: the simulator's answer to "real hashing only where data
-//! changed".
+//! records may have changed since: the simulator's answer to "real hashing only where
+//! data changed".
+//!
+//! Nothing is booked on the write path. Each cached tree remembers the replica table's
+//! change stamp of its last update; the next request asks the table which of its buckets
+//! changed after that stamp and rehashes the leaves overlapping them. A bucket holds at
+//! most `2^shift` keys of the key space (1,024 at 10^9 keys), so a leaf next to a
+//! changed one may be rehashed too, and a change on one replica marks the range on all:
+//! rehashing such a leaf gives the same hash, it only costs time.
 //!
 //! This is purely a speed-up of the simulation. The modelled cost of a build (a scan of
 //! every key at `scan_cost_per_key`) is charged in full by the world whatever this cache
@@ -10,7 +17,6 @@
 use super::merkle::MerkleTree;
 use super::replicas::ReplicaTable;
 use super::{Key, KeyRange, NodeId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Most tree nodes (hashes) kept per node: 2^25 hashes is 1 GiB. Past it, new trees are
@@ -18,90 +24,49 @@ use std::sync::Arc;
 const MAX_CACHED_HASHES: usize = 1 << 25;
 
 struct Entry {
-    /// The tree's range and leaf count, copied out of it so that marking a leaf on
-    /// every write does not read the tree itself.
     range: KeyRange,
     leaves: u32,
     tree: Arc<MerkleTree>,
-    /// Leaves whose records changed since the tree was last brought up to date.
-    dirty: LeafSet,
+    /// The replica table's change stamp when the tree was last brought up to date.
+    as_of: u64,
 }
 
-/// A set of leaf indices as a bitmap: marking a leaf on every write is one bit set,
-/// and the leaves come out in increasing order. The first 64 leaves' bits are inline.
-struct LeafSet {
-    first: u64,
-    rest: Vec<u64>,
+/// One node's cached trees, sorted by the start of their range; ranges never overlap.
+#[derive(Default)]
+struct NodeTrees {
+    starts: Vec<Key>,
+    entries: Vec<Entry>,
 }
 
-impl LeafSet {
-    fn new(leaves: u32) -> LeafSet {
-        LeafSet {
-            first: 0,
-            rest: vec![0; (leaves as usize).div_ceil(64).saturating_sub(1)],
-        }
-    }
-
-    fn insert(&mut self, leaf: u32) {
-        match leaf as usize / 64 {
-            0 => self.first |= 1 << leaf,
-            word => self.rest[word - 1] |= 1 << (leaf % 64),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.first == 0 && self.rest.iter().all(|&w| w == 0)
-    }
-
-    /// The marked leaves in increasing order; the set is left empty.
-    fn take(&mut self) -> Vec<u32> {
-        let mut leaves = Vec::new();
-        for (w, word) in std::iter::once(&mut self.first).chain(&mut self.rest).enumerate() {
-            let mut bits = std::mem::take(word);
-            while bits != 0 {
-                leaves.push(w as u32 * 64 + bits.trailing_zeros());
-                bits &= bits - 1;
-            }
-        }
-        leaves
-    }
-}
-
-/// Trees by node, keyed by the start of their range; cached ranges never overlap.
+/// Each node's cached trees.
 pub struct TreeCache {
-    per_node: Vec<BTreeMap<Key, Entry>>,
+    per_node: Vec<NodeTrees>,
     cached_hashes: Vec<usize>,
 }
 
 impl TreeCache {
     pub fn new(nodes: usize) -> TreeCache {
         TreeCache {
-            per_node: (0..nodes).map(|_| BTreeMap::new()).collect(),
+            per_node: (0..nodes).map(|_| NodeTrees::default()).collect(),
             cached_hashes: vec![0; nodes],
-        }
-    }
-
-    /// Notes that `node`'s record of `key` changed.
-    pub fn record_changed(&mut self, node: NodeId, key: Key) {
-        if let Some((_, entry)) = self.per_node[node].range_mut(..=key).next_back()
-            && entry.range.contains(key)
-        {
-            entry
-                .dirty
-                .insert(entry.range.part_index(key, u64::from(entry.leaves)) as u32);
         }
     }
 
     /// `node`'s tree of `range` with `leaves` leaves over its current records.
     pub fn tree(&mut self, node: NodeId, range: KeyRange, leaves: u32, replicas: &ReplicaTable) -> Arc<MerkleTree> {
-        let map = &mut self.per_node[node];
-        if let Some(entry) = map.get_mut(&range.start)
+        let trees = &mut self.per_node[node];
+        let at = trees.starts.partition_point(|&start| start < range.start);
+        if let Some(entry) = trees.entries.get_mut(at)
             && entry.range == range
             && entry.leaves == leaves
         {
-            if !entry.dirty.is_empty() {
-                let tree = Arc::make_mut(&mut entry.tree);
-                tree.update_leaves(entry.dirty.take(), |leaf| replicas.records(node, leaf));
+            if entry.as_of < replicas.change_stamp() {
+                let changed = changed_leaves(range, leaves, replicas.changed_since(range, entry.as_of));
+                if !changed.is_empty() {
+                    let tree = Arc::make_mut(&mut entry.tree);
+                    tree.update_leaves(changed, |leaf| replicas.records(node, leaf));
+                }
+                entry.as_of = replicas.change_stamp();
             }
             debug_assert!(
                 leaves > 256 || *entry.tree == MerkleTree::build(range, leaves, replicas.records(node, range)),
@@ -110,32 +75,52 @@ impl TreeCache {
             return Arc::clone(&entry.tree);
         }
         let tree = Arc::new(MerkleTree::build(range, leaves, replicas.records(node, range)));
-        // Drop every cached tree overlapping the new one, so ranges stay disjoint.
-        let overlapping: Vec<Key> = map
-            .range(..range.end)
-            .rev()
-            .take_while(|(_, e)| e.range.end > range.start)
-            .map(|(&start, _)| start)
-            .collect();
-        for start in overlapping {
-            let removed = map.remove(&start).expect("listed");
+        // Drop every cached tree overlapping the new one, so ranges stay disjoint: the
+        // one before `at` may reach into the range, and those from `at` on that start
+        // inside it.
+        let first = if at > 0 && trees.entries[at - 1].range.end > range.start {
+            at - 1
+        } else {
+            at
+        };
+        let last = at
+            + trees.starts[at..]
+                .iter()
+                .take_while(|&&start| start < range.end)
+                .count();
+        trees.starts.drain(first..last);
+        for removed in trees.entries.drain(first..last) {
             self.cached_hashes[node] -= 2 * removed.tree.leaves() as usize;
         }
         let size = 2 * leaves as usize;
         if self.cached_hashes[node] + size <= MAX_CACHED_HASHES {
             self.cached_hashes[node] += size;
-            map.insert(
-                range.start,
+            trees.starts.insert(first, range.start);
+            trees.entries.insert(
+                first,
                 Entry {
                     range,
                     leaves,
                     tree: Arc::clone(&tree),
-                    dirty: LeafSet::new(leaves),
+                    as_of: replicas.change_stamp(),
                 },
             );
         }
         tree
     }
+}
+
+/// The leaves of a tree of `range` with `leaves` leaves that overlap the `changed`
+/// parts of it (given in key order), in increasing order, each once.
+fn changed_leaves(range: KeyRange, leaves: u32, changed: impl Iterator<Item = KeyRange>) -> Vec<u32> {
+    let mut out: Vec<u32> = Vec::new();
+    for part in changed {
+        let first = range.part_index(part.start, u64::from(leaves)) as u32;
+        let last = range.part_index(part.end - 1, u64::from(leaves)) as u32;
+        let from = out.last().map_or(first, |&done| first.max(done + 1));
+        out.extend(from..=last);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -151,7 +136,6 @@ mod tests {
         replicas.client_write(0, 10, 1, SimTime::ZERO);
         let first = cache.tree(0, range, 16, &replicas);
         replicas.client_write(0, 500, 2, SimTime::ZERO);
-        cache.record_changed(0, 500);
         let second = cache.tree(0, range, 16, &replicas);
         assert_ne!(first.root(), second.root());
         assert_eq!(*second, MerkleTree::build(range, 16, replicas.records(0, range)));
@@ -159,7 +143,8 @@ mod tests {
         let shifted = KeyRange::new(500, 1_500);
         let third = cache.tree(0, shifted, 16, &replicas);
         assert_eq!(*third, MerkleTree::build(shifted, 16, replicas.records(0, shifted)));
-        assert_eq!(cache.per_node[0].len(), 1);
+        assert_eq!(cache.per_node[0].entries.len(), 1);
+        assert_eq!(cache.per_node[0].starts, [500]);
         assert_eq!(cache.cached_hashes[0], 32);
     }
 }

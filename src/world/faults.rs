@@ -65,10 +65,8 @@ impl World {
 
     pub(super) fn bitrot(&mut self) {
         if let Some((node, key)) = self.faults.bitrot_target(&self.replicas) {
+            // Rot costs no write-path hashing: the node does not notice.
             self.replicas.set_version(node, key, 0, self.now);
-            // The simulator's tree cache must see every change to stay exact; this is
-            // bookkeeping, not the node noticing: rot costs no write-path hashing.
-            self.tree_cache.record_changed(node, key);
         }
         if let Some(next) = self.faults.next_bitrot(self.now)
             && next <= self.params.end

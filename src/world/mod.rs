@@ -409,7 +409,7 @@ impl World {
                 let applied = self.replicas.apply(to, key, version, time);
                 if applied.changed {
                     self.faults.superseded(key, to);
-                    self.record_changed(to, key);
+                    self.charge_write_path();
                     self.strategy.on_local_write(to, key, time);
                 }
                 if applied.healed_after_ns.is_some() {
@@ -463,7 +463,7 @@ impl World {
         self.counters.writes += 1;
         self.replicas.client_write(coordinator, key, version, self.now);
         self.faults.superseded(key, coordinator);
-        self.record_changed(coordinator, key);
+        self.charge_write_path();
         self.strategy.on_local_write(coordinator, key, self.now);
         for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
             self.counters.replication_messages += 1;
@@ -519,10 +519,10 @@ impl World {
         }
     }
 
-    /// Books a change of `node`'s record of `key`: the tree cache marks the leaf stale,
-    /// and a live tree pays one leaf rehash and one per ancestor on the write path.
-    fn record_changed(&mut self, node: NodeId, key: Key) {
-        self.tree_cache.record_changed(node, key);
+    /// Books a change of a node's record: a live tree pays one leaf rehash and one per
+    /// ancestor on the write path. (The tree cache needs no notice: it asks the replica
+    /// table what changed when a tree is next requested.)
+    fn charge_write_path(&mut self) {
         let hashes = self.params.write_path_hashes_per_change;
         self.counters.write_path_hash_ops += hashes;
         self.counters.write_path_hash_ns += hashes.saturating_mul(self.params.hash_cost_ns);
@@ -820,7 +820,7 @@ impl World {
             }
             if applied.changed {
                 self.counters.records_applied += 1;
-                self.record_changed(target, key);
+                self.charge_write_path();
                 self.faults.repaired(key, target);
             }
             if let Some(latency_ns) = applied.healed_after_ns {
