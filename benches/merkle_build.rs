@@ -34,15 +34,15 @@ fn range() -> KeyRange {
     KeyRange::new(0, KEY_SPACE)
 }
 
-/// The messages a tree of `leaves` leaves hashes: one per leaf (domain byte, bounds,
-/// records) and one per parent (domain byte, two child hashes).
+/// The messages a tree of `leaves` leaves hashes: one per leaf (bounds, records) and one
+/// per parent (two child hashes).
 fn messages(records: &[(Key, Version)], leaves: u32) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut rest = records;
     for leaf in 0..u64::from(leaves) {
         let bounds = range().part(leaf, u64::from(leaves));
         let n = rest.iter().take_while(|(k, _)| *k < bounds.end).count();
-        let mut m = vec![0u8];
+        let mut m = Vec::new();
         m.extend_from_slice(&bounds.start.to_le_bytes());
         m.extend_from_slice(&bounds.end.to_le_bytes());
         for (k, v) in &rest[..n] {
@@ -52,7 +52,7 @@ fn messages(records: &[(Key, Version)], leaves: u32) -> Vec<Vec<u8>> {
         out.push(m);
         rest = &rest[n..];
     }
-    out.extend((1..leaves).map(|_| vec![1u8; 65]));
+    out.extend((1..leaves).map(|_| vec![1u8; 64]));
     out
 }
 

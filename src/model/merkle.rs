@@ -7,6 +7,11 @@
 //! the same contents. Keys still in the initial state are implied by the bounds and
 //! never hashed for real: only written data is. Parents hash their two children.
 //!
+//! Leaves are hashed with plain `blake3::hash` and parents with `blake3::keyed_hash`
+//! under a fixed key, so a leaf and a parent can never hash alike, with no domain
+//! byte: a parent is one 64-byte block (one compression), and a leaf's message is a
+//! whole number of 16-byte records.
+//!
 //! The comparison is the protocol's walk: compare roots; where they differ, compare the
 //! two children; repeat down to the leaves. [`compare`] returns how many hashes each
 //! level compared (one network round trip per level) and which leaves differ.
@@ -19,8 +24,8 @@ pub type Hash = [u8; 32];
 /// Bytes one hash occupies on the wire.
 pub const HASH_BYTES: u64 = 32;
 
-const LEAF_DOMAIN: u8 = 0;
-const PARENT_DOMAIN: u8 = 1;
+/// The key parents are hashed under (leaves use unkeyed blake3).
+const PARENT_KEY: [u8; 32] = *b"aesim merkle parent node key v1.";
 
 /// A Merkle tree in heap layout: `nodes[1]` is the root, the children of `i` are `2i`
 /// and `2i + 1`, and leaf `j` is `nodes[leaves + j]`.
@@ -107,7 +112,6 @@ impl MerkleTree {
 /// `buffer` is scratch space, reused between calls to avoid allocating per leaf.
 fn hash_leaf(bounds: KeyRange, records: impl IntoIterator<Item = (Key, Version)>, buffer: &mut Vec<u8>) -> Hash {
     buffer.clear();
-    buffer.push(LEAF_DOMAIN);
     buffer.extend_from_slice(&bounds.start.to_le_bytes());
     buffer.extend_from_slice(&bounds.end.to_le_bytes());
     for (key, version) in records {
@@ -119,11 +123,10 @@ fn hash_leaf(bounds: KeyRange, records: impl IntoIterator<Item = (Key, Version)>
 }
 
 fn hash_parent(left: &Hash, right: &Hash) -> Hash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&[PARENT_DOMAIN]);
-    hasher.update(left);
-    hasher.update(right);
-    *hasher.finalize().as_bytes()
+    let mut children = [0; 64];
+    children[..32].copy_from_slice(left);
+    children[32..].copy_from_slice(right);
+    *blake3::keyed_hash(&PARENT_KEY, &children).as_bytes()
 }
 
 /// The outcome of walking two trees from the root down.
