@@ -70,6 +70,10 @@ enum Command {
         /// When to check whole-state invariants (results are identical either way).
         #[arg(long, value_enum, default_value_t = Checks::EverySample)]
         invariants: Checks,
+        /// Also print each strategy's wall time, events, events/s and virtual time per
+        /// wall second (the last line, always printed, has the totals and peak memory).
+        #[arg(long)]
+        profile: bool,
     },
     /// Re-render the charts and report.md of a results folder from its CSV files.
     Report {
@@ -116,6 +120,7 @@ struct RunArgs {
     force: bool,
     memory_limit: Option<u64>,
     invariants: Checks,
+    profile: bool,
 }
 
 fn default_jobs() -> usize {
@@ -137,6 +142,7 @@ pub fn main() -> ExitCode {
             force,
             memory_limit,
             invariants,
+            profile,
         } => run(
             scenario,
             &set,
@@ -149,6 +155,7 @@ pub fn main() -> ExitCode {
                 force,
                 memory_limit,
                 invariants,
+                profile,
             },
         ),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
@@ -233,6 +240,7 @@ fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
         force,
         memory_limit,
         invariants,
+        profile,
     } = args;
     let document = match load(&path, set, seed) {
         Ok(d) => d,
@@ -348,6 +356,9 @@ fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
     if !quiet {
         let events: u64 = results.iter().map(|r| r.events).sum();
         print!("{}", comparison_table(&results));
+        if profile {
+            print!("{}", profile_lines(&results, scenario.duration_ns));
+        }
         println!(
             "{}: seed {}, {} strategies, {} events in {:.2}s ({:.2} M events/s), peak memory {}; results in {}",
             scenario.name,
@@ -402,6 +413,24 @@ fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shar
         report_missing(&outcome);
     }
     EXIT_OK
+}
+
+/// One line per strategy: how long its world took on this machine and how fast it went.
+fn profile_lines(results: &[aesim::metrics::StrategyResult], duration_ns: u64) -> String {
+    results
+        .iter()
+        .map(|r| {
+            let wall = r.wall.as_secs_f64().max(1e-9);
+            format!(
+                "profile: {}: {} events in {wall:.2}s ({:.2} M events/s), {:.0}x real time, {} keys stored\n",
+                r.strategy,
+                r.events,
+                r.events as f64 / wall / 1e6,
+                duration_ns as f64 / 1e9 / wall,
+                r.stored_keys,
+            )
+        })
+        .collect()
 }
 
 /// The process's peak resident memory for the summary line ("unknown" off Linux).

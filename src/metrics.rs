@@ -150,4 +150,8 @@ pub struct StrategyResult {
     pub events: u64,
     /// What the modelled faults did (`None` when the scenario has none).
     pub faults: Option<crate::model::faults::FaultCounters>,
+    /// Wall time the run took, from making the world to its results. For the terminal
+    /// (`aesim run --profile`) only: never written to result files, which must not
+    /// depend on the machine.
+    pub wall: std::time::Duration,
 }

@@ -44,6 +44,53 @@ fn run_writes_every_output_and_reports_events_per_second() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn profile_prints_each_strategys_wall_time_and_rate_and_changes_no_result() {
+    let dir = temp_dir("profile");
+    let plain_dir = temp_dir("profile-plain");
+    let scenario = small_scenario(&dir, "profiled", "200.0");
+    let out = aesim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--profile",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let profile: Vec<&str> = stdout.lines().filter(|l| l.starts_with("profile: ")).collect();
+    assert_eq!(profile.len(), 1, "one line per strategy: {stdout}");
+    let line = profile[0];
+    assert!(line.starts_with("profile: monolithic: "), "{line}");
+    for part in [" events in ", "M events/s", "x real time", " keys stored"] {
+        assert!(line.contains(part), "{part:?} in {line}");
+    }
+    assert!(stdout.contains("peak memory"), "{stdout}");
+    // The profile is for the terminal only: the result files are those of a plain run.
+    let plain = aesim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        plain_dir.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(plain.stdout.is_empty(), "--quiet prints nothing");
+    assert_eq!(
+        read_all(&dir)
+            .into_iter()
+            .filter(|(f, _)| !f.ends_with(".toml"))
+            .collect::<Vec<_>>(),
+        read_all(&plain_dir)
+            .into_iter()
+            .filter(|(f, _)| !f.ends_with(".toml"))
+            .collect::<Vec<_>>()
+    );
+    for d in [dir, plain_dir] {
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
 /// 1-based line of the first line of `body` starting with `text`.
 fn line_of(body: &str, text: &str) -> usize {
     body.lines().position(|l| l.starts_with(text)).expect("text present") + 1

@@ -139,6 +139,8 @@ pub struct World {
     /// Sessions waiting for a crashed node to restart or a partition to end, with the
     /// instant they were first asked for.
     deferred: Vec<(SessionSpec, SimTime)>,
+    /// When the world was made: its wall time, for the terminal's profile only.
+    created: std::time::Instant,
 }
 
 impl World {
@@ -193,6 +195,7 @@ impl World {
             in_flight: BTreeMap::new(),
             invariant_checks: InvariantChecks::default(),
             violation: None,
+            created: std::time::Instant::now(),
             broken_repair: false,
             lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
             faults: Faults::new(scenario.faults.clone(), cluster.nodes, scenario.seed),
@@ -310,6 +313,7 @@ impl World {
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
             faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
+            wall: self.created.elapsed(),
         })
     }
 
