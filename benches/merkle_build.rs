@@ -4,8 +4,8 @@
 //! Two references: blake3 over one contiguous buffer of the same size (the hardware's
 //! best, SIMD across 1 KiB chunks), and blake3 over the same messages the tree hashes
 //! (one per leaf and per parent: the best any tree of this shape can do). Trees of
-//! 2^20 records over 2^30 keys, with 1,024 leaves (~16 KiB per leaf) and 65,536 leaves
-//! (~256 B per leaf).
+//! 2^20 records over 2^30 keys, with 1,024 leaves (~16 KiB per leaf), 16,384 leaves
+//! (~1 KiB, one blake3 chunk) and 65,536 leaves (~256 B per leaf).
 //!
 //! `cargo bench --bench merkle_build`
 
@@ -19,7 +19,7 @@ use common::{Rng, best_secs, print_ratio, si};
 
 const RECORDS: usize = 1 << 20;
 const KEY_SPACE: u64 = 1 << 30;
-const LEAVES: [u32; 2] = [1_024, 65_536];
+const LEAVES: [u32; 3] = [1_024, 16_384, 65_536];
 
 /// 2^20 distinct sorted (key, version) records spread over the key space.
 fn records() -> Vec<(Key, Version)> {

@@ -16,6 +16,7 @@
 //! two children; repeat down to the leaves. [`compare`] returns how many hashes each
 //! level compared (one network round trip per level) and which leaves differ.
 
+use super::batch_hash::BatchHasher;
 use super::{Key, KeyRange, Version};
 
 /// A blake3 digest.
@@ -40,47 +41,72 @@ impl MerkleTree {
     /// Builds the tree of `range` with `leaves` leaves from `records`, which must be the
     /// written (key, version) records in `range`, in increasing key order.
     pub fn build(range: KeyRange, leaves: u32, records: impl IntoIterator<Item = (Key, Version)>) -> MerkleTree {
+        MerkleTree::build_using(&mut TreeHasher::default(), range, leaves, records)
+    }
+
+    /// [`build`](Self::build) with `hasher`'s scratch space, for callers that build often.
+    pub fn build_using(
+        hasher: &mut TreeHasher,
+        range: KeyRange,
+        leaves: u32,
+        records: impl IntoIterator<Item = (Key, Version)>,
+    ) -> MerkleTree {
         assert!(leaves.is_power_of_two(), "leaf count must be a power of two");
         let leaf_count = leaves as usize;
-        let mut nodes = vec![[0; 32]; 2 * leaf_count];
+        let mut tree = MerkleTree {
+            range,
+            leaves,
+            nodes: vec![[0; 32]; 2 * leaf_count],
+        };
         let mut records = records.into_iter().peekable();
-        let mut buffer = Vec::new();
+        let TreeHasher { leaves: batch, parents } = hasher;
         for leaf in 0..leaf_count {
             let bounds = range.part(leaf as u64, u64::from(leaves));
             let in_leaf = std::iter::from_fn(|| records.next_if(|&(key, _)| key < bounds.end));
-            nodes[leaf_count + leaf] = hash_leaf(bounds, in_leaf, &mut buffer);
+            batch.push(leaf_count + leaf, bounds, in_leaf, &mut tree.nodes);
         }
+        batch.flush(&mut tree.nodes);
         debug_assert!(records.next().is_none(), "records outside the tree's range");
-        for parent in (1..leaf_count).rev() {
-            nodes[parent] = hash_parent(&nodes[2 * parent], &nodes[2 * parent + 1]);
+        let mut level = leaf_count / 2;
+        while level >= 1 {
+            parents.hash(level..2 * level, &mut tree.nodes);
+            level /= 2;
         }
-        MerkleTree { range, leaves, nodes }
+        tree
     }
 
     /// Rehashes the `changed` leaves, each from its written records (`records_of` gives
     /// them for a leaf's range, in key order), and then each of their ancestors once, level
     /// by level: what keeping a tree up to date costs, O(changed x depth) at most.
-    pub fn update_leaves<I>(
+    pub fn update_leaves<I>(&mut self, changed: impl IntoIterator<Item = u32>, records_of: impl FnMut(KeyRange) -> I)
+    where
+        I: IntoIterator<Item = (Key, Version)>,
+    {
+        self.update_leaves_using(&mut TreeHasher::default(), changed, records_of);
+    }
+
+    /// [`update_leaves`](Self::update_leaves) with `hasher`'s scratch space.
+    pub fn update_leaves_using<I>(
         &mut self,
+        hasher: &mut TreeHasher,
         changed: impl IntoIterator<Item = u32>,
         mut records_of: impl FnMut(KeyRange) -> I,
     ) where
         I: IntoIterator<Item = (Key, Version)>,
     {
         let first_leaf = self.leaves as usize;
-        let mut buffer = Vec::new();
+        let TreeHasher { leaves: batch, parents } = hasher;
         let mut level: Vec<usize> = Vec::new();
         for leaf in changed {
             let bounds = self.leaf_range(leaf);
-            self.nodes[first_leaf + leaf as usize] = hash_leaf(bounds, records_of(bounds), &mut buffer);
+            batch.push(first_leaf + leaf as usize, bounds, records_of(bounds), &mut self.nodes);
             level.push((first_leaf + leaf as usize) / 2);
         }
+        batch.flush(&mut self.nodes);
         while level.first().is_some_and(|&node| node >= 1) {
             level.sort_unstable();
             level.dedup();
-            for &node in &level {
-                self.nodes[node] = hash_parent(&self.nodes[2 * node], &self.nodes[2 * node + 1]);
-            }
+            parents.hash(level.iter().copied(), &mut self.nodes);
             level = level.iter().map(|&node| node / 2).filter(|&node| node >= 1).collect();
         }
     }
@@ -108,25 +134,100 @@ impl MerkleTree {
     }
 }
 
-/// The hash of a leaf covering `bounds` with `records` (sorted, all inside `bounds`).
-/// `buffer` is scratch space, reused between calls to avoid allocating per leaf.
-fn hash_leaf(bounds: KeyRange, records: impl IntoIterator<Item = (Key, Version)>, buffer: &mut Vec<u8>) -> Hash {
-    buffer.clear();
-    buffer.extend_from_slice(&bounds.start.to_le_bytes());
-    buffer.extend_from_slice(&bounds.end.to_le_bytes());
-    for (key, version) in records {
-        debug_assert!(bounds.contains(key), "records must be sorted and in range");
-        buffer.extend_from_slice(&key.to_le_bytes());
-        buffer.extend_from_slice(&version.to_le_bytes());
-    }
-    *blake3::hash(buffer).as_bytes()
+/// Scratch space for hashing trees: reused between builds and updates, it saves
+/// allocating buffers for every tree (a run updates hundreds of thousands).
+#[derive(Default)]
+pub struct TreeHasher {
+    leaves: LeafBatch,
+    parents: ParentHasher,
 }
 
-fn hash_parent(left: &Hash, right: &Hash) -> Hash {
-    let mut children = [0; 64];
-    children[..32].copy_from_slice(left);
-    children[32..].copy_from_slice(right);
-    *blake3::keyed_hash(&PARENT_KEY, &children).as_bytes()
+/// Leaf messages waiting to be hashed together (see [`batch_hash`](super::batch_hash)):
+/// a leaf's message is its bounds and its (key, version) records, little-endian.
+#[derive(Default)]
+struct LeafBatch {
+    hasher: BatchHasher,
+    /// The messages back to back, `ends[i]` the end of the `i`-th.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Where each message's hash goes in the tree's nodes.
+    nodes: Vec<usize>,
+    hashes: Vec<Hash>,
+}
+
+impl LeafBatch {
+    /// Bytes of messages gathered before they are hashed: enough for full SIMD lanes,
+    /// little enough to stay in cache.
+    const FLUSH_BYTES: usize = 256 << 10;
+
+    /// Adds the message of the leaf at `node` covering `bounds` with `records` (sorted,
+    /// all inside `bounds`), hashing the batch into `nodes` once it is large enough.
+    fn push(
+        &mut self,
+        node: usize,
+        bounds: KeyRange,
+        records: impl IntoIterator<Item = (Key, Version)>,
+        nodes: &mut [Hash],
+    ) {
+        self.bytes.extend_from_slice(&bounds.start.to_le_bytes());
+        self.bytes.extend_from_slice(&bounds.end.to_le_bytes());
+        for (key, version) in records {
+            debug_assert!(bounds.contains(key), "records must be sorted and in range");
+            self.bytes.extend_from_slice(&key.to_le_bytes());
+            self.bytes.extend_from_slice(&version.to_le_bytes());
+        }
+        self.ends.push(self.bytes.len());
+        self.nodes.push(node);
+        if self.bytes.len() >= Self::FLUSH_BYTES {
+            self.flush(nodes);
+        }
+    }
+
+    /// Hashes the gathered messages into `nodes`.
+    fn flush(&mut self, nodes: &mut [Hash]) {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        let messages: Vec<&[u8]> = starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+            .collect();
+        self.hasher.hash_each(&messages, &mut self.hashes);
+        for (&node, hash) in self.nodes.iter().zip(&self.hashes) {
+            nodes[node] = *hash;
+        }
+        self.bytes.clear();
+        self.ends.clear();
+        self.nodes.clear();
+    }
+}
+
+/// Hashes parents from their two children: `blake3::keyed_hash(PARENT_KEY, left ||
+/// right)`, a level's parents together.
+struct ParentHasher {
+    hasher: BatchHasher,
+    hashes: Vec<Hash>,
+}
+
+impl Default for ParentHasher {
+    fn default() -> ParentHasher {
+        ParentHasher {
+            hasher: BatchHasher::keyed(PARENT_KEY),
+            hashes: Vec::new(),
+        }
+    }
+}
+
+impl ParentHasher {
+    /// Rehashes each of `parents` (none an ancestor of another) from its children.
+    fn hash(&mut self, parents: impl Iterator<Item = usize> + Clone, nodes: &mut [Hash]) {
+        let children: Vec<&[u8]> = parents
+            .clone()
+            .map(|p| nodes[2 * p..2 * p + 2].as_flattened())
+            .collect();
+        self.hasher.hash_each(&children, &mut self.hashes);
+        for (p, hash) in parents.zip(&self.hashes) {
+            nodes[p] = *hash;
+        }
+    }
 }
 
 /// The outcome of walking two trees from the root down.
@@ -191,6 +292,39 @@ mod tests {
         let comparison = compare(&tree(&records), &tree(&records));
         assert_eq!(comparison.hashes_per_level, vec![1]);
         assert!(comparison.divergent_leaves.is_empty());
+    }
+
+    #[test]
+    fn hashes_are_blake3_of_bounds_and_records_and_keyed_blake3_of_children() {
+        let tree = MerkleTree::build(KeyRange::new(0, 100), 2, [(3, 7), (60, 9)]);
+        let leaf = |start: u64, end: u64, records: &[(u64, u64)]| {
+            let mut message = [start.to_le_bytes(), end.to_le_bytes()].concat();
+            for (key, version) in records {
+                message.extend_from_slice(&key.to_le_bytes());
+                message.extend_from_slice(&version.to_le_bytes());
+            }
+            *blake3::hash(&message).as_bytes()
+        };
+        let left = leaf(0, 50, &[(3, 7)]);
+        let right = leaf(50, 100, &[(60, 9)]);
+        assert_eq!(tree.nodes[2], left);
+        assert_eq!(tree.nodes[3], right);
+        let root = blake3::keyed_hash(&PARENT_KEY, &[left, right].concat());
+        assert_eq!(tree.root(), *root.as_bytes());
+    }
+
+    #[test]
+    fn a_large_build_equals_updating_every_leaf() {
+        // More leaf bytes than one batch holds, so batches flush mid-build.
+        let range = KeyRange::new(0, 1 << 24);
+        let records: Vec<(Key, Version)> = (0..40_000u64).map(|i| (i * 419, i % 97 + 1)).collect();
+        let built = MerkleTree::build(range, 4096, records.iter().copied());
+        let mut updated = MerkleTree::build(range, 4096, []);
+        updated.update_leaves(0..4096, |leaf| {
+            records.iter().copied().filter(move |&(key, _)| leaf.contains(key))
+        });
+        assert_eq!(built, updated);
+        assert_ne!(built, MerkleTree::build(range, 4096, []));
     }
 
     #[test]

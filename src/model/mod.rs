@@ -2,6 +2,7 @@
 //! network, Merkle trees and modelled faults. Each module is a passive component: it computes and
 //! returns values; `world` decides what happens next and when.
 
+pub mod batch_hash;
 pub mod faults;
 pub mod merkle;
 pub mod network;
