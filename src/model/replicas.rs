@@ -439,8 +439,7 @@ impl ReplicaTable {
         if n == 0 {
             return 0;
         }
-        let offset = u128::from(key & ((1u64 << self.shift) - 1));
-        let guess = ((offset * n as u128) >> self.shift) as usize;
+        let guess = self.guess(key, n);
         let (mut low, mut high) = if key_at(guess) < key {
             // The answer is after `guess`.
             let mut i = guess + 1;
@@ -471,6 +470,13 @@ impl ReplicaTable {
             }
         }
         low
+    }
+
+    /// Where `key` would sit among `n` slots of its bucket if the written keys were
+    /// spread evenly over the bucket's key range.
+    fn guess(&self, key: Key, n: usize) -> usize {
+        let offset = u128::from(key & ((1u64 << self.shift) - 1));
+        ((offset * n as u128) >> self.shift) as usize
     }
 
     fn bucket_of(&self, key: Key) -> usize {
@@ -506,10 +512,44 @@ impl ReplicaTable {
         (b, at)
     }
 
+    /// Starts fetching the bucket header of `key` into cache, for a lookup soon after.
+    /// A hint only: nothing observable changes.
+    pub fn prefetch_bucket(&self, key: Key) {
+        if let Some(bucket) = self.buckets.get((key >> self.shift) as usize) {
+            prefetch(bucket);
+        }
+    }
+
+    /// Starts fetching the slot where `key` would be (the first probe of
+    /// [`position`](Self::position)), reading its bucket header: best called a while
+    /// after [`prefetch_bucket`](Self::prefetch_bucket). A hint only.
+    pub fn prefetch_slot(&self, key: Key) {
+        if let Some(bucket) = self.buckets.get((key >> self.shift) as usize) {
+            let guess = self.guess(key, bucket.slots.len() / self.stride);
+            if let Some(slot) = bucket.slots.get(guess * self.stride) {
+                prefetch(slot);
+            }
+        }
+    }
+
     fn advance_integral(&mut self, now: SimTime) {
         self.divergence_key_ns = self.divergence_key_ns(now);
         self.last_change = now;
     }
+}
+
+/// Asks the CPU to start loading `value`'s cache line; a no-op off x86_64.
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, reads nothing into the
+    // program and changes no state the program can observe; SSE, which provides it, is
+    // part of the x86_64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 #[cfg(test)]

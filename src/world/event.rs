@@ -1,6 +1,7 @@
 //! The closed set of things that can happen in a run.
 
 use crate::model::faults::FaultEvent;
+use crate::model::workload::ClientWrite;
 use crate::model::{Key, NodeId, Version};
 
 /// Identifies an anti-entropy session within one run.
@@ -9,8 +10,10 @@ pub type SessionId = u64;
 /// An event; the queue orders them by (time, insertion sequence).
 #[derive(Debug)]
 pub enum Event {
-    /// The next client write from the workload arrives.
-    ClientWrite,
+    /// The next client write from the workload arrives. Its key and coordinator were
+    /// drawn when it was scheduled (from their own streams, with its arrival time), so
+    /// the replica table can fetch the key's memory ahead of it.
+    ClientWrite(ClientWrite),
     /// A write placed by a test or script: applied by `coordinator`, and its replication
     /// messages are all lost when `lose_replication` is set.
     ScriptedWrite {

@@ -18,7 +18,7 @@ use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
 use crate::model::tree_cache::TreeCache;
-use crate::model::workload::Workload;
+use crate::model::workload::{ClientWrite, Workload};
 use crate::model::{Key, KeyRange, NodeId};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
@@ -203,8 +203,8 @@ impl World {
             params,
         };
         world.queue.push(SimTime::ZERO, Event::Sample);
-        if let Some(first) = world.workload.next_arrival(SimTime::ZERO) {
-            world.queue.push(first, Event::ClientWrite);
+        if let Some((first, write)) = world.draw_next_write(SimTime::ZERO) {
+            world.queue.push(first, Event::ClientWrite(write));
         }
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
@@ -390,11 +390,12 @@ impl World {
         self.now = time;
         self.events += 1;
         match event {
-            Event::ClientWrite => {
-                let write = self.workload.next_write(time);
+            Event::ClientWrite(write) => {
+                let next = self.draw_next_write(time);
                 self.client_write(write.key, write.coordinator, false);
-                if let Some(next) = self.workload.next_arrival(time) {
-                    self.queue.push(next, Event::ClientWrite);
+                if let Some((at, next)) = next {
+                    self.replicas.prefetch_slot(next.key);
+                    self.queue.push(at, Event::ClientWrite(next));
                 }
             }
             Event::ScriptedWrite {
@@ -455,6 +456,18 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Draws the workload's next write after one at `now`, with its arrival instant, and
+    /// asks the replica table to start fetching its key's bucket: at 10^9 keys a write's
+    /// first touch of the table misses cache, and fetching ahead overlaps the miss with
+    /// the work in between. The draws are those of drawing at the write's arrival: each
+    /// stream is drawn in the same order, and the key for the arrival instant.
+    fn draw_next_write(&mut self, now: SimTime) -> Option<(SimTime, ClientWrite)> {
+        let at = self.workload.next_arrival(now)?;
+        let write = self.workload.next_write(at);
+        self.replicas.prefetch_bucket(write.key);
+        Some((at, write))
     }
 
     fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool) {
