@@ -34,8 +34,8 @@ fn range() -> KeyRange {
     KeyRange::new(0, KEY_SPACE)
 }
 
-/// The messages a tree of `leaves` leaves hashes: one per leaf (bounds, records) and one
-/// per parent (two child hashes).
+/// The messages a tree of `leaves` leaves hashes: one per leaf (bounds, records, zeros
+/// to a whole 64-byte block) and one per parent (two child hashes).
 fn messages(records: &[(Key, Version)], leaves: u32) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut rest = records;
@@ -49,6 +49,7 @@ fn messages(records: &[(Key, Version)], leaves: u32) -> Vec<Vec<u8>> {
             m.extend_from_slice(&k.to_le_bytes());
             m.extend_from_slice(&v.to_le_bytes());
         }
+        m.resize(m.len().next_multiple_of(64), 0);
         out.push(m);
         rest = &rest[n..];
     }

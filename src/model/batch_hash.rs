@@ -12,16 +12,20 @@
 //! last. So messages are grouped by length in blocks: a group of whole-block messages
 //! (a 64-byte Merkle parent) is one `hash_many` call that also finalizes; in a group of
 //! messages with a partial last block, the whole blocks go through one `hash_many` call
-//! and each last block is one more compression. Messages over one chunk take the public
-//! API, which uses SIMD across their chunks anyway.
+//! and each last block is one more compression. A longer message is cut into its
+//! chunks, and chunk `i` of every such message joins the others' chunk `i` (same chunk
+//! counter) in the same way; each message's chunk chaining values are then merged as
+//! blake3's tree (`blake3::hazmat`). A message with enough chunks to fill the SIMD lanes
+//! by itself takes the public API, which does just that.
 //!
 //! `platform` is a hidden, unstable module of the blake3 crate (the one its benchmarks
 //! and other Merkle-tree libraries batch leaves with), so Cargo.toml pins blake3's exact
 //! version, and `tests` here compare every path with the public API for every message
-//! length up to two chunks, keyed and not: a change in the crate fails them, never
-//! silently changes a hash.
+//! length up to three chunks and some longer, keyed and not: a change in the crate
+//! fails them, never silently changes a hash.
 
 use super::merkle::Hash;
+use blake3::hazmat::{Mode, merge_subtrees_non_root, merge_subtrees_root};
 use blake3::platform::Platform;
 use blake3::{BLOCK_LEN, CHUNK_LEN, IncrementCounter};
 
@@ -42,10 +46,15 @@ const CHUNK_BLOCKS: usize = CHUNK_LEN / BLOCK_LEN;
 pub struct BatchHasher {
     platform: Platform,
     key: Option<[u8; 32]>,
-    /// Indices of the current call's single-chunk messages by [`group_of`] their length.
-    groups: Vec<Vec<usize>>,
-    /// Chaining values `hash_many` writes, 32 bytes per message of a group.
+    /// The current call's chunks to compress, as (message, chunk) pairs, by
+    /// [`group_index`]: chunks in one group share a SIMD pass.
+    groups: Vec<Vec<(usize, usize)>>,
+    /// Chaining values `hash_many` writes, 32 bytes per chunk of a group.
     cvs: Vec<u8>,
+    /// Chaining values of the chunks of messages over one chunk, and where each such
+    /// message's start (by message; unused for the others).
+    chunk_cvs: Vec<Hash>,
+    first_chunk_cv: Vec<usize>,
 }
 
 impl BatchHasher {
@@ -63,8 +72,10 @@ impl BatchHasher {
         BatchHasher {
             platform: Platform::detect(),
             key,
-            groups: vec![Vec::new(); 2 * CHUNK_BLOCKS],
+            groups: Vec::new(),
             cvs: Vec::new(),
+            chunk_cvs: Vec::new(),
+            first_chunk_cv: Vec::new(),
         }
     }
 
@@ -75,57 +86,114 @@ impl BatchHasher {
         for group in &mut self.groups {
             group.clear();
         }
-        for (i, &message) in messages.iter().enumerate() {
-            if message.len() > CHUNK_LEN {
-                out[i] = match &self.key {
+        self.chunk_cvs.clear();
+        self.first_chunk_cv.clear();
+        self.first_chunk_cv.resize(messages.len(), 0);
+        for (m, message) in messages.iter().enumerate() {
+            let chunks = message.len().div_ceil(CHUNK_LEN).max(1);
+            if chunks >= self.platform.simd_degree() {
+                // Enough chunks to fill the SIMD lanes on its own: blake3's own path.
+                out[m] = match &self.key {
                     Some(key) => *blake3::keyed_hash(key, message).as_bytes(),
                     None => *blake3::hash(message).as_bytes(),
                 };
-            } else {
-                self.groups[group_of(message.len())].push(i);
+                continue;
+            }
+            if chunks > 1 {
+                self.first_chunk_cv[m] = self.chunk_cvs.len();
+                self.chunk_cvs.resize(self.chunk_cvs.len() + chunks, [0; 32]);
+            }
+            for chunk in 0..chunks {
+                let len = chunk_of(message, chunk).len();
+                let g = group_index(chunk, chunks == 1, len);
+                if g >= self.groups.len() {
+                    self.groups.resize_with(g + 1, Vec::new);
+                }
+                self.groups[g].push((m, chunk));
             }
         }
         let (key_words, mode) = match &self.key {
             Some(key) => (words(key), KEYED_HASH),
             None => (IV, 0),
         };
-        let mut groups = std::mem::take(&mut self.groups);
+        let groups = std::mem::take(&mut self.groups);
         for (g, group) in groups.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
-            let inputs = group.iter().map(|&i| messages[i]);
+            let (counter, root, lengths) = (
+                g / (2 * GROUPS_PER_COUNTER),
+                g / GROUPS_PER_COUNTER % 2 == 1,
+                g % GROUPS_PER_COUNTER,
+            );
+            let counter = counter as u64;
+            let end = CHUNK_END | if root { ROOT } else { 0 };
+            let inputs = group.iter().map(|&(m, c)| chunk_of(messages[m], c));
             self.cvs.clear();
             self.cvs.resize(group.len() * 32, 0);
-            if g >= CHUNK_BLOCKS {
-                // Whole blocks only: the SIMD pass finalizes each message.
-                let blocks = g - CHUNK_BLOCKS + 1;
-                let end = CHUNK_END | ROOT;
-                hash_many(self.platform, blocks, inputs, &key_words, mode, end, &mut self.cvs);
-                for (lane, &i) in group.iter().enumerate() {
-                    out[i] = self.cvs[lane * 32..][..32].try_into().expect("32 bytes");
+            if lengths >= CHUNK_BLOCKS {
+                // Whole blocks only: the SIMD pass ends each chunk.
+                let blocks = lengths - CHUNK_BLOCKS + 1;
+                hash_many(
+                    self.platform,
+                    blocks,
+                    inputs,
+                    &key_words,
+                    counter,
+                    mode,
+                    end,
+                    &mut self.cvs,
+                );
+            } else {
+                // The whole blocks before the last one, all lanes at once; then each last block.
+                let prefix_blocks = lengths;
+                if prefix_blocks > 0 {
+                    hash_many(
+                        self.platform,
+                        prefix_blocks,
+                        inputs.clone(),
+                        &key_words,
+                        counter,
+                        mode,
+                        0,
+                        &mut self.cvs,
+                    );
                 }
-                continue;
+                for (lane, chunk) in inputs.enumerate() {
+                    let mut cv = if prefix_blocks > 0 {
+                        words(self.cvs[lane * 32..][..32].try_into().expect("32 bytes"))
+                    } else {
+                        key_words
+                    };
+                    let tail = &chunk[prefix_blocks * BLOCK_LEN..];
+                    let mut block = [0; BLOCK_LEN];
+                    block[..tail.len()].copy_from_slice(tail);
+                    let start = if prefix_blocks == 0 { CHUNK_START } else { 0 };
+                    let flags = mode | start | end;
+                    self.platform
+                        .compress_in_place(&mut cv, &block, tail.len() as u8, counter, flags);
+                    self.cvs[lane * 32..][..32].copy_from_slice(&bytes(&cv));
+                }
             }
-            // The whole blocks before the last one, all lanes at once; then each last block.
-            let prefix_blocks = g;
-            if prefix_blocks > 0 {
-                hash_many(self.platform, prefix_blocks, inputs, &key_words, mode, 0, &mut self.cvs);
-            }
-            for (lane, &i) in group.iter().enumerate() {
-                let mut cv = if prefix_blocks > 0 {
-                    words(self.cvs[lane * 32..][..32].try_into().expect("32 bytes"))
+            for (lane, &(m, c)) in group.iter().enumerate() {
+                let cv: Hash = self.cvs[lane * 32..][..32].try_into().expect("32 bytes");
+                if root {
+                    out[m] = cv;
                 } else {
-                    key_words
-                };
-                let tail = &messages[i][prefix_blocks * BLOCK_LEN..];
-                let mut block = [0; BLOCK_LEN];
-                block[..tail.len()].copy_from_slice(tail);
-                let start = if prefix_blocks == 0 { CHUNK_START } else { 0 };
-                let flags = mode | start | CHUNK_END | ROOT;
-                self.platform
-                    .compress_in_place(&mut cv, &block, tail.len() as u8, 0, flags);
-                out[i] = bytes(&cv);
+                    self.chunk_cvs[self.first_chunk_cv[m] + c] = cv;
+                }
             }
         }
-        self.groups = std::mem::take(&mut groups);
+        self.groups = groups;
+        // Messages over one chunk: their chunks' chaining values merged as blake3's tree.
+        let mode = match &self.key {
+            Some(key) => Mode::KeyedHash(key),
+            None => Mode::Hash,
+        };
+        for (m, message) in messages.iter().enumerate() {
+            let chunks = message.len().div_ceil(CHUNK_LEN);
+            if chunks > 1 && chunks < self.platform.simd_degree() {
+                let first = self.first_chunk_cv[m];
+                out[m] = root_of(&self.chunk_cvs[first..first + chunks], mode);
+            }
+        }
     }
 }
 
@@ -135,9 +203,51 @@ impl Default for BatchHasher {
     }
 }
 
-/// The group of a single-chunk message of `len` bytes: `k - 1 + CHUNK_BLOCKS` for `k`
-/// whole blocks (no partial block), else the number of whole blocks before the last,
-/// partial one (0 to `CHUNK_BLOCKS - 1`; the empty message is one empty block).
+/// Chunk `chunk` of `message` (the empty message is one empty chunk).
+fn chunk_of(message: &[u8], chunk: usize) -> &[u8] {
+    &message[chunk * CHUNK_LEN..message.len().min((chunk + 1) * CHUNK_LEN)]
+}
+
+/// Groups of chunk lengths per (chunk counter, root or not): see [`group_of`].
+const GROUPS_PER_COUNTER: usize = 2 * CHUNK_BLOCKS;
+
+/// The group of a chunk: chunks that can share a SIMD pass have the same chunk counter
+/// (their index in their message), are all root chunks (the message's only chunk) or
+/// none, and have the same [`group_of`] their length.
+fn group_index(counter: usize, root: bool, len: usize) -> usize {
+    (2 * counter + usize::from(root)) * GROUPS_PER_COUNTER + group_of(len)
+}
+
+/// The root hash of a message from the chaining values of its chunks (at least two),
+/// merged as blake3 does: the left subtree holds the largest power of two of chunks
+/// that leaves at least one for the right.
+fn root_of(chunk_cvs: &[Hash], mode: Mode) -> Hash {
+    let split = subtree_split(chunk_cvs.len());
+    let left = subtree_cv(&chunk_cvs[..split], mode);
+    let right = subtree_cv(&chunk_cvs[split..], mode);
+    *merge_subtrees_root(&left, &right, mode).as_bytes()
+}
+
+fn subtree_cv(chunk_cvs: &[Hash], mode: Mode) -> Hash {
+    if chunk_cvs.len() == 1 {
+        return chunk_cvs[0];
+    }
+    let split = subtree_split(chunk_cvs.len());
+    let left = subtree_cv(&chunk_cvs[..split], mode);
+    let right = subtree_cv(&chunk_cvs[split..], mode);
+    merge_subtrees_non_root(&left, &right, mode)
+}
+
+/// Chunks in the left subtree of `chunks` (at least two): the largest power of two
+/// below `chunks`.
+fn subtree_split(chunks: usize) -> usize {
+    1 << (usize::BITS - 1 - (chunks - 1).leading_zeros())
+}
+
+/// The length group of a chunk of `len` bytes (at most one chunk): `k - 1 +
+/// CHUNK_BLOCKS` for `k` whole blocks (no partial block), else the number of whole
+/// blocks before the last, partial one (0 to `CHUNK_BLOCKS - 1`; the empty message is
+/// one empty block).
 fn group_of(len: usize) -> usize {
     if len > 0 && len.is_multiple_of(BLOCK_LEN) {
         len / BLOCK_LEN - 1 + CHUNK_BLOCKS
@@ -147,13 +257,15 @@ fn group_of(len: usize) -> usize {
 }
 
 /// The chaining values after the first `blocks` blocks of each input (all at least that
-/// long), `end` the flags of the last of them, through `Platform::hash_many`, whose
-/// input length is a const parameter.
+/// long, all chunk `counter` of their message), `end` the flags of the last of them,
+/// through `Platform::hash_many`, whose input length is a const parameter.
+#[allow(clippy::too_many_arguments)]
 fn hash_many<'m>(
     platform: Platform,
     blocks: usize,
     inputs: impl Iterator<Item = &'m [u8]>,
     key: &[u32; 8],
+    counter: u64,
     mode: u8,
     end: u8,
     out: &mut [u8],
@@ -165,7 +277,7 @@ fn hash_many<'m>(
                     let arrays: Vec<&[u8; $n * BLOCK_LEN]> = inputs
                         .map(|m| m[..$n * BLOCK_LEN].try_into().expect("long enough"))
                         .collect();
-                    platform.hash_many(&arrays, key, 0, IncrementCounter::No, mode, CHUNK_START, end, out);
+                    platform.hash_many(&arrays, key, counter, IncrementCounter::No, mode, CHUNK_START, end, out);
                 })*
                 _ => unreachable!("{blocks} whole blocks before the last one of a single chunk"),
             }
@@ -194,9 +306,17 @@ mod tests {
         messages.iter().map(Vec::as_slice).collect()
     }
 
-    /// Messages of every length from 0 to two chunks plus one block, with varied bytes.
+    /// Messages of every length from 0 to three chunks plus one block, and some longer
+    /// (deeper blake3 trees: 4, 5, 8 and 9 chunks), with varied bytes.
     fn messages() -> Vec<Vec<u8>> {
-        (0..=2 * CHUNK_LEN + BLOCK_LEN)
+        (0..=3 * CHUNK_LEN + BLOCK_LEN)
+            .chain([
+                4 * CHUNK_LEN,
+                4 * CHUNK_LEN + 1,
+                5 * CHUNK_LEN - 7,
+                8 * CHUNK_LEN,
+                9 * CHUNK_LEN - 1,
+            ])
             .map(|len| (0..len).map(|i| (i * 31 + len * 7) as u8).collect())
             .collect()
     }
