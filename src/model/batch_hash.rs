@@ -46,14 +46,18 @@ const CHUNK_BLOCKS: usize = CHUNK_LEN / BLOCK_LEN;
 pub struct BatchHasher {
     platform: Platform,
     key: Option<[u8; 32]>,
+    /// Messages of this many chunks or more fill the SIMD lanes on their own and take
+    /// the public API (the platform's SIMD degree; tests lower it to check every path).
+    own_path_from_chunks: usize,
     /// The current call's chunks to compress, as (message, chunk) pairs, by
     /// [`group_index`]: chunks in one group share a SIMD pass.
     groups: Vec<Vec<(usize, usize)>>,
     /// Chaining values `hash_many` writes, 32 bytes per chunk of a group.
     cvs: Vec<u8>,
-    /// Chaining values of the chunks of messages over one chunk, and where each such
-    /// message's start (by message; unused for the others).
+    /// Chaining values of the chunks of the batched messages of several chunks.
     chunk_cvs: Vec<Hash>,
+    /// By message, the index of its first chunk's value in `chunk_cvs` (unused for
+    /// messages of one chunk).
     first_chunk_cv: Vec<usize>,
 }
 
@@ -69,9 +73,15 @@ impl BatchHasher {
     }
 
     fn with_key(key: Option<[u8; 32]>) -> BatchHasher {
+        let platform = Platform::detect();
+        BatchHasher::on(platform, key, platform.simd_degree())
+    }
+
+    fn on(platform: Platform, key: Option<[u8; 32]>, own_path_from_chunks: usize) -> BatchHasher {
         BatchHasher {
-            platform: Platform::detect(),
+            platform,
             key,
+            own_path_from_chunks,
             groups: Vec::new(),
             cvs: Vec::new(),
             chunk_cvs: Vec::new(),
@@ -91,7 +101,7 @@ impl BatchHasher {
         self.first_chunk_cv.resize(messages.len(), 0);
         for (m, message) in messages.iter().enumerate() {
             let chunks = message.len().div_ceil(CHUNK_LEN).max(1);
-            if chunks >= self.platform.simd_degree() {
+            if chunks >= self.own_path_from_chunks {
                 // Enough chunks to fill the SIMD lanes on its own: blake3's own path.
                 out[m] = match &self.key {
                     Some(key) => *blake3::keyed_hash(key, message).as_bytes(),
@@ -118,19 +128,14 @@ impl BatchHasher {
         };
         let groups = std::mem::take(&mut self.groups);
         for (g, group) in groups.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
-            let (counter, root, lengths) = (
-                g / (2 * GROUPS_PER_COUNTER),
-                g / GROUPS_PER_COUNTER % 2 == 1,
-                g % GROUPS_PER_COUNTER,
-            );
-            let counter = counter as u64;
+            let (counter, root, length_group) = group_parts(g);
             let end = CHUNK_END | if root { ROOT } else { 0 };
             let inputs = group.iter().map(|&(m, c)| chunk_of(messages[m], c));
             self.cvs.clear();
             self.cvs.resize(group.len() * 32, 0);
-            if lengths >= CHUNK_BLOCKS {
+            if length_group >= CHUNK_BLOCKS {
                 // Whole blocks only: the SIMD pass ends each chunk.
-                let blocks = lengths - CHUNK_BLOCKS + 1;
+                let blocks = length_group - CHUNK_BLOCKS + 1;
                 hash_many(
                     self.platform,
                     blocks,
@@ -143,7 +148,7 @@ impl BatchHasher {
                 );
             } else {
                 // The whole blocks before the last one, all lanes at once; then each last block.
-                let prefix_blocks = lengths;
+                let prefix_blocks = length_group;
                 if prefix_blocks > 0 {
                     hash_many(
                         self.platform,
@@ -189,7 +194,7 @@ impl BatchHasher {
         };
         for (m, message) in messages.iter().enumerate() {
             let chunks = message.len().div_ceil(CHUNK_LEN);
-            if chunks > 1 && chunks < self.platform.simd_degree() {
+            if chunks > 1 && chunks < self.own_path_from_chunks {
                 let first = self.first_chunk_cv[m];
                 out[m] = root_of(&self.chunk_cvs[first..first + chunks], mode);
             }
@@ -208,14 +213,20 @@ fn chunk_of(message: &[u8], chunk: usize) -> &[u8] {
     &message[chunk * CHUNK_LEN..message.len().min((chunk + 1) * CHUNK_LEN)]
 }
 
-/// Groups of chunk lengths per (chunk counter, root or not): see [`group_of`].
-const GROUPS_PER_COUNTER: usize = 2 * CHUNK_BLOCKS;
+/// Length groups of chunks: see [`length_group`].
+const LENGTH_GROUPS: usize = 2 * CHUNK_BLOCKS;
 
 /// The group of a chunk: chunks that can share a SIMD pass have the same chunk counter
 /// (their index in their message), are all root chunks (the message's only chunk) or
-/// none, and have the same [`group_of`] their length.
+/// none, and have the same [`length_group`].
 fn group_index(counter: usize, root: bool, len: usize) -> usize {
-    (2 * counter + usize::from(root)) * GROUPS_PER_COUNTER + group_of(len)
+    (2 * counter + usize::from(root)) * LENGTH_GROUPS + length_group(len)
+}
+
+/// The chunk counter, root or not, and length group of group `g` of [`group_index`].
+fn group_parts(g: usize) -> (u64, bool, usize) {
+    let counter = g / (2 * LENGTH_GROUPS);
+    (counter as u64, g / LENGTH_GROUPS % 2 == 1, g % LENGTH_GROUPS)
 }
 
 /// The root hash of a message from the chaining values of its chunks (at least two),
@@ -248,7 +259,7 @@ fn subtree_split(chunks: usize) -> usize {
 /// CHUNK_BLOCKS` for `k` whole blocks (no partial block), else the number of whole
 /// blocks before the last, partial one (0 to `CHUNK_BLOCKS - 1`; the empty message is
 /// one empty block).
-fn group_of(len: usize) -> usize {
+fn length_group(len: usize) -> usize {
     if len > 0 && len.is_multiple_of(BLOCK_LEN) {
         len / BLOCK_LEN - 1 + CHUNK_BLOCKS
     } else {
@@ -306,19 +317,58 @@ mod tests {
         messages.iter().map(Vec::as_slice).collect()
     }
 
-    /// Messages of every length from 0 to three chunks plus one block, and some longer
-    /// (deeper blake3 trees: 4, 5, 8 and 9 chunks), with varied bytes.
+    /// Messages of every length from 0 to three chunks plus one block, and for 4 to 17
+    /// chunks a whole number of chunks, one byte more and a partial block less (every
+    /// shape of blake3's tree up to 17 chunks), with varied bytes.
     fn messages() -> Vec<Vec<u8>> {
+        let longer = (4..=17).flat_map(|k| [k * CHUNK_LEN - 7, k * CHUNK_LEN, k * CHUNK_LEN + 1]);
         (0..=3 * CHUNK_LEN + BLOCK_LEN)
-            .chain([
-                4 * CHUNK_LEN,
-                4 * CHUNK_LEN + 1,
-                5 * CHUNK_LEN - 7,
-                8 * CHUNK_LEN,
-                9 * CHUNK_LEN - 1,
-            ])
+            .chain(longer)
             .map(|len| (0..len).map(|i| (i * 31 + len * 7) as u8).collect())
             .collect()
+    }
+
+    /// The portable kernel, the one detected, and on x86 every SIMD kernel this machine
+    /// has, each batching messages of every length (never handing one to the public
+    /// API).
+    fn hashers_on_every_platform(key: Option<[u8; 32]>) -> Vec<BatchHasher> {
+        let mut platforms = vec![Platform::portable(), Platform::detect()];
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        platforms.extend(
+            [
+                Platform::sse2(),
+                Platform::sse41(),
+                Platform::avx2(),
+                Platform::avx512(),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        platforms
+            .into_iter()
+            .map(|platform| BatchHasher::on(platform, key, usize::MAX))
+            .collect()
+    }
+
+    #[test]
+    fn every_kernel_and_every_path_equals_blake3() {
+        let key = *b"another key of thirty-two bytes.";
+        let messages = messages();
+        let mut out = Vec::new();
+        for keyed in [None, Some(key)] {
+            let hashers = hashers_on_every_platform(keyed);
+            for mut hasher in hashers {
+                hasher.hash_each(&slices(&messages), &mut out);
+                for (message, hash) in messages.iter().zip(&out) {
+                    let expected = match keyed {
+                        Some(key) => blake3::keyed_hash(&key, message),
+                        None => blake3::hash(message),
+                    };
+                    let len = message.len();
+                    assert_eq!(hash, expected.as_bytes(), "length {len}, keyed {}", keyed.is_some());
+                }
+            }
+        }
     }
 
     #[test]
@@ -349,7 +399,9 @@ mod tests {
         // Scratch space is reused: a second, smaller call is just as right.
         hasher.hash_each(&slices(&messages[60..70]), &mut out);
         assert_eq!(out.len(), 10);
-        assert_eq!(&out[5], blake3::keyed_hash(&key, &messages[65]).as_bytes());
+        for (message, hash) in messages[60..70].iter().zip(&out) {
+            assert_eq!(hash, blake3::keyed_hash(&key, message).as_bytes());
+        }
     }
 
     #[test]

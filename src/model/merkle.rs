@@ -8,8 +8,8 @@
 //! never hashed for real: only written data is. Parents hash their two children.
 //!
 //! Leaves are hashed with plain `blake3::hash` and parents with `blake3::keyed_hash`
-//! under a fixed key, so a leaf and a parent can never hash alike, with no domain
-//! byte. Every message is a whole number of 64-byte blocks: a parent is its two
+//! under a fixed key: blake3's keying keeps a leaf and a parent from ever hashing
+//! alike. Every message is a whole number of 64-byte blocks: a parent is its two
 //! children (one block), and a leaf's message is its bounds and its records, 16 bytes
 //! each, padded with zeros to a whole block (padding cannot be mistaken for a record:
 //! a record's version is never 0). Messages of whole blocks let a batch of leaves or a
@@ -147,9 +147,6 @@ pub struct TreeHasher {
     parents: ParentHasher,
 }
 
-/// A blake3 block: every leaf message is padded to a whole number of them.
-const BLOCK_BYTES: usize = 64;
-
 /// Leaf messages waiting to be hashed together (see [`batch_hash`](super::batch_hash)):
 /// a leaf's message is its bounds and its (key, version) records, little-endian, padded
 /// with zeros to a whole number of blocks.
@@ -187,7 +184,7 @@ impl LeafBatch {
             self.bytes.extend_from_slice(&version.to_le_bytes());
         }
         let start = self.ends.last().copied().unwrap_or(0);
-        let padded = start + (self.bytes.len() - start).next_multiple_of(BLOCK_BYTES);
+        let padded = start + (self.bytes.len() - start).next_multiple_of(blake3::BLOCK_LEN);
         self.bytes.resize(padded, 0);
         self.ends.push(self.bytes.len());
         self.nodes.push(node);

@@ -29,7 +29,7 @@ const SINCE: usize = 1;
 const LATEST: usize = 2;
 const FIRST_REPLICA: usize = 3;
 
-/// Most buckets a table has: 2^20 bucket headers are 24 MiB.
+/// Most buckets a table has: 2^20 bucket headers are 48 MiB (48 bytes each).
 const MAX_BUCKET_BITS: u32 = 20;
 /// Fewest keys of the key space per bucket (as a power of two).
 const MIN_SHIFT: u32 = 6;
@@ -101,8 +101,9 @@ pub struct ReplicaTable {
 }
 
 impl ReplicaTable {
-    /// A table for keys of the whole `u64` range (a few large buckets: for tests and
-    /// small experiments; runs use [`for_key_space`](Self::for_key_space)).
+    /// A table for keys of the whole `u64` range (2^20 buckets of 2^44 keys, 48 MiB of
+    /// headers: for tests and small experiments; runs use
+    /// [`for_key_space`](Self::for_key_space)).
     pub fn new(nodes: usize) -> ReplicaTable {
         ReplicaTable::for_key_space(nodes, u64::MAX)
     }
@@ -418,7 +419,13 @@ impl ReplicaTable {
 
     /// The slots of `bucket` whose keys are in `range`, in key order.
     fn bucket_slots_in<'a>(&'a self, bucket: &'a Bucket, range: KeyRange) -> impl Iterator<Item = &'a [u64]> + 'a {
-        let first = self.position(&bucket.slots, range.start);
+        // Past the range's first bucket, every slot is at or after its start.
+        let starts_before = bucket.slots.first().is_some_and(|&key| key < range.start);
+        let first = if starts_before {
+            self.position(&bucket.slots, range.start)
+        } else {
+            0
+        };
         bucket.slots[first * self.stride..]
             .chunks_exact(self.stride)
             .take_while(move |slot| slot[KEY] < range.end)

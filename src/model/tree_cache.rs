@@ -64,6 +64,9 @@ impl TreeCache {
     }
 
     /// `node`'s tree of `range` with `leaves` leaves over its current records.
+    ///
+    /// A cache serves one replica table, always the same: cached trees are up to date
+    /// as of that table's change stamps (the world makes the two together).
     pub fn tree(&mut self, node: NodeId, range: KeyRange, leaves: u32, replicas: &ReplicaTable) -> Arc<MerkleTree> {
         let trees = &mut self.per_node[node];
         let at = trees.starts.partition_point(|&start| start < range.start);
