@@ -1,21 +1,10 @@
 //! The `aesim` binary: commands, located errors and exit codes.
 
+mod common;
+
+use common::{aesim, files_under, temp_dir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn aesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aesim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aesim-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::process::Command;
 
 fn quickstart() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml")
@@ -77,11 +66,11 @@ fn profile_prints_each_strategys_wall_time_and_rate_and_changes_no_result() {
     assert_eq!(plain.status.code(), Some(0));
     assert!(plain.stdout.is_empty(), "--quiet prints nothing");
     assert_eq!(
-        read_all(&dir)
+        files_under(&dir)
             .into_iter()
             .filter(|(f, _)| !f.ends_with(".toml"))
             .collect::<Vec<_>>(),
-        read_all(&plain_dir)
+        files_under(&plain_dir)
             .into_iter()
             .filter(|(f, _)| !f.ends_with(".toml"))
             .collect::<Vec<_>>()
@@ -173,25 +162,6 @@ fn small_scenario(dir: &Path, name: &str, writes_per_s: &str) -> PathBuf {
     path
 }
 
-/// Every file under `dir` (charts included), as (relative path, bytes), in path order.
-fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let name = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-                out.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files);
-    files.sort();
-    files
-}
-
 #[test]
 fn help_documents_the_exit_codes() {
     let out = aesim(&["--help"]);
@@ -233,7 +203,7 @@ fn a_folder_holding_another_scenario_is_refused_unless_forced() {
             .code(),
         Some(0)
     );
-    let before = read_all(&out_dir);
+    let before = files_under(&out_dir);
     let record = String::from_utf8_lossy(&before.iter().find(|f| f.0 == "run.toml").unwrap().1).into_owned();
     assert!(record.contains("scenario_hash = \""), "{record}");
 
@@ -267,7 +237,7 @@ fn a_run_killed_mid_write_leaves_the_previous_results_intact() {
             .code(),
         Some(0)
     );
-    let before = read_all(&out_dir);
+    let before = files_under(&out_dir);
     for file in aesim::output::RUN_FILES {
         assert!(before.iter().any(|f| f.0 == *file), "{file} missing");
     }
@@ -282,7 +252,7 @@ fn a_run_killed_mid_write_leaves_the_previous_results_intact() {
         .unwrap();
     assert_eq!(out.status.code(), None, "the process was killed by a signal");
 
-    let after = read_all(&out_dir);
+    let after = files_under(&out_dir);
     let visible: Vec<_> = after.iter().filter(|f| !f.0.starts_with('.')).cloned().collect();
     assert_eq!(visible, before, "every result file is exactly the previous run's");
     let partial: Vec<_> = after
@@ -300,7 +270,7 @@ fn a_run_killed_mid_write_leaves_the_previous_results_intact() {
     // The next run completes; the killed run's hidden leftovers are all that remain of it.
     let out = aesim(&["run", scenario.to_str().unwrap(), "--out", out_arg, "-q", "--seed", "4"]);
     assert_eq!(out.status.code(), Some(0));
-    let after = read_all(&out_dir);
+    let after = files_under(&out_dir);
     let hidden: Vec<_> = after
         .iter()
         .filter(|f| f.0.starts_with('.'))

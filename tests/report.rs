@@ -7,8 +7,8 @@ mod common;
 use aesim::report::charts::{SERIES_STROKE_WIDTH, series_color_hex};
 use aesim::report::{self, CHARTS_DIR, REPORT_FILE};
 use aesim::run::run_scenario;
+use common::{aesim, temp_dir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// The lossy scenario with a second, finer strategy: two lines per chart.
 fn two_strategies() -> String {
@@ -18,14 +18,6 @@ fn two_strategies() -> String {
     )
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aesim-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs the two-strategy scenario in-process and renders its report into a new folder.
 fn rendered(name: &str) -> PathBuf {
     let scenario = common::scenario(&two_strategies());
     let results = run_scenario(&scenario, 2).expect("invariants hold");
@@ -275,13 +267,6 @@ fn bad_results_are_errors_naming_the_file_and_line() {
     let error = report::render(&dir).unwrap_err();
     assert_eq!(error.path, dir.join("summary.csv"));
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn aesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aesim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
 }
 
 /// Every file of the report, relative name and bytes, in name order.

@@ -4,7 +4,10 @@
 //! byte the same. Scenarios marked `# reproduce: slow` are rerun only when
 //! `AESIM_REPRODUCE_SLOW=1` is set. `scripts/regenerate-results` rewrites `results/`.
 
+mod common;
+
 use aesim::scenario::Scenario;
+use common::files_under;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,25 +44,6 @@ fn scenarios() -> Vec<(PathBuf, String, Speed)> {
             (path, scenario.name, speed)
         })
         .collect()
-}
-
-/// Every file under `dir`, as (path relative to `dir`, bytes), in path order.
-fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let name = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-                out.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
 }
 
 /// The first line where two files differ, for the failure message.

@@ -4,7 +4,11 @@
 use aesim::scenario::ScenarioDocument;
 use aesim::sweep::{Plan, SweepOptions, run_sweep};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+
+use common::{aesim, files_under, temp_dir};
 
 /// A small sweep: 2 x 2 points x 3 replications = 12 runs of 20 simulated seconds.
 const SWEEP: &str = r#"
@@ -35,20 +39,6 @@ strategy.interval = ["2s", "5s"]
 network.loss = [0.01, 0.1]
 "#;
 
-fn aesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aesim"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aesim-sweep-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Writes the sweep scenario into `dir` and returns its path.
 fn scenario_in(dir: &Path) -> String {
     let path = dir.join("sweep.toml");
@@ -61,26 +51,11 @@ fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Every file under `dir` (relative path and bytes), temporary files excepted.
+/// Every file under `dir` (relative path and bytes), temporary files (names starting
+/// with '.') excepted.
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if path.is_dir() {
-                walk(root, &path, files);
-            } else {
-                let name = path.strip_prefix(root).unwrap().display().to_string();
-                files.push((name, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files);
-    files.sort();
-    files
+    let hidden = |name: &str| name.split(std::path::MAIN_SEPARATOR).any(|part| part.starts_with('.'));
+    files_under(dir).into_iter().filter(|(name, _)| !hidden(name)).collect()
 }
 
 fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {

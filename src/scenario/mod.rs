@@ -204,6 +204,33 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks a fault's time window, given as (field, nanoseconds) at the paths `at`
+    /// makes: it starts before the end of the run, and its end, `end_is` (an instant),
+    /// comes after its start.
+    fn window(
+        &mut self,
+        at: impl Fn(&str) -> String,
+        (start_field, start): (&str, u64),
+        (end_field, end): (&str, u64),
+        end_is: &str,
+        duration_ns: u64,
+    ) {
+        self.require(
+            start < end,
+            &at(end_field),
+            &format!("later than `{start_field}`"),
+            format!("{end} ns <= {start} ns"),
+            &format!("`{end_field}` is {end_is}, not a duration"),
+        );
+        self.require(
+            start < duration_ns,
+            &at(start_field),
+            "before the end of the run",
+            format!("{start} ns"),
+            "",
+        );
+    }
+
     fn probability(&mut self, value: f64, path: &str) {
         self.require(
             (0.0..=1.0).contains(&value),
@@ -539,20 +566,8 @@ impl Checker<'_> {
                 c.node,
                 "nodes are numbered from 0",
             );
-            self.require(
-                c.at.0 < c.restart.0,
-                &at("restart"),
-                "later than `at`",
-                format!("{} ns <= {} ns", c.restart.0, c.at.0),
-                "`restart` is the instant the node is back, not a duration",
-            );
-            self.require(
-                c.at.0 < duration_ns,
-                &at("at"),
-                "before the end of the run",
-                format!("{} ns", c.at.0),
-                "",
-            );
+            let back = "the instant the node is back";
+            self.window(at, ("at", c.at.0), ("restart", c.restart.0), back, duration_ns);
             let overlaps = crashes
                 .iter()
                 .any(|w| w.node as u64 == c.node && w.down_at.nanos() < c.restart.0 && c.at.0 < w.up_at.nanos());
@@ -575,20 +590,8 @@ impl Checker<'_> {
         let mut partitions = Vec::new();
         for (i, p) in f.partition.iter().enumerate() {
             let at = |field: &str| format!("faults.partition[{i}].{field}");
-            self.require(
-                p.start.0 < p.end.0,
-                &at("end"),
-                "later than `start`",
-                format!("{} ns <= {} ns", p.end.0, p.start.0),
-                "`end` is the instant the partition heals, not a duration",
-            );
-            self.require(
-                p.start.0 < duration_ns,
-                &at("start"),
-                "before the end of the run",
-                format!("{} ns", p.start.0),
-                "",
-            );
+            let heals = "the instant the partition heals";
+            self.window(at, ("start", p.start.0), ("end", p.end.0), heals, duration_ns);
             let mut isolated: Vec<u64> = p.isolate.clone();
             isolated.sort_unstable();
             isolated.dedup();

@@ -2,6 +2,44 @@
 #![allow(dead_code)]
 
 use aesim::scenario::Scenario;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `aesim` binary with `args`.
+pub fn aesim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aesim"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A fresh, empty temporary folder for test `name` of this test binary.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let crate_name = env!("CARGO_CRATE_NAME");
+    let dir = std::env::temp_dir().join(format!("aesim-{crate_name}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every file under `dir`, as (path relative to `dir`, bytes), in path order.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let name = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
 
 /// A small two-node scenario; `extra` is appended verbatim (strategies, overrides).
 pub fn scenario(body: &str) -> Scenario {
