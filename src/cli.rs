@@ -5,7 +5,7 @@ use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Override, ScenarioDocument, canonical_text};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -38,43 +38,7 @@ struct Cli {
 enum Command {
     /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results,
     /// charts and report.md.
-    Run {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-        /// Override the scenario's seed (a sweep's base seed).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Override one parameter by its dotted path, e.g. --set network.loss=0.05 or
-        /// --set strategy[1].leaves=4096 (`strategy.leaves` sets it in every strategy).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        set: Vec<String>,
-        /// Output folder [default: results/<scenario name>/].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Simulations run at once (outputs are identical for any value).
-        #[arg(long, default_value_t = default_jobs())]
-        jobs: usize,
-        /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-        /// Print nothing but errors (and no progress bar).
-        #[arg(long, short)]
-        quiet: bool,
-        /// Write into an output folder even if it holds results of another scenario.
-        #[arg(long)]
-        force: bool,
-        /// Refuse scenarios whose estimated memory exceeds this (e.g. 4GiB)
-        /// [default: 80% of physical memory].
-        #[arg(long, value_parser = resources::parse_size)]
-        memory_limit: Option<u64>,
-        /// When to check whole-state invariants (results are identical either way).
-        #[arg(long, value_enum, default_value_t = Checks::EverySample)]
-        invariants: Checks,
-        /// Also print each strategy's wall time, events, events/s and virtual time per
-        /// wall second (the last line, always printed, has the totals and peak memory).
-        #[arg(long)]
-        profile: bool,
-    },
+    Run(RunArgs),
     /// Re-render the charts and report.md of a results folder from its CSV files.
     Report {
         /// A results folder written by `aesim run`.
@@ -110,16 +74,43 @@ enum Checks {
     End,
 }
 
-/// The flags of `run`, beyond the scenario.
+/// The scenario and flags of `run`.
+#[derive(Args)]
 struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Override the scenario's seed (a sweep's base seed).
+    #[arg(long)]
     seed: Option<u64>,
+    /// Override one parameter by its dotted path, e.g. --set network.loss=0.05 or
+    /// --set strategy[1].leaves=4096 (`strategy.leaves` sets it in every strategy).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Output folder [default: results/<scenario name>/].
+    #[arg(long)]
     out: Option<PathBuf>,
+    /// Simulations run at once (outputs are identical for any value).
+    #[arg(long, default_value_t = default_jobs())]
     jobs: usize,
+    /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result.
+    #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// Print nothing but errors (and no progress bar).
+    #[arg(long, short)]
     quiet: bool,
+    /// Write into an output folder even if it holds results of another scenario.
+    #[arg(long)]
     force: bool,
+    /// Refuse scenarios whose estimated memory exceeds this (e.g. 4GiB)
+    /// [default: 80% of physical memory].
+    #[arg(long, value_parser = resources::parse_size)]
     memory_limit: Option<u64>,
+    /// When to check whole-state invariants (results are identical either way).
+    #[arg(long, value_enum, default_value_t = Checks::EverySample)]
     invariants: Checks,
+    /// Also print each strategy's wall time, events, events/s and virtual time per
+    /// wall second (the last line, always printed, has the totals and peak memory).
+    #[arg(long)]
     profile: bool,
 }
 
@@ -131,33 +122,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { scenario, set } => check(scenario, &set),
-        Command::Run {
-            scenario,
-            seed,
-            set,
-            out,
-            jobs,
-            shard,
-            quiet,
-            force,
-            memory_limit,
-            invariants,
-            profile,
-        } => run(
-            scenario,
-            &set,
-            RunArgs {
-                seed,
-                out,
-                jobs,
-                shard,
-                quiet,
-                force,
-                memory_limit,
-                invariants,
-                profile,
-            },
-        ),
+        Command::Run(args) => run(args),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
         Command::Report { dir } => match aesim::report::render(&dir) {
             Ok(rendered) => {
@@ -230,8 +195,10 @@ fn check(path: PathBuf, set: &[String]) -> u8 {
     EXIT_OK
 }
 
-fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
+fn run(args: RunArgs) -> u8 {
     let RunArgs {
+        scenario: path,
+        set,
         seed,
         out,
         jobs,
@@ -242,7 +209,7 @@ fn run(path: PathBuf, set: &[String], args: RunArgs) -> u8 {
         invariants,
         profile,
     } = args;
-    let document = match load(&path, set, seed) {
+    let document = match load(&path, &set, seed) {
         Ok(d) => d,
         Err(code) => return code,
     };
