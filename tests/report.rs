@@ -200,6 +200,45 @@ fn the_report_shows_the_runs_figures_and_every_chart() {
 }
 
 #[test]
+fn faults_get_their_own_table_only_when_the_scenario_models_them() {
+    let plain = rendered("no-faults");
+    let report = std::fs::read_to_string(plain.join(REPORT_FILE)).unwrap();
+    assert!(!report.contains("## Faults"), "{report}");
+    assert!(!report.contains("faults.csv"), "{report}");
+    std::fs::remove_dir_all(&plain).unwrap();
+
+    let scenario = common::lossless_with(
+        "[faults]\nduplicate = 0.1\n[[faults.crash]]\nnode = 1\nat = \"20s\"\nrestart = \"40s\"\n",
+    );
+    let results = run_scenario(&scenario, 1).expect("invariants hold");
+    let dir = temp_dir("faults");
+    aesim::output::write_run(&dir, &scenario, &results).unwrap();
+    report::render(&dir).unwrap();
+    let report = std::fs::read_to_string(dir.join(REPORT_FILE)).unwrap();
+    let faults = &rows_of(&dir, "faults.csv", "mono")[0];
+    let cell = |column: &str| faults[column_of(&dir, "faults.csv", column)].clone();
+    assert_eq!(cell("crashes"), "1");
+    assert_ne!(cell("lost_to_crash"), "0", "the crash lost messages");
+    let row = format!(
+        "| mono | 1 | {} | {} | {} |",
+        cell("writes_redirected"),
+        cell("lost_to_crash"),
+        cell("repaired_after_crash")
+    );
+    assert!(report.contains("## Faults"), "{report}");
+    assert!(
+        report.contains("| strategy | crashes | writes redirected | lost to crash |"),
+        "{report}"
+    );
+    assert!(report.contains(&row), "no row {row} in\n{report}");
+    assert!(
+        report.contains(&format!(" {} |", cell("duplicated_messages"))),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_live_tree_chart_appears_with_write_path_columns() {
     let dir = rendered("live");
     // Give the second strategy a live tree's write-path cost (both ran scheduled trees).

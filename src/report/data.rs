@@ -119,6 +119,8 @@ pub struct RunData {
     pub series: Vec<Series>,
     pub latency: Vec<LatencyCurve>,
     pub staleness: Vec<StalenessGrid>,
+    /// `faults.csv`, when the scenario modelled faults (one row per strategy).
+    pub faults: Option<Table>,
 }
 
 impl RunData {
@@ -144,6 +146,19 @@ impl RunData {
         let series = read_series(&dir.join("timeseries.csv"), &strategies)?;
         let latency = read_latency(&dir.join("latency.csv"), &strategies)?;
         let staleness = read_staleness(&dir.join("staleness.csv"), &strategies)?;
+        let faults_path = dir.join(crate::output::FAULTS_FILE);
+        let faults = if faults_path.exists() {
+            let table = Table::read(&faults_path)?;
+            let name_col = table.require("strategy")?;
+            for row in 0..table.rows.len() {
+                for col in (0..table.header.len()).filter(|&c| c != name_col) {
+                    table.number(row, col)?;
+                }
+            }
+            Some(table)
+        } else {
+            None
+        };
         Ok(RunData {
             dir: dir.to_path_buf(),
             name,
@@ -154,6 +169,7 @@ impl RunData {
             series,
             latency,
             staleness,
+            faults,
         })
     }
 

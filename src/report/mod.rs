@@ -256,6 +256,20 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
          directions; *needed*: streamed records the receiver lacked; *overstream* = streamed - \
          needed. Every column is in `summary.csv`.\n\n",
     );
+    if let Some(faults) = &data.faults {
+        out.push_str("## Faults\n\n");
+        out.push_str(&faults_table(faults));
+        out.push_str(
+            "\nWhat each modelled fault did, per strategy. *writes redirected*: client writes \
+             whose node was down, applied by the next node up; *lost to crash* / *lost to \
+             partition*: replication messages lost to them, and *repaired after*: the stale \
+             records anti-entropy repaired; *partition heal max s*: the longest a partition's \
+             divergence took to heal after it ended (*unhealed*: not by the end of the run); \
+             *sessions aborted*: anti-entropy sessions a crash or partition cut (restarted \
+             later); *bitrot skipped*: rot drawn on the only copy of a version, not applied. \
+             Every column is in `faults.csv`.\n\n",
+        );
+    }
     out.push_str("## Charts\n\n");
     for chart in charts {
         out.push_str(&format!(
@@ -271,8 +285,42 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
     }
     out.push_str(
         "## Files\n\n`summary.csv` (one row per strategy), `timeseries.csv`, `latency.csv`, \
-         `staleness.csv`, `scenario.toml` (the scenario as run), `run.toml` (the seed).\n",
+         `staleness.csv`, ",
     );
+    if data.faults.is_some() {
+        out.push_str("`faults.csv`, ");
+    }
+    out.push_str("`scenario.toml` (the scenario as run), `run.toml` (the seed).\n");
+    out
+}
+
+/// `faults.csv` as a Markdown table: every column, headed by its name in words
+/// (seconds cut to milliseconds).
+fn faults_table(faults: &data::Table) -> String {
+    let heading = |name: &str| {
+        name.strip_suffix("_s")
+            .map_or(name.replace('_', " "), |n| format!("{} s", n.replace('_', " ")))
+    };
+    let mut out = String::from("|");
+    for name in &faults.header {
+        out.push_str(&format!(" {} |", heading(name)));
+    }
+    out.push_str("\n| --- |");
+    out.push_str(&" ---: |".repeat(faults.header.len().saturating_sub(1)));
+    out.push('\n');
+    for row in 0..faults.rows.len() {
+        out.push('|');
+        for (col, name) in faults.header.iter().enumerate() {
+            let text = faults.text(row, col);
+            let cell = if name.ends_with("_s") {
+                millis_text(text)
+            } else {
+                text.to_string()
+            };
+            out.push_str(&format!(" {} |", escape_cell(&cell)));
+        }
+        out.push('\n');
+    }
     out
 }
 
