@@ -80,9 +80,52 @@ pub struct Sample {
     pub cores_busy: u64,
     /// Anti-entropy sessions in flight (busy workers).
     pub sessions_running: u64,
+    /// Integrals up to this instant of cores busy and of sessions in flight, in
+    /// level-nanoseconds: two samples give the time-weighted mean between them.
+    pub cores_busy_ns: u128,
+    pub sessions_ns: u128,
     /// Divergent keys in each of [`STALENESS_BUCKETS`] equal slices of the key space.
     pub divergent_per_bucket: Vec<u64>,
     pub counters: Counters,
+}
+
+/// A level that changes at instants (cores busy, sessions in flight) with its integral
+/// over time, so samples can report its mean between them, not just its value at the
+/// instant of the sample, which can miss a short build or catch a rare one.
+#[derive(Clone, Debug, Default)]
+pub struct TimeWeighted {
+    level: u64,
+    since: SimTime,
+    integral: u128,
+}
+
+impl TimeWeighted {
+    /// The level becomes `level` at `now`.
+    pub fn set(&mut self, now: SimTime, level: u64) {
+        self.integral = self.integral_at(now);
+        self.level = level;
+        self.since = now;
+    }
+
+    /// The current level.
+    pub fn level(&self) -> u64 {
+        self.level
+    }
+
+    /// The integral of the level from time zero to `now`, in level-nanoseconds.
+    pub fn integral_at(&self, now: SimTime) -> u128 {
+        self.integral + u128::from(self.level) * u128::from(now.since(self.since))
+    }
+}
+
+/// The time-weighted mean level between two samples `(time, integral)`; at a single
+/// instant (no time between them), `level_at_end`.
+pub fn mean_between(start: (SimTime, u128), end: (SimTime, u128), level_at_end: u64) -> f64 {
+    let span = end.0.since(start.0);
+    if span == 0 {
+        return level_at_end as f64;
+    }
+    (end.1 - start.1) as f64 / span as f64
 }
 
 /// Slices of the key space in the staleness heatmap (`staleness.csv`).
@@ -154,4 +197,22 @@ pub struct StrategyResult {
     /// (`aesim run --profile`) only: never written to result files, which must not
     /// depend on the machine.
     pub wall: std::time::Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_level_is_integrated_over_time_and_averaged_between_samples() {
+        let t = SimTime::from_secs;
+        let mut busy = TimeWeighted::default();
+        let first = (t(0), busy.integral_at(t(0)));
+        busy.set(t(2), 3);
+        busy.set(t(4), 1);
+        let second = (t(5), busy.integral_at(t(5)));
+        assert_eq!(busy.integral_at(t(10)), 3 * 2_000_000_000 + 6_000_000_000);
+        assert_eq!(mean_between(first, second, 1), 7.0 / 5.0);
+        assert_eq!(mean_between(second, second, 1), 1.0, "one instant: the level then");
+    }
 }

@@ -5,9 +5,9 @@
 //! Every figure is formatted with integer arithmetic or fixed decimals, so outputs are
 //! byte-identical on every machine.
 
-use crate::metrics::StrategyResult;
+use crate::metrics::{Sample, StrategyResult, mean_between};
 use crate::scenario::Scenario;
-use crate::sim::format_secs;
+use crate::sim::{SimTime, format_secs};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -338,6 +338,8 @@ pub fn timeseries_csv(results: &[StrategyResult]) -> Vec<u8> {
         "divergent_keys",
         "cores_busy",
         "sessions_running",
+        "cores_busy_mean",
+        "sessions_mean",
         "writes",
         "lost_messages",
         "keys_repaired",
@@ -351,14 +353,21 @@ pub fn timeseries_csv(results: &[StrategyResult]) -> Vec<u8> {
         "stream_bytes",
     ];
     let rows = results.iter().flat_map(|r| {
-        r.samples.iter().map(|s| {
+        // Each sample's means are over the interval since the previous sample.
+        let previous = std::iter::once(None).chain(r.samples.iter().map(Some));
+        r.samples.iter().zip(previous).map(|(s, previous)| {
             let c = &s.counters;
+            let start = |integral: fn(&Sample) -> u128| previous.map_or((SimTime::ZERO, 0), |p| (p.time, integral(p)));
+            let cores_mean = mean_between(start(|p| p.cores_busy_ns), (s.time, s.cores_busy_ns), s.cores_busy);
+            let sessions_mean = mean_between(start(|p| p.sessions_ns), (s.time, s.sessions_ns), s.sessions_running);
             vec![
                 r.strategy.clone(),
                 s.time.to_string(),
                 s.divergent_keys.to_string(),
                 s.cores_busy.to_string(),
                 s.sessions_running.to_string(),
+                format!("{cores_mean:.6}"),
+                format!("{sessions_mean:.6}"),
                 c.writes.to_string(),
                 c.lost_messages.to_string(),
                 c.keys_repaired.to_string(),

@@ -360,3 +360,43 @@ fn the_starvation_bound_holds_from_the_first_sweep_without_writes() {
         );
     }
 }
+
+#[test]
+fn busy_cores_are_integrated_over_time_between_samples() {
+    // Each monolithic build scans 10^6 keys at 2.4 us: a core held for 2.4 s, two
+    // nodes per session. Whenever a sample finds no build running, the integral of
+    // busy cores is exactly the builds so far times 2.4 s.
+    let body = scenario_text(
+        "busy",
+        "2min",
+        "",
+        "writes_per_s = 50.0",
+        "[[strategy]]\nkind = \"monolithic\"\nleaves = 1024\ninterval = \"7s\"\n",
+    );
+    let result = &run(&body)[0];
+    let idle: Vec<_> = result.samples.iter().filter(|s| s.cores_busy == 0).collect();
+    assert!(idle.len() >= 3, "some samples between builds");
+    for sample in idle {
+        let builds = u128::from(sample.counters.tree_builds);
+        assert!(builds > 0 || sample.time == SimTime::ZERO);
+        assert_eq!(sample.cores_busy_ns, builds * 2_400_000_000, "at {}", sample.time);
+    }
+    // The time series reports the mean over each interval: summed back, the integral.
+    let csv = String::from_utf8(aesim::output::timeseries_csv(std::slice::from_ref(result))).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let (time, mean) = (
+        header.iter().position(|&h| h == "time_s").unwrap(),
+        header.iter().position(|&h| h == "cores_busy_mean").unwrap(),
+    );
+    let mut previous = 0.0;
+    let mut integral = 0.0;
+    for line in csv.lines().skip(1) {
+        let cells: Vec<f64> = line.split(',').skip(1).map(|c| c.parse().unwrap()).collect();
+        let (t, m) = (cells[time - 1], cells[mean - 1]);
+        assert!((0.0..=2.0).contains(&m), "at most both nodes' cores: {m}");
+        integral += m * (t - previous);
+        previous = t;
+    }
+    let last = result.samples.last().unwrap();
+    assert!((integral - last.cores_busy_ns as f64 / 1e9).abs() < 1e-3, "{integral}");
+}

@@ -515,9 +515,9 @@ pub fn workers(data: &RunData) -> DrawResult<Chart> {
     Ok(Chart {
         file: "workers.svg",
         title: "Worker utilisation",
-        caption: "Instantaneous values at each sample: tree builds holding a core (summed over \
-                  nodes) and sessions running. A strategy that keeps cores idle between passes \
-                  has capacity to repair sooner."
+        caption: "Time-weighted means over each sample interval: tree builds holding a core \
+                  (summed over nodes) and sessions running. A strategy that keeps cores idle \
+                  between passes has capacity to repair sooner."
             .into(),
         svg,
     })

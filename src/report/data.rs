@@ -80,6 +80,9 @@ impl Table {
 pub struct Series {
     pub time_s: Vec<f64>,
     pub divergent_keys: Vec<f64>,
+    /// Cores busy and sessions in flight: the time-weighted mean over the interval
+    /// ending at each sample (the value at the sample in folders written before the
+    /// means existed).
     pub cores_busy: Vec<f64>,
     pub sessions_running: Vec<f64>,
 }
@@ -202,8 +205,12 @@ fn read_series(path: &Path, strategies: &[String]) -> Result<Vec<Series>, Report
     let cols = [
         table.require("time_s")?,
         table.require("divergent_keys")?,
-        table.require("cores_busy")?,
-        table.require("sessions_running")?,
+        table
+            .column("cores_busy_mean")
+            .map_or_else(|| table.require("cores_busy"), Ok)?,
+        table
+            .column("sessions_mean")
+            .map_or_else(|| table.require("sessions_running"), Ok)?,
     ];
     let mut series = vec![Series::default(); strategies.len()];
     for row in 0..table.rows.len() {

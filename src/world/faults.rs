@@ -61,6 +61,7 @@ impl World {
             self.faults.counters.sessions_aborted += 1;
             self.deferred.push((session.spec, session.report.started));
         }
+        self.sessions_changed();
     }
 
     pub(super) fn bitrot(&mut self) {

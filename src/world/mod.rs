@@ -12,7 +12,7 @@ mod session;
 pub use event::{Event, SessionId};
 pub use session::{SessionReport, SessionSpec};
 
-use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult};
+use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult, TimeWeighted};
 use crate::model::faults::Faults;
 use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
@@ -139,6 +139,9 @@ pub struct World {
     /// Sessions waiting for a crashed node to restart or a partition to end, with the
     /// instant they were first asked for.
     deferred: Vec<(SessionSpec, SimTime)>,
+    /// Cores busy building trees (all nodes) and sessions in flight, over time.
+    cores_busy: TimeWeighted,
+    sessions_running: TimeWeighted,
     /// When the world was made: its wall time, for the terminal's profile only.
     created: std::time::Instant,
 }
@@ -200,6 +203,8 @@ impl World {
             lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
             faults: Faults::new(scenario.faults.clone(), cluster.nodes, scenario.seed),
             deferred: Vec::new(),
+            cores_busy: TimeWeighted::default(),
+            sessions_running: TimeWeighted::default(),
             params,
         };
         world.queue.push(SimTime::ZERO, Event::Sample);
@@ -551,16 +556,13 @@ impl World {
         let divergent_per_bucket = (0..buckets)
             .map(|b| self.replicas.divergent_count_in(key_space.part(b, buckets)))
             .collect();
-        let cores_busy = self
-            .cores
-            .iter()
-            .map(|c| u64::from(self.params.cluster.cores - c.free))
-            .sum();
         self.samples.push(Sample {
             time: self.now,
             divergent_keys: self.replicas.divergent_keys(),
-            cores_busy,
+            cores_busy: self.cores_busy.level(),
             sessions_running: self.sessions.len() as u64,
+            cores_busy_ns: self.cores_busy.integral_at(self.now),
+            sessions_ns: self.sessions_running.integral_at(self.now),
             divergent_per_bucket,
             counters: self.counters.clone(),
         });
@@ -608,6 +610,7 @@ impl World {
         let mut session = Session::new(id, spec, self.now);
         session.report.started = asked;
         self.sessions.insert(id, session);
+        self.sessions_changed();
         for node in 0..self.params.cluster.nodes {
             let live = self.sessions[&id].spec.tree == TreeMaintenance::Live;
             // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
@@ -625,6 +628,7 @@ impl World {
                 );
             } else if cores.free > 0 {
                 cores.free -= 1;
+                self.cores_changed();
                 self.start_build(id, node);
             } else {
                 cores.waiting.push_back(id);
@@ -641,6 +645,19 @@ impl World {
             }
         }
         self.cores[node].free += 1;
+        self.cores_changed();
+    }
+
+    /// Books the cores busy building trees (all nodes) as of now.
+    fn cores_changed(&mut self) {
+        let cores = self.params.cluster.cores;
+        let busy = self.cores.iter().map(|c| u64::from(cores - c.free)).sum();
+        self.cores_busy.set(self.now, busy);
+    }
+
+    /// Books the sessions in flight as of now.
+    pub(super) fn sessions_changed(&mut self) {
+        self.sessions_running.set(self.now, self.sessions.len() as u64);
     }
 
     /// `node`'s tree of its range for `session`, as the data stands now. For a live tree
@@ -877,6 +894,7 @@ impl World {
             return;
         }
         let mut session = self.sessions.remove(&id).expect("live session");
+        self.sessions_changed();
         session.report.finished = self.now;
         self.counters.sessions += 1;
         let mut ctx = Ctx::new(self.now, self.params.cluster, &mut self.commands);
