@@ -192,28 +192,40 @@ fn comparison_table(data: &RunData) -> String {
         .iter()
         .filter_map(|c| data.summary.column(c.source).map(|i| (c, i)))
         .collect();
-    let mut out = String::from("| strategy |");
-    for (c, _) in &columns {
-        out.push_str(&format!(" {} |", c.heading));
-    }
-    out.push_str("\n| --- |");
-    out.push_str(&" ---: |".repeat(columns.len()));
-    out.push('\n');
+    let headings = std::iter::once("strategy".to_string()).chain(columns.iter().map(|(c, _)| c.heading.to_string()));
     let repaired = data.summary.column("keys_repaired");
-    for (row, name) in data.strategies.iter().enumerate() {
-        out.push_str(&format!("| {} |", escape_cell(name)));
+    let rows = data.strategies.iter().enumerate().map(|(row, name)| {
         // Latency percentiles of a strategy that repaired nothing are not zero but absent.
         let none_repaired = repaired.is_some_and(|col| data.summary.text(row, col) == "0");
-        for (c, i) in &columns {
+        let cells = columns.iter().map(|(c, i)| {
             let text = data.summary.text(row, *i);
-            let cell = if none_repaired && c.source.starts_with("repair_") {
+            if none_repaired && c.source.starts_with("repair_") {
                 "-".to_string()
             } else if c.seconds {
                 millis_text(text)
             } else {
                 text.to_string()
-            };
-            out.push_str(&format!(" {} |", escape_cell(&cell)));
+            }
+        });
+        std::iter::once(name.clone()).chain(cells).collect()
+    });
+    markdown_table(headings.collect(), rows)
+}
+
+/// A Markdown table: the first column left-aligned (names), the others right-aligned
+/// (figures); every body cell escaped.
+fn markdown_table(headings: Vec<String>, rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut out = String::from("|");
+    for heading in &headings {
+        out.push_str(&format!(" {heading} |"));
+    }
+    out.push_str("\n| --- |");
+    out.push_str(&" ---: |".repeat(headings.len().saturating_sub(1)));
+    out.push('\n');
+    for row in rows {
+        out.push('|');
+        for cell in &row {
+            out.push_str(&format!(" {} |", escape_cell(cell)));
         }
         out.push('\n');
     }
@@ -301,27 +313,18 @@ fn faults_table(faults: &data::Table) -> String {
         name.strip_suffix("_s")
             .map_or(name.replace('_', " "), |n| format!("{} s", n.replace('_', " ")))
     };
-    let mut out = String::from("|");
-    for name in &faults.header {
-        out.push_str(&format!(" {} |", heading(name)));
-    }
-    out.push_str("\n| --- |");
-    out.push_str(&" ---: |".repeat(faults.header.len().saturating_sub(1)));
-    out.push('\n');
-    for row in 0..faults.rows.len() {
-        out.push('|');
-        for (col, name) in faults.header.iter().enumerate() {
+    let rows = (0..faults.rows.len()).map(|row| {
+        let cells = faults.header.iter().enumerate().map(|(col, name)| {
             let text = faults.text(row, col);
-            let cell = if name.ends_with("_s") {
+            if name.ends_with("_s") {
                 millis_text(text)
             } else {
                 text.to_string()
-            };
-            out.push_str(&format!(" {} |", escape_cell(&cell)));
-        }
-        out.push('\n');
-    }
-    out
+            }
+        });
+        cells.collect()
+    });
+    markdown_table(faults.header.iter().map(|name| heading(name)).collect(), rows)
 }
 
 #[cfg(test)]
