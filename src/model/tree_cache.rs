@@ -16,7 +16,7 @@
 
 use super::merkle::{MerkleTree, TreeHasher};
 use super::replicas::ReplicaTable;
-use super::{Key, KeyRange, NodeId};
+use super::{KeyRange, NodeId};
 use std::sync::Arc;
 
 /// Most tree nodes (hashes) kept per node: 2^25 hashes is 1 GiB. Past it, new trees are
@@ -31,16 +31,11 @@ struct Entry {
     as_of: u64,
 }
 
-/// One node's cached trees, sorted by the start of their range; ranges never overlap.
-#[derive(Default)]
-struct NodeTrees {
-    starts: Vec<Key>,
-    entries: Vec<Entry>,
-}
-
 /// Each node's cached trees.
 pub struct TreeCache {
-    per_node: Vec<NodeTrees>,
+    /// Each node's cached trees, sorted by the start of their range; ranges never
+    /// overlap.
+    per_node: Vec<Vec<Entry>>,
     cached_hashes: Vec<usize>,
     /// Leaves hashed for real so far (fresh builds and updates).
     leaves_hashed: u64,
@@ -50,7 +45,7 @@ pub struct TreeCache {
 impl TreeCache {
     pub fn new(nodes: usize) -> TreeCache {
         TreeCache {
-            per_node: (0..nodes).map(|_| NodeTrees::default()).collect(),
+            per_node: (0..nodes).map(|_| Vec::new()).collect(),
             cached_hashes: vec![0; nodes],
             leaves_hashed: 0,
             hasher: TreeHasher::default(),
@@ -69,8 +64,8 @@ impl TreeCache {
     /// as of that table's change stamps (the world makes the two together).
     pub fn tree(&mut self, node: NodeId, range: KeyRange, leaves: u32, replicas: &ReplicaTable) -> Arc<MerkleTree> {
         let trees = &mut self.per_node[node];
-        let at = trees.starts.partition_point(|&start| start < range.start);
-        if let Some(entry) = trees.entries.get_mut(at)
+        let at = trees.partition_point(|e| e.range.start < range.start);
+        if let Some(entry) = trees.get_mut(at)
             && entry.range == range
             && entry.leaves == leaves
         {
@@ -95,25 +90,19 @@ impl TreeCache {
         // Drop every cached tree overlapping the new one, so ranges stay disjoint: the
         // one before `at` may reach into the range, and those from `at` on that start
         // inside it.
-        let first = if at > 0 && trees.entries[at - 1].range.end > range.start {
+        let first = if at > 0 && trees[at - 1].range.end > range.start {
             at - 1
         } else {
             at
         };
-        let last = at
-            + trees.starts[at..]
-                .iter()
-                .take_while(|&&start| start < range.end)
-                .count();
-        trees.starts.drain(first..last);
-        for removed in trees.entries.drain(first..last) {
+        let last = at + trees[at..].iter().take_while(|e| e.range.start < range.end).count();
+        for removed in trees.drain(first..last) {
             self.cached_hashes[node] -= 2 * removed.tree.leaves() as usize;
         }
         let size = 2 * leaves as usize;
         if self.cached_hashes[node] + size <= MAX_CACHED_HASHES {
             self.cached_hashes[node] += size;
-            trees.starts.insert(first, range.start);
-            trees.entries.insert(
+            trees.insert(
                 first,
                 Entry {
                     range,
@@ -160,8 +149,8 @@ mod tests {
         let shifted = KeyRange::new(500, 1_500);
         let third = cache.tree(0, shifted, 16, &replicas);
         assert_eq!(*third, MerkleTree::build(shifted, 16, replicas.records(0, shifted)));
-        assert_eq!(cache.per_node[0].entries.len(), 1);
-        assert_eq!(cache.per_node[0].starts, [500]);
+        assert_eq!(cache.per_node[0].len(), 1);
+        assert_eq!(cache.per_node[0][0].range, shifted);
         assert_eq!(cache.cached_hashes[0], 32);
     }
 
