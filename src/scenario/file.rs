@@ -59,6 +59,56 @@ pub struct ClusterFile {
     pub record_bytes: u64,
     #[serde(default = "defaults::hash_cost")]
     pub hash_cost: DurationText,
+    /// Cores of each node, overriding `cores` (one entry per node).
+    pub node_cores: Option<Vec<u32>>,
+    /// Token ring: replicas of each key (default: every node holds every key).
+    pub replication_factor: Option<u64>,
+    /// Token ring: tokens per node.
+    pub vnodes: Option<u32>,
+    /// Token ring: how tokens are placed.
+    pub tokens: Option<TokensFile>,
+    /// Token ring: a number of racks (node `n` in rack `n % racks`) or each node's rack.
+    pub racks: Option<RacksFile>,
+    /// Token ring: who coordinates a client write.
+    pub coordinator: Option<CoordinatorFile>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokensFile {
+    Random,
+    Balanced,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RacksFile {
+    Count(u64),
+    PerNode(Vec<u64>),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinatorFile {
+    Any,
+    Replica,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairsFile {
+    #[default]
+    All,
+    Chain,
+    Ring,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderFile {
+    #[default]
+    AllAtOnce,
+    NodeByNode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +172,11 @@ pub enum StrategyFile {
         interval: DurationText,
         #[serde(default)]
         tree: TreeFile,
+        #[serde(default)]
+        order: OrderFile,
+        #[serde(default)]
+        pairs: PairsFile,
+        session_overhead: Option<DurationText>,
     },
     Segmented {
         name: Option<String>,
@@ -137,6 +192,10 @@ pub enum StrategyFile {
         #[serde(default)]
         tree: TreeFile,
         misalignment: Option<MisalignmentFile>,
+        max_sessions_per_node: Option<u32>,
+        #[serde(default)]
+        pairs: PairsFile,
+        session_overhead: Option<DurationText>,
     },
 }
 

@@ -5,6 +5,7 @@
 mod diagnostic;
 mod file;
 mod overrides;
+mod ring;
 mod sweep;
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
@@ -13,12 +14,15 @@ pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
+use crate::model::ring::RingConfig;
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
+use crate::protocol::TreeMaintenance;
 use crate::sim::SimTime;
-use crate::strategy::{Misalignment, Policy, SegmentedConfig, StrategyConfig, StrategyKind, TreeMaintenance};
+use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
 use diagnostic::Locator;
 use file::{
-    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile,
+    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, OrderFile, PolicyFile, ScenarioFile,
+    StrategyFile, TreeFile,
 };
 use std::path::Path;
 
@@ -29,6 +33,10 @@ pub struct ClusterConfig {
     pub key_count: u64,
     /// Cores per node: tree builds running at once on one node.
     pub cores: u32,
+    /// Cores of each node (`cores` for every node unless `node_cores` says otherwise).
+    pub node_cores: Vec<u32>,
+    /// The token ring (`None`: every node holds every key).
+    pub ring: Option<RingConfig>,
     /// Virtual time a tree build spends per key of its range.
     pub scan_cost_ns_per_key: u64,
     /// Bytes one streamed record occupies on the wire.
@@ -59,7 +67,7 @@ pub struct Scenario {
 /// leaves is 1 GiB of hashes).
 pub const MAX_LEAVES: u32 = 1 << 24;
 /// Largest supported cluster.
-pub const MAX_NODES: u64 = 64;
+pub const MAX_NODES: u64 = 1_000;
 /// Largest supported key space (2^40, about 1.1 * 10^12 keys): keeps every count of keys
 /// and bytes a run accumulates far from `u64` overflow.
 pub const MAX_KEYS: u64 = 1 << 40;
@@ -87,6 +95,7 @@ struct SegmentedFile {
     poll: Option<DurationText>,
     tree: TreeFile,
     misalignment: Option<MisalignmentFile>,
+    max_sessions_per_node: Option<u32>,
 }
 
 impl From<TreeFile> for TreeMaintenance {
@@ -289,7 +298,7 @@ impl Checker<'_> {
         self.require(
             (2..=MAX_NODES).contains(&c.nodes),
             "cluster.nodes",
-            "between 2 and 64",
+            "between 2 and 1,000",
             c.nodes,
             "anti-entropy compares at least two replicas",
         );
@@ -322,6 +331,9 @@ impl Checker<'_> {
             format!("{full_scan_ns} ns"),
             "",
         );
+
+        let ring = self.ring(c);
+        let node_cores = self.node_cores(c);
 
         let n = &raw.network;
         self.probability(n.loss, "network.loss");
@@ -427,13 +439,20 @@ impl Checker<'_> {
         let mut strategies: Vec<StrategyConfig> = Vec::new();
         for (i, entry) in raw.strategy.into_iter().enumerate() {
             let at = |field: &str| format!("strategy[{i}].{field}");
+            let repair;
             let (name, kind) = match entry {
                 StrategyFile::Monolithic {
                     name,
                     leaves,
                     interval,
                     tree,
+                    order,
+                    pairs,
+                    session_overhead,
                 } => {
+                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0));
+                    // On a ring a tree covers one token range: its size is known once
+                    // the tokens are drawn, so only the whole key space is checked here.
                     self.leaves(leaves, &at("leaves"), c.keys, "keys");
                     // Zero means back to back; a pass must then take time, or the run
                     // would loop forever at one instant.
@@ -449,6 +468,10 @@ impl Checker<'_> {
                         leaves,
                         interval_ns: interval.0,
                         tree: tree.into(),
+                        order: match order {
+                            OrderFile::AllAtOnce => RangeOrder::AllAtOnce,
+                            OrderFile::NodeByNode => RangeOrder::NodeByNode,
+                        },
                     };
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
@@ -463,9 +486,21 @@ impl Checker<'_> {
                     poll,
                     tree,
                     misalignment,
+                    max_sessions_per_node,
+                    pairs,
+                    session_overhead,
                 } => {
+                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0));
                     let name = name.unwrap_or_else(|| "segmented".into());
                     let scans = c.scan_cost_per_key.0 > 0;
+                    if misalignment.is_some() && ring.as_ref().is_some_and(|r| r.replication_factor < c.nodes as usize)
+                    {
+                        self.error(
+                            &at("misalignment"),
+                            "misaligned boundaries are modelled only when every node holds every key".into(),
+                            "remove `misalignment`, or set `cluster.replication_factor` to `nodes`",
+                        );
+                    }
                     let config = self.segmented(
                         scans,
                         &at,
@@ -480,6 +515,7 @@ impl Checker<'_> {
                             poll,
                             tree,
                             misalignment,
+                            max_sessions_per_node,
                         },
                     );
                     (name, StrategyKind::Segmented(config))
@@ -502,7 +538,7 @@ impl Checker<'_> {
                     "give each [[strategy]] a distinct `name`",
                 );
             }
-            strategies.push(StrategyConfig { name, kind });
+            strategies.push(StrategyConfig { name, kind, repair });
         }
 
         let faults = match raw.faults {
@@ -520,6 +556,8 @@ impl Checker<'_> {
                 nodes: c.nodes as usize,
                 key_count: c.keys,
                 cores: c.cores,
+                node_cores,
+                ring,
                 scan_cost_ns_per_key: c.scan_cost_per_key.0,
                 record_bytes: c.record_bytes,
                 hash_cost_ns: c.hash_cost.0,
@@ -712,6 +750,15 @@ impl Checker<'_> {
             "0s",
             "idle workers look for work this often, e.g. \"100ms\"",
         );
+        if let Some(limit) = raw.max_sessions_per_node {
+            self.require(
+                limit >= 1,
+                &at("max_sessions_per_node"),
+                "at least 1",
+                limit,
+                "Reaper lets a node take part in one repair session at a time",
+            );
+        }
         let misalignment = match raw.misalignment {
             None => Misalignment::Aligned,
             Some(MisalignmentFile::Offset { keys: offset }) => {
@@ -751,6 +798,7 @@ impl Checker<'_> {
             poll_ns,
             tree: raw.tree.into(),
             misalignment,
+            max_sessions_per_node: raw.max_sessions_per_node,
         }
     }
 
