@@ -7,7 +7,9 @@
 //! Every node owns `vnodes` tokens. Tokens are placed at random (seeded, as Cassandra's
 //! random tokens) or evenly spaced (`balanced`, what Cassandra's allocation algorithm
 //! aims for), and each evenly spaced round of `nodes` tokens goes to the nodes in a
-//! seeded random order, so that a node's vnodes meet many different neighbours. Token
+//! seeded random order, so that a node's vnodes meet many different neighbours; the
+//! order is drawn so that any `replication_factor` consecutive tokens belong to
+//! distinct nodes, which makes every node store exactly `rf / nodes` of the keys. Token
 //! range `i` is `[t_i, t_{i+1})`, the last one wrapping past the end of the key space
 //! to `t_0`. Its replicas are the first `replication_factor` distinct nodes met walking
 //! clockwise from `t_i` (SimpleStrategy); with racks, nodes of racks not yet used come
@@ -36,7 +38,7 @@ pub enum TokenAllocation {
     /// Uniformly at random (seeded): ownership is uneven, more so with few vnodes.
     Random,
     /// Evenly spaced; each round of `nodes` tokens is dealt to the nodes in a seeded
-    /// random order.
+    /// random order, chosen so that every node stores exactly `rf / nodes` of the keys.
     Balanced,
 }
 
@@ -123,7 +125,7 @@ impl Ring {
         let vnodes = config.map_or(1, |c| c.vnodes) as usize;
         let allocation = config.map_or(TokenAllocation::Balanced, |c| c.allocation);
         let racks = config.and_then(|c| c.racks.clone());
-        let tokens = place_tokens(nodes, vnodes, key_count, allocation, seed);
+        let tokens = place_tokens(nodes, replication_factor, vnodes, key_count, allocation, seed);
         let mut ring = Ring {
             nodes,
             key_count,
@@ -354,6 +356,7 @@ impl Ring {
 /// Places `nodes * vnodes` distinct tokens on `0..key_count`, sorted, with their nodes.
 fn place_tokens(
     nodes: usize,
+    replication_factor: usize,
     vnodes: usize,
     key_count: u64,
     allocation: TokenAllocation,
@@ -367,7 +370,7 @@ fn place_tokens(
             (0..count)
                 .map(|i| {
                     if i % nodes == 0 && i > 0 {
-                        order.shuffle(&mut rng);
+                        order = next_round(&order, replication_factor, &mut rng);
                     }
                     let at = (u128::from(key_count) * i as u128 / count as u128) as Key;
                     (at, order[i % nodes])
@@ -394,6 +397,25 @@ fn place_tokens(
     };
     tokens.sort_unstable();
     tokens
+}
+
+/// The order in which the next round of evenly spaced tokens goes to the nodes: a
+/// seeded shuffle whose first `rf - 1` nodes are none of the previous round's last
+/// `rf - 1`, so that every `rf` consecutive tokens belong to distinct nodes and every
+/// node stores exactly `rf / nodes` of the key space. When a few draws find no such
+/// order (too few nodes for the replication factor), the previous order is kept, which
+/// has the same property.
+fn next_round(previous: &[NodeId], rf: usize, rng: &mut rand_chacha::ChaCha12Rng) -> Vec<NodeId> {
+    let span = rf.saturating_sub(1);
+    let tail = &previous[previous.len() - span.min(previous.len())..];
+    let mut order = previous.to_vec();
+    for _ in 0..64 {
+        order.shuffle(rng);
+        if order[..span.min(order.len())].iter().all(|n| !tail.contains(n)) {
+            return order;
+        }
+    }
+    previous.to_vec()
 }
 
 #[cfg(test)]
@@ -447,7 +469,9 @@ mod tests {
         let ring = ring(6, 3, 256, TokenAllocation::Balanced, None);
         let ownership = ring.ownership();
         assert!((ownership.mean - 0.5).abs() < 1e-9);
-        assert!(ownership.min > 0.48 && ownership.max < 0.52, "{ownership:?}");
+        for share in &ownership.per_node {
+            assert!((share - 0.5).abs() < 1e-5, "{ownership:?}");
+        }
         let random = super::tests::ring(6, 3, 4, TokenAllocation::Random, None).ownership();
         assert!(random.stdev > ownership.stdev, "random tokens are less even");
     }
