@@ -123,21 +123,27 @@ pub enum StrategyFile {
         #[serde(default)]
         tree: TreeFile,
     },
-    Segmented {
-        name: Option<String>,
-        segments: u64,
-        leaves: u32,
-        #[serde(default = "defaults::workers")]
-        workers: u32,
-        #[serde(default)]
-        policy: PolicyFile,
-        max_interval: Option<DurationText>,
-        interval: Option<DurationText>,
-        poll: Option<DurationText>,
-        #[serde(default)]
-        tree: TreeFile,
-        misalignment: Option<MisalignmentFile>,
-    },
+    Segmented(SegmentedFile),
+}
+
+/// A `kind = "segmented"` strategy as written: its fields are listed here once, and the
+/// checker validates the struct whole.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentedFile {
+    pub name: Option<String>,
+    pub segments: u64,
+    pub leaves: u32,
+    #[serde(default = "defaults::workers")]
+    pub workers: u32,
+    #[serde(default)]
+    pub policy: PolicyFile,
+    pub max_interval: Option<DurationText>,
+    pub interval: Option<DurationText>,
+    pub poll: Option<DurationText>,
+    #[serde(default)]
+    pub tree: TreeFile,
+    pub misalignment: Option<MisalignmentFile>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

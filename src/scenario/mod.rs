@@ -18,7 +18,8 @@ use crate::sim::SimTime;
 use crate::strategy::{Misalignment, Policy, SegmentedConfig, StrategyConfig, StrategyKind, TreeMaintenance};
 use diagnostic::Locator;
 use file::{
-    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile,
+    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, PolicyFile, ScenarioFile,
+    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -75,19 +76,6 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_SEGMENTS: u64 = 10_000_000;
 /// Most workers one segmented strategy may run.
 pub const MAX_WORKERS: u32 = 4096;
-
-/// The segmented strategy's fields as written, gathered for validation.
-struct SegmentedFile {
-    segments: u64,
-    leaves: u32,
-    workers: u32,
-    policy: PolicyFile,
-    max_interval: Option<DurationText>,
-    interval: Option<DurationText>,
-    poll: Option<DurationText>,
-    tree: TreeFile,
-    misalignment: Option<MisalignmentFile>,
-}
 
 impl From<TreeFile> for TreeMaintenance {
     fn from(tree: TreeFile) -> TreeMaintenance {
@@ -241,7 +229,36 @@ impl Checker<'_> {
         );
     }
 
+    /// Checks a whole file, table by table in file order (so diagnostics come out in the
+    /// order a reader meets them), and builds the scenario from the checked parts.
     fn scenario(&mut self, raw: ScenarioFile, source: &str) -> Scenario {
+        let sample_interval_ns = self.top_level(&raw);
+        let cluster = self.cluster(&raw.cluster);
+        let network = self.network(&raw.network);
+        let workload = self.workload(&raw.workload, raw.cluster.keys, raw.duration.0);
+        let strategies = self.strategies(raw.strategy, &raw.cluster);
+        let faults = match raw.faults {
+            Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
+            None => FaultConfig::default(),
+        };
+        Scenario {
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            duration_ns: raw.duration.0,
+            sample_interval_ns,
+            cluster,
+            network,
+            workload,
+            strategies,
+            faults,
+            source: source.to_string(),
+        }
+    }
+
+    /// The top-level fields: `name`, `duration` and `sample_interval`. Returns the
+    /// sample interval (default: a hundredth of the run).
+    fn top_level(&mut self, raw: &ScenarioFile) -> u64 {
         let name_ok = !raw.name.is_empty()
             && raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !raw.name.starts_with('.');
@@ -284,8 +301,11 @@ impl Checker<'_> {
                 "a longer interval keeps the time series readable",
             );
         }
+        sample_interval_ns
+    }
 
-        let c = &raw.cluster;
+    /// `[cluster]`.
+    fn cluster(&mut self, c: &ClusterFile) -> ClusterConfig {
         self.require(
             (2..=MAX_NODES).contains(&c.nodes),
             "cluster.nodes",
@@ -322,8 +342,18 @@ impl Checker<'_> {
             format!("{full_scan_ns} ns"),
             "",
         );
+        ClusterConfig {
+            nodes: c.nodes as usize,
+            key_count: c.keys,
+            cores: c.cores,
+            scan_cost_ns_per_key: c.scan_cost_per_key.0,
+            record_bytes: c.record_bytes,
+            hash_cost_ns: c.hash_cost.0,
+        }
+    }
 
-        let n = &raw.network;
+    /// `[network]`.
+    fn network(&mut self, n: &NetworkFile) -> NetworkConfig {
         self.probability(n.loss, "network.loss");
         self.require(
             n.bandwidth_bytes_per_s >= 1,
@@ -349,8 +379,15 @@ impl Checker<'_> {
             }
             LatencyFile::Exponential { mean } => Latency::Exponential { mean_nanos: mean.0 },
         };
+        NetworkConfig {
+            loss_probability: n.loss,
+            latency,
+            bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
+        }
+    }
 
-        let w = &raw.workload;
+    /// `[workload]`; `keys` is the cluster's key count, `duration_ns` the run's length.
+    fn workload(&mut self, w: &WorkloadFile, keys: u64, duration_ns: u64) -> WorkloadConfig {
         self.require(
             w.writes_per_s.is_finite() && w.writes_per_s >= 0.0 && w.writes_per_s <= 1e9,
             "workload.writes_per_s",
@@ -358,7 +395,7 @@ impl Checker<'_> {
             w.writes_per_s,
             "writes per second across the cluster",
         );
-        let keys = match w.keys {
+        let distribution = match w.keys {
             KeysFile::Uniform => KeyDistribution::Uniform,
             KeysFile::Zipf { exponent } => {
                 self.require(
@@ -392,13 +429,7 @@ impl Checker<'_> {
                         "omit it for a fixed hotspot",
                     );
                 }
-                self.require(
-                    c.keys >= 2,
-                    "cluster.keys",
-                    "at least 2 for a hotspot workload",
-                    c.keys,
-                    "",
-                );
+                self.require(keys >= 2, "cluster.keys", "at least 2 for a hotspot workload", keys, "");
                 KeyDistribution::Hotspot {
                     key_fraction,
                     write_fraction,
@@ -415,9 +446,16 @@ impl Checker<'_> {
                 "omit it to write until the end; writes_per_s = 0.0 writes nothing",
             );
         }
-        let stop_at = w.stop_at.map_or(raw.duration.0, |d| d.0);
+        WorkloadConfig {
+            writes_per_s: w.writes_per_s,
+            keys: distribution,
+            stop_at: SimTime::from_nanos(w.stop_at.map_or(duration_ns, |d| d.0)),
+        }
+    }
 
-        if raw.strategy.is_empty() {
+    /// Every `[[strategy]]`, in order: each kind's fields, then the names.
+    fn strategies(&mut self, entries: Vec<StrategyFile>, c: &ClusterFile) -> Vec<StrategyConfig> {
+        if entries.is_empty() {
             self.error(
                 "strategy",
                 "a scenario needs at least one [[strategy]]".into(),
@@ -425,7 +463,7 @@ impl Checker<'_> {
             );
         }
         let mut strategies: Vec<StrategyConfig> = Vec::new();
-        for (i, entry) in raw.strategy.into_iter().enumerate() {
+        for (i, entry) in entries.into_iter().enumerate() {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let (name, kind) = match entry {
                 StrategyFile::Monolithic {
@@ -452,91 +490,37 @@ impl Checker<'_> {
                     };
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
-                StrategyFile::Segmented {
-                    name,
-                    segments,
-                    leaves,
-                    workers,
-                    policy,
-                    max_interval,
-                    interval,
-                    poll,
-                    tree,
-                    misalignment,
-                } => {
-                    let name = name.unwrap_or_else(|| "segmented".into());
+                StrategyFile::Segmented(raw) => {
+                    let name = raw.name.clone().unwrap_or_else(|| "segmented".into());
                     let scans = c.scan_cost_per_key.0 > 0;
-                    let config = self.segmented(
-                        scans,
-                        &at,
-                        c.keys,
-                        SegmentedFile {
-                            segments,
-                            leaves,
-                            workers,
-                            policy,
-                            max_interval,
-                            interval,
-                            poll,
-                            tree,
-                            misalignment,
-                        },
-                    );
+                    let config = self.segmented(scans, &at, c.keys, raw);
                     (name, StrategyKind::Segmented(config))
                 }
             };
-            let name_ok = !name.is_empty()
-                && name.chars().count() <= MAX_NAME_CHARS
-                && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
-            self.require(
-                name_ok,
-                &at("name"),
-                "1 to 64 characters without commas, quotes or control characters",
-                format!("{name:?}"),
-                "the name labels the strategy's rows in every CSV",
-            );
-            if strategies.iter().any(|s| s.name == name) {
-                self.error(
-                    &at("name"),
-                    format!("two strategies are named \"{name}\""),
-                    "give each [[strategy]] a distinct `name`",
-                );
-            }
+            self.strategy_name(&name, &at("name"), &strategies);
             strategies.push(StrategyConfig { name, kind });
         }
+        strategies
+    }
 
-        let faults = match raw.faults {
-            Some(f) => self.faults(f, c.nodes, raw.duration.0),
-            None => FaultConfig::default(),
-        };
-
-        Scenario {
-            name: raw.name,
-            description: raw.description,
-            seed: raw.seed,
-            duration_ns: raw.duration.0,
-            sample_interval_ns,
-            cluster: ClusterConfig {
-                nodes: c.nodes as usize,
-                key_count: c.keys,
-                cores: c.cores,
-                scan_cost_ns_per_key: c.scan_cost_per_key.0,
-                record_bytes: c.record_bytes,
-                hash_cost_ns: c.hash_cost.0,
-            },
-            network: NetworkConfig {
-                loss_probability: n.loss,
-                latency,
-                bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
-            },
-            workload: WorkloadConfig {
-                writes_per_s: w.writes_per_s,
-                keys,
-                stop_at: SimTime::from_nanos(stop_at),
-            },
-            strategies,
-            faults,
-            source: source.to_string(),
+    /// A strategy's name at `path`: printable, short, unique among `earlier`.
+    fn strategy_name(&mut self, name: &str, path: &str, earlier: &[StrategyConfig]) {
+        let name_ok = !name.is_empty()
+            && name.chars().count() <= MAX_NAME_CHARS
+            && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
+        self.require(
+            name_ok,
+            path,
+            "1 to 64 characters without commas, quotes or control characters",
+            format!("{name:?}"),
+            "the name labels the strategy's rows in every CSV",
+        );
+        if earlier.iter().any(|s| s.name == name) {
+            self.error(
+                path,
+                format!("two strategies are named \"{name}\""),
+                "give each [[strategy]] a distinct `name`",
+            );
         }
     }
 
@@ -626,6 +610,7 @@ impl Checker<'_> {
         self.require(nanos > 0, path, "positive", "0s", hint);
     }
 
+    /// A `kind = "segmented"` strategy's fields (its name aside, which `strategies` checks).
     fn segmented(
         &mut self,
         scans: bool,
