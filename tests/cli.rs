@@ -330,3 +330,40 @@ fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_seed_toml_cannot_hold_is_refused_naming_the_limit() {
+    // run.toml and the scenario echo record the seed as a TOML integer (signed 64-bit):
+    // a larger seed would write a record that cannot be read back.
+    let dir = temp_dir("huge-seed");
+    let out = aesim(&[
+        "run",
+        quickstart(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        "18446744073709551615",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--seed 18446744073709551615: seeds must be at most 9223372036854775807"),
+        "{stderr}"
+    );
+    assert!(!dir.join("run.toml").exists());
+    // The largest accepted seed reads back from run.toml.
+    let scenario = small_scenario(&dir, "max-seed", "10.0");
+    let out = aesim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "-q",
+        "--seed",
+        "9223372036854775807",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: toml::Table = std::fs::read_to_string(dir.join("run.toml")).unwrap().parse().unwrap();
+    assert_eq!(record["seed"].as_integer(), Some(i64::MAX));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
