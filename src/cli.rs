@@ -211,12 +211,28 @@ fn run(args: RunArgs) -> u8 {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&document.base.name));
+    if let Err(message) = check_out_is_a_folder(&out) {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
+    }
     let limit = args.memory_limit.unwrap_or_else(resources::default_limit_bytes);
     if document.sweep.is_some() {
         run_sweep(&args, document, &out, limit)
     } else {
         run_single(&args, &document, &out, limit)
     }
+}
+
+/// Results are a folder of files: `--out` must name a folder, or nothing yet.
+fn check_out_is_a_folder(out: &Path) -> Result<(), String> {
+    if out.exists() && !out.is_dir() {
+        return Err(format!(
+            "error: --out {} is a file, not a folder\n  = hint: results are a folder of files; choose a folder \
+             (it is created if needed)",
+            out.display()
+        ));
+    }
+    Ok(())
 }
 
 /// A scenario with a `[sweep]`: every run of the grid, or of one shard of it.
@@ -441,6 +457,10 @@ fn report_missing(outcome: &SweepOutcome) {
 }
 
 fn merge(partials: &[PathBuf], out: &Path, quiet: bool) -> u8 {
+    if let Err(message) = check_out_is_a_folder(out) {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
+    }
     match aesim::sweep::merge(partials, out) {
         Ok(outcome) => {
             if !quiet {

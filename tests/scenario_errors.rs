@@ -40,6 +40,16 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "more than a million samples",
+        "sample_interval = \"5s\"",
+        "sample_interval = \"100us\"",
+        &[(
+            4,
+            19,
+            "`sample_interval` must be at least duration / 1,000,000 (600 us here), got 6000000 rows",
+        )],
+    ),
+    (
         "loss above one",
         "loss = 0.01",
         "loss = 1.5",
@@ -61,7 +71,7 @@ const CASES: &[Case] = &[
         "negative nodes",
         "nodes = 2",
         "nodes = -1",
-        &[(6, 9, "invalid value: integer `-1`, expected u64")],
+        &[(6, 9, "invalid value: integer `-1`, expected a whole number >= 0")],
     ),
     (
         "no keys: the leaves no longer fit either",

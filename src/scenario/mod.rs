@@ -59,6 +59,9 @@ pub struct Scenario {
 /// Largest supported tree (leaves per tree), to keep one tree's memory bounded (2^24
 /// leaves is 1 GiB of hashes).
 pub const MAX_LEAVES: u32 = 1 << 24;
+/// Most rows of one strategy's time series: `sample_interval` is at least
+/// `duration / MAX_SAMPLES`.
+pub const MAX_SAMPLES: u64 = 1_000_000;
 /// Largest supported cluster.
 pub const MAX_NODES: u64 = 64;
 /// Largest supported key space (2^40, about 1.1 * 10^12 keys): keeps every count of keys
@@ -135,21 +138,43 @@ impl Scenario {
 /// Reads the scenario file at `path`; returns its text and its name for diagnostics.
 pub(crate) fn read_source(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let fail = |diagnostic| ScenarioError {
         file: file.clone(),
-        diagnostics: vec![Locator::new("").at_span(
+        diagnostics: vec![diagnostic],
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => "check the path; scenarios live in scenarios/",
+            std::io::ErrorKind::IsADirectory => "name a .toml file, not a folder",
+            _ => "check the file's permissions",
+        };
+        fail(Locator::new("").at_span(
             "",
             None,
             format!("cannot read the scenario file: {e}"),
-            Some("check the path; scenarios live in scenarios/".into()),
-        )],
+            Some(hint.into()),
+        ))
     })?;
-    Ok((source, file))
+    match String::from_utf8(bytes) {
+        Ok(source) => Ok((source, file)),
+        Err(e) => {
+            // Locate the first bad byte in the text as far as it can be read.
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let byte = e.as_bytes()[at];
+            Err(fail(Locator::new(&text).at_span(
+                "",
+                Some(at..at + 1),
+                format!("the scenario file is not UTF-8 text: byte 0x{byte:02X} here is not valid UTF-8"),
+                Some("save the file as UTF-8 (TOML files must be UTF-8)".into()),
+            )))
+        }
+    }
 }
 
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
 fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
-    let message = error.message().trim().to_string();
+    let message = overrides::friendly(error.message());
     let hint = deserialize_hint(&message);
     // Every TOML error is located; one without a span (rare) points at the file's start.
     locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
@@ -293,10 +318,11 @@ impl Checker<'_> {
         );
         if raw.duration.0 > 0 && sample_interval_ns > 0 {
             let rows = raw.duration.0 / sample_interval_ns;
+            let shortest_us = raw.duration.0.div_ceil(MAX_SAMPLES) / 1_000;
             self.require(
-                rows <= 1_000_000,
+                rows <= MAX_SAMPLES,
                 "sample_interval",
-                "at most duration / 1,000,000",
+                &format!("at least duration / 1,000,000 ({shortest_us} us here)"),
                 format!("{rows} rows"),
                 "a longer interval keeps the time series readable",
             );

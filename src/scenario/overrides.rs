@@ -249,8 +249,21 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 /// Rewrites serde's type names into words a scenario author knows.
-fn friendly(message: &str) -> String {
+pub(super) fn friendly(message: &str) -> String {
     let mut text = message.trim().to_string();
+    // Serde names the Rust type it wanted; the reader knows only the file's words.
+    for (rust, words) in [
+        ("expected internally tagged enum ", "expected a table with a `kind`"),
+        ("expected struct ", "expected a table"),
+        ("expected enum ", "expected one of the documented values"),
+    ] {
+        if let Some(at) = text.find(rust) {
+            let name_end = text[at + rust.len()..]
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .map_or(text.len(), |n| at + rust.len() + n);
+            text.replace_range(at..name_end, words);
+        }
+    }
     for (rust, words) in [
         ("expected f64", "expected a number"),
         ("expected u64", "expected a whole number >= 0"),
