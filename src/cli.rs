@@ -63,6 +63,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Write into --out even if it holds other results (they are removed first).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -124,7 +127,12 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { scenario, set } => check(scenario, &set),
         Command::Run(args) => run(args),
-        Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Merge {
+            partials,
+            out,
+            quiet,
+            force,
+        } => merge(&partials, &out, quiet, force),
         Command::Report { dir } => report(&dir),
     };
     ExitCode::from(code)
@@ -248,7 +256,26 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
-    sweep(document, out, args.jobs, shard, args.quiet)
+    let plan = match Plan::new(document) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => unreachable!("the document has a sweep"),
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Err(reason) = aesim::sweep::check_destination(out, &plan) {
+        if !args.force {
+            eprintln!(
+                "error: refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
+            );
+            return EXIT_BAD_INPUT;
+        }
+        if let Err(e) = aesim::sweep::clear_foreign_results(out) {
+            return sweep_failed(&e);
+        }
+    }
+    sweep(plan, out, args.jobs, shard, args.quiet)
 }
 
 /// Refuses a sweep whose largest run's estimate times the runs made at once (`jobs`)
@@ -382,15 +409,7 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
     EXIT_OK
 }
 
-fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {
-    let plan = match Plan::new(document) {
-        Ok(Some(plan)) => plan,
-        Ok(None) => unreachable!("the document has a sweep"),
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+fn sweep(plan: Plan, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {
     let started = Instant::now();
     let options = SweepOptions {
         jobs,
@@ -456,12 +475,12 @@ fn report_missing(outcome: &SweepOutcome) {
     }
 }
 
-fn merge(partials: &[PathBuf], out: &Path, quiet: bool) -> u8 {
+fn merge(partials: &[PathBuf], out: &Path, quiet: bool, force: bool) -> u8 {
     if let Err(message) = check_out_is_a_folder(out) {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
-    match aesim::sweep::merge(partials, out) {
+    match aesim::sweep::merge(partials, out, force) {
         Ok(outcome) => {
             if !quiet {
                 println!(
