@@ -178,25 +178,31 @@ pub enum StrategyFile {
         pairs: PairsFile,
         session_overhead: Option<DurationText>,
     },
-    Segmented {
-        name: Option<String>,
-        segments: u64,
-        leaves: u32,
-        #[serde(default = "defaults::workers")]
-        workers: u32,
-        #[serde(default)]
-        policy: PolicyFile,
-        max_interval: Option<DurationText>,
-        interval: Option<DurationText>,
-        poll: Option<DurationText>,
-        #[serde(default)]
-        tree: TreeFile,
-        misalignment: Option<MisalignmentFile>,
-        max_sessions_per_node: Option<u32>,
-        #[serde(default)]
-        pairs: PairsFile,
-        session_overhead: Option<DurationText>,
-    },
+    Segmented(SegmentedFile),
+}
+
+/// A `kind = "segmented"` strategy as written: its fields are listed here once, and the
+/// checker validates the struct whole.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentedFile {
+    pub name: Option<String>,
+    pub segments: u64,
+    pub leaves: u32,
+    #[serde(default = "defaults::workers")]
+    pub workers: u32,
+    #[serde(default)]
+    pub policy: PolicyFile,
+    pub max_interval: Option<DurationText>,
+    pub interval: Option<DurationText>,
+    pub poll: Option<DurationText>,
+    #[serde(default)]
+    pub tree: TreeFile,
+    pub misalignment: Option<MisalignmentFile>,
+    pub max_sessions_per_node: Option<u32>,
+    #[serde(default)]
+    pub pairs: PairsFile,
+    pub session_overhead: Option<DurationText>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

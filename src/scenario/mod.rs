@@ -21,8 +21,8 @@ use crate::sim::SimTime;
 use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
 use diagnostic::Locator;
 use file::{
-    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, OrderFile, PolicyFile, ScenarioFile,
-    StrategyFile, TreeFile,
+    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, PolicyFile, ScenarioFile,
+    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -66,6 +66,9 @@ pub struct Scenario {
 /// Largest supported tree (leaves per tree), to keep one tree's memory bounded (2^24
 /// leaves is 1 GiB of hashes).
 pub const MAX_LEAVES: u32 = 1 << 24;
+/// Most rows of one strategy's time series: `sample_interval` is at least
+/// `duration / MAX_SAMPLES`.
+pub const MAX_SAMPLES: u64 = 1_000_000;
 /// Largest supported cluster.
 pub const MAX_NODES: u64 = 1_000;
 /// Largest supported key space (2^40, about 1.1 * 10^12 keys): keeps every count of keys
@@ -83,20 +86,6 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_SEGMENTS: u64 = 10_000_000;
 /// Most workers one segmented strategy may run.
 pub const MAX_WORKERS: u32 = 4096;
-
-/// The segmented strategy's fields as written, gathered for validation.
-struct SegmentedFile {
-    segments: u64,
-    leaves: u32,
-    workers: u32,
-    policy: PolicyFile,
-    max_interval: Option<DurationText>,
-    interval: Option<DurationText>,
-    poll: Option<DurationText>,
-    tree: TreeFile,
-    misalignment: Option<MisalignmentFile>,
-    max_sessions_per_node: Option<u32>,
-}
 
 impl From<TreeFile> for TreeMaintenance {
     fn from(tree: TreeFile) -> TreeMaintenance {
@@ -156,21 +145,43 @@ impl Scenario {
 /// Reads the scenario file at `path`; returns its text and its name for diagnostics.
 pub(crate) fn read_source(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let fail = |diagnostic| ScenarioError {
         file: file.clone(),
-        diagnostics: vec![Locator::new("").at_span(
+        diagnostics: vec![diagnostic],
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => "check the path; scenarios live in scenarios/",
+            std::io::ErrorKind::IsADirectory => "name a .toml file, not a folder",
+            _ => "check the file's permissions",
+        };
+        fail(Locator::new("").at_span(
             "",
             None,
             format!("cannot read the scenario file: {e}"),
-            Some("check the path; scenarios live in scenarios/".into()),
-        )],
+            Some(hint.into()),
+        ))
     })?;
-    Ok((source, file))
+    match String::from_utf8(bytes) {
+        Ok(source) => Ok((source, file)),
+        Err(e) => {
+            // Locate the first bad byte in the text as far as it can be read.
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let byte = e.as_bytes()[at];
+            Err(fail(Locator::new(&text).at_span(
+                "",
+                Some(at..at + 1),
+                format!("the scenario file is not UTF-8 text: byte 0x{byte:02X} here is not valid UTF-8"),
+                Some("save the file as UTF-8 (TOML files must be UTF-8)".into()),
+            )))
+        }
+    }
 }
 
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
 fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
-    let message = error.message().trim().to_string();
+    let message = overrides::friendly(error.message());
     let hint = deserialize_hint(&message);
     // Every TOML error is located; one without a span (rare) points at the file's start.
     locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
@@ -250,7 +261,36 @@ impl Checker<'_> {
         );
     }
 
+    /// Checks a whole file, table by table in file order (so diagnostics come out in the
+    /// order a reader meets them), and builds the scenario from the checked parts.
     fn scenario(&mut self, raw: ScenarioFile, source: &str) -> Scenario {
+        let sample_interval_ns = self.top_level(&raw);
+        let cluster = self.cluster(&raw.cluster);
+        let network = self.network(&raw.network);
+        let workload = self.workload(&raw.workload, raw.cluster.keys, raw.duration.0);
+        let strategies = self.strategies(raw.strategy, &raw.cluster);
+        let faults = match raw.faults {
+            Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
+            None => FaultConfig::default(),
+        };
+        Scenario {
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            duration_ns: raw.duration.0,
+            sample_interval_ns,
+            cluster,
+            network,
+            workload,
+            strategies,
+            faults,
+            source: source.to_string(),
+        }
+    }
+
+    /// The top-level fields: `name`, `duration` and `sample_interval`. Returns the
+    /// sample interval (default: a hundredth of the run).
+    fn top_level(&mut self, raw: &ScenarioFile) -> u64 {
         let name_ok = !raw.name.is_empty()
             && raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !raw.name.starts_with('.');
@@ -285,16 +325,20 @@ impl Checker<'_> {
         );
         if raw.duration.0 > 0 && sample_interval_ns > 0 {
             let rows = raw.duration.0 / sample_interval_ns;
+            let shortest_us = raw.duration.0.div_ceil(MAX_SAMPLES) / 1_000;
             self.require(
-                rows <= 1_000_000,
+                rows <= MAX_SAMPLES,
                 "sample_interval",
-                "at most duration / 1,000,000",
+                &format!("at least duration / 1,000,000 ({shortest_us} us here)"),
                 format!("{rows} rows"),
                 "a longer interval keeps the time series readable",
             );
         }
+        sample_interval_ns
+    }
 
-        let c = &raw.cluster;
+    /// `[cluster]`.
+    fn cluster(&mut self, c: &ClusterFile) -> ClusterConfig {
         self.require(
             (2..=MAX_NODES).contains(&c.nodes),
             "cluster.nodes",
@@ -331,11 +375,22 @@ impl Checker<'_> {
             format!("{full_scan_ns} ns"),
             "",
         );
-
         let ring = self.ring(c);
         let node_cores = self.node_cores(c);
+        ClusterConfig {
+            nodes: c.nodes as usize,
+            key_count: c.keys,
+            cores: c.cores,
+            node_cores,
+            ring,
+            scan_cost_ns_per_key: c.scan_cost_per_key.0,
+            record_bytes: c.record_bytes,
+            hash_cost_ns: c.hash_cost.0,
+        }
+    }
 
-        let n = &raw.network;
+    /// `[network]`.
+    fn network(&mut self, n: &NetworkFile) -> NetworkConfig {
         self.probability(n.loss, "network.loss");
         self.require(
             n.bandwidth_bytes_per_s >= 1,
@@ -361,8 +416,15 @@ impl Checker<'_> {
             }
             LatencyFile::Exponential { mean } => Latency::Exponential { mean_nanos: mean.0 },
         };
+        NetworkConfig {
+            loss_probability: n.loss,
+            latency,
+            bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
+        }
+    }
 
-        let w = &raw.workload;
+    /// `[workload]`; `keys` is the cluster's key count, `duration_ns` the run's length.
+    fn workload(&mut self, w: &WorkloadFile, keys: u64, duration_ns: u64) -> WorkloadConfig {
         self.require(
             w.writes_per_s.is_finite() && w.writes_per_s >= 0.0 && w.writes_per_s <= 1e9,
             "workload.writes_per_s",
@@ -370,7 +432,7 @@ impl Checker<'_> {
             w.writes_per_s,
             "writes per second across the cluster",
         );
-        let keys = match w.keys {
+        let distribution = match w.keys {
             KeysFile::Uniform => KeyDistribution::Uniform,
             KeysFile::Zipf { exponent } => {
                 self.require(
@@ -404,13 +466,7 @@ impl Checker<'_> {
                         "omit it for a fixed hotspot",
                     );
                 }
-                self.require(
-                    c.keys >= 2,
-                    "cluster.keys",
-                    "at least 2 for a hotspot workload",
-                    c.keys,
-                    "",
-                );
+                self.require(keys >= 2, "cluster.keys", "at least 2 for a hotspot workload", keys, "");
                 KeyDistribution::Hotspot {
                     key_fraction,
                     write_fraction,
@@ -427,9 +483,16 @@ impl Checker<'_> {
                 "omit it to write until the end; writes_per_s = 0.0 writes nothing",
             );
         }
-        let stop_at = w.stop_at.map_or(raw.duration.0, |d| d.0);
+        WorkloadConfig {
+            writes_per_s: w.writes_per_s,
+            keys: distribution,
+            stop_at: SimTime::from_nanos(w.stop_at.map_or(duration_ns, |d| d.0)),
+        }
+    }
 
-        if raw.strategy.is_empty() {
+    /// Every `[[strategy]]`, in order: each kind's fields, then the names.
+    fn strategies(&mut self, entries: Vec<StrategyFile>, c: &ClusterFile) -> Vec<StrategyConfig> {
+        if entries.is_empty() {
             self.error(
                 "strategy",
                 "a scenario needs at least one [[strategy]]".into(),
@@ -437,7 +500,7 @@ impl Checker<'_> {
             );
         }
         let mut strategies: Vec<StrategyConfig> = Vec::new();
-        for (i, entry) in raw.strategy.into_iter().enumerate() {
+        for (i, entry) in entries.into_iter().enumerate() {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let repair;
             let (name, kind) = match entry {
@@ -475,106 +538,46 @@ impl Checker<'_> {
                     };
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
-                StrategyFile::Segmented {
-                    name,
-                    segments,
-                    leaves,
-                    workers,
-                    policy,
-                    max_interval,
-                    interval,
-                    poll,
-                    tree,
-                    misalignment,
-                    max_sessions_per_node,
-                    pairs,
-                    session_overhead,
-                } => {
-                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0));
-                    let name = name.unwrap_or_else(|| "segmented".into());
+                StrategyFile::Segmented(raw) => {
+                    repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0));
+                    let name = raw.name.clone().unwrap_or_else(|| "segmented".into());
                     let scans = c.scan_cost_per_key.0 > 0;
-                    if misalignment.is_some() && ring.as_ref().is_some_and(|r| r.replication_factor < c.nodes as usize)
-                    {
+                    let partial = c.replication_factor.is_some_and(|rf| rf < c.nodes);
+                    if raw.misalignment.is_some() && partial {
                         self.error(
                             &at("misalignment"),
                             "misaligned boundaries are modelled only when every node holds every key".into(),
                             "remove `misalignment`, or set `cluster.replication_factor` to `nodes`",
                         );
                     }
-                    let config = self.segmented(
-                        scans,
-                        &at,
-                        c.keys,
-                        SegmentedFile {
-                            segments,
-                            leaves,
-                            workers,
-                            policy,
-                            max_interval,
-                            interval,
-                            poll,
-                            tree,
-                            misalignment,
-                            max_sessions_per_node,
-                        },
-                    );
+                    let config = self.segmented(scans, &at, c.keys, raw);
                     (name, StrategyKind::Segmented(config))
                 }
             };
-            let name_ok = !name.is_empty()
-                && name.chars().count() <= MAX_NAME_CHARS
-                && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
-            self.require(
-                name_ok,
-                &at("name"),
-                "1 to 64 characters without commas, quotes or control characters",
-                format!("{name:?}"),
-                "the name labels the strategy's rows in every CSV",
-            );
-            if strategies.iter().any(|s| s.name == name) {
-                self.error(
-                    &at("name"),
-                    format!("two strategies are named \"{name}\""),
-                    "give each [[strategy]] a distinct `name`",
-                );
-            }
+            self.strategy_name(&name, &at("name"), &strategies);
             strategies.push(StrategyConfig { name, kind, repair });
         }
+        strategies
+    }
 
-        let faults = match raw.faults {
-            Some(f) => self.faults(f, c.nodes, raw.duration.0),
-            None => FaultConfig::default(),
-        };
-
-        Scenario {
-            name: raw.name,
-            description: raw.description,
-            seed: raw.seed,
-            duration_ns: raw.duration.0,
-            sample_interval_ns,
-            cluster: ClusterConfig {
-                nodes: c.nodes as usize,
-                key_count: c.keys,
-                cores: c.cores,
-                node_cores,
-                ring,
-                scan_cost_ns_per_key: c.scan_cost_per_key.0,
-                record_bytes: c.record_bytes,
-                hash_cost_ns: c.hash_cost.0,
-            },
-            network: NetworkConfig {
-                loss_probability: n.loss,
-                latency,
-                bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
-            },
-            workload: WorkloadConfig {
-                writes_per_s: w.writes_per_s,
-                keys,
-                stop_at: SimTime::from_nanos(stop_at),
-            },
-            strategies,
-            faults,
-            source: source.to_string(),
+    /// A strategy's name at `path`: printable, short, unique among `earlier`.
+    fn strategy_name(&mut self, name: &str, path: &str, earlier: &[StrategyConfig]) {
+        let name_ok = !name.is_empty()
+            && name.chars().count() <= MAX_NAME_CHARS
+            && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
+        self.require(
+            name_ok,
+            path,
+            "1 to 64 characters without commas, quotes or control characters",
+            format!("{name:?}"),
+            "the name labels the strategy's rows in every CSV",
+        );
+        if earlier.iter().any(|s| s.name == name) {
+            self.error(
+                path,
+                format!("two strategies are named \"{name}\""),
+                "give each [[strategy]] a distinct `name`",
+            );
         }
     }
 
@@ -664,6 +667,7 @@ impl Checker<'_> {
         self.require(nanos > 0, path, "positive", "0s", hint);
     }
 
+    /// A `kind = "segmented"` strategy's fields (its name aside, which `strategies` checks).
     fn segmented(
         &mut self,
         scans: bool,

@@ -72,7 +72,7 @@ impl Checker<'_> {
                     list.len() as u64 == nodes,
                     "cluster.racks",
                     &format!("a rack number for each of the {nodes} nodes"),
-                    format!("{} entries", list.len()),
+                    entries(list.len()),
                     "e.g. racks = [0, 1, 2, 0, 1, 2], or racks = 3",
                 );
                 self.require(
@@ -111,7 +111,7 @@ impl Checker<'_> {
                     list.len() as u64 == c.nodes,
                     "cluster.node_cores",
                     &format!("one core count for each of the {} nodes", c.nodes),
-                    format!("{} entries", list.len()),
+                    entries(list.len()),
                     "e.g. node_cores = [8, 8, 8, 8, 8, 4] for one node with half the cores",
                 );
                 self.require(
@@ -139,5 +139,14 @@ impl Checker<'_> {
             },
             session_overhead_ns: session_overhead_ns.unwrap_or(0),
         }
+    }
+}
+
+/// "1 entry", "3 entries".
+fn entries(count: usize) -> String {
+    if count == 1 {
+        "1 entry".into()
+    } else {
+        format!("{count} entries")
     }
 }

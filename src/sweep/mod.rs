@@ -19,7 +19,7 @@ mod chart;
 mod files;
 pub mod stats;
 
-pub use files::RUNS_DIR;
+pub use files::{RUNS_DIR, check_destination, clear_foreign_results};
 
 use crate::output::write_atomic;
 use crate::run::run_scenario;
@@ -248,8 +248,18 @@ pub fn run_sweep(plan: &Plan, out: &Path, options: SweepOptions) -> Result<Sweep
 
 /// Combines the partial results in `inputs` (folders written by `aesim run --shard`)
 /// into `out`, byte for byte what the unsharded sweep writes.
-pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<SweepOutcome, SweepError> {
+/// Like a sweep, a merge refuses an `out` holding other results unless `force`, which
+/// clears them first.
+pub fn merge(inputs: &[PathBuf], out: &Path, force: bool) -> Result<SweepOutcome, SweepError> {
     let plan = files::plan_of_partials(inputs)?;
+    if let Err(reason) = check_destination(out, &plan) {
+        if !force {
+            return Err(SweepError::Input(format!(
+                "refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
+            )));
+        }
+        clear_foreign_results(out)?;
+    }
     files::write_header_files(&plan, out)?;
     let mut missing = Vec::new();
     for run in &plan.runs {
@@ -263,6 +273,21 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<SweepOutcome, SweepError>
             }
             None => missing.push(run),
         }
+    }
+    // A run whose file is present but incomplete (a shard killed while writing it, or a
+    // copy cut short) is named as such: its shard reruns just that run.
+    let damaged = missing.iter().find_map(|run| {
+        inputs
+            .iter()
+            .map(|dir| files::run_path(dir, run))
+            .find(|path| path.exists())
+    });
+    if let Some(path) = damaged {
+        return Err(SweepError::Input(format!(
+            "{} is incomplete or damaged (truncated?), and no other partial result has that run; \
+             rerun its shard (only the damaged run is simulated again) and merge again",
+            path.display()
+        )));
     }
     if let Some(first) = missing.first() {
         return Err(SweepError::Input(format!(
