@@ -311,7 +311,7 @@ fn a_bad_set_path_or_value_names_the_path_and_expected_type() {
     );
     let stderr = set_error(&dir, "cluster.nodes=1");
     assert!(
-        stderr.contains("--set cluster.nodes=1: `cluster.nodes` must be between 2 and 64, got 1"),
+        stderr.contains("--set cluster.nodes=1: `cluster.nodes` must be between 2 and 1,000, got 1"),
         "{stderr}"
     );
     let stderr = set_error(&dir, "network.loss");
