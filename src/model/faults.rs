@@ -214,6 +214,11 @@ impl Faults {
         }
     }
 
+    /// Which nodes are down, by node: what gossip tells every node.
+    pub fn down(&self) -> &[bool] {
+        &self.down
+    }
+
     pub fn is_down(&self, node: NodeId) -> bool {
         self.down[node]
     }

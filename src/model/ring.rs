@@ -366,11 +366,13 @@ fn place_tokens(
     let mut rng = stream(seed, StreamId::RingTokens);
     let mut tokens: Vec<(Key, NodeId)> = match allocation {
         TokenAllocation::Balanced => {
-            let mut order: Vec<NodeId> = (0..nodes).collect();
+            let first: Vec<NodeId> = (0..nodes).collect();
+            let mut order = first.clone();
             (0..count)
                 .map(|i| {
                     if i % nodes == 0 && i > 0 {
-                        order = next_round(&order, replication_factor, &mut rng);
+                        let last = i + nodes == count;
+                        order = next_round(&order, last.then_some(&first[..]), replication_factor, &mut rng);
                     }
                     let at = (u128::from(key_count) * i as u128 / count as u128) as Key;
                     (at, order[i % nodes])
@@ -405,13 +407,22 @@ fn place_tokens(
 /// node stores exactly `rf / nodes` of the key space. When a few draws find no such
 /// order (too few nodes for the replication factor), the previous order is kept, which
 /// has the same property.
-fn next_round(previous: &[NodeId], rf: usize, rng: &mut rand_chacha::ChaCha12Rng) -> Vec<NodeId> {
-    let span = rf.saturating_sub(1);
-    let tail = &previous[previous.len() - span.min(previous.len())..];
+/// The last round must also fit before the first (`first`): the ring wraps.
+fn next_round(
+    previous: &[NodeId],
+    first: Option<&[NodeId]>,
+    rf: usize,
+    rng: &mut rand_chacha::ChaCha12Rng,
+) -> Vec<NodeId> {
+    let span = rf.saturating_sub(1).min(previous.len());
+    let tail = &previous[previous.len() - span..];
+    let head = first.map_or(&[][..], |f| &f[..span]);
     let mut order = previous.to_vec();
-    for _ in 0..64 {
+    for _ in 0..256 {
         order.shuffle(rng);
-        if order[..span.min(order.len())].iter().all(|n| !tail.contains(n)) {
+        let fits_after = order[..span].iter().all(|n| !tail.contains(n));
+        let fits_before = order[order.len() - span..].iter().all(|n| !head.contains(n));
+        if fits_after && fits_before {
             return order;
         }
     }

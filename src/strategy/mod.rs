@@ -206,15 +206,22 @@ pub enum Command {
 pub struct Ctx<'a> {
     now: SimTime,
     commands: &'a mut Vec<Command>,
+    down: &'a [bool],
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(now: SimTime, commands: &'a mut Vec<Command>) -> Ctx<'a> {
-        Ctx { now, commands }
+    pub(crate) fn new(now: SimTime, commands: &'a mut Vec<Command>, down: &'a [bool]) -> Ctx<'a> {
+        Ctx { now, commands, down }
     }
 
     pub fn now(&self) -> SimTime {
         self.now
+    }
+
+    /// Whether `node` is down (crashed and not restarted): what gossip tells every
+    /// node, and what Reaper checks before it starts a segment.
+    pub fn is_down(&self, node: NodeId) -> bool {
+        self.down.get(node).copied().unwrap_or(false)
     }
 
     /// Starts comparing a range on some of its replicas; [`Strategy::on_session_done`]
@@ -253,6 +260,15 @@ pub trait Strategy {
 
     /// Called when a session this strategy started has finished streaming.
     fn on_session_done(&mut self, ctx: &mut Ctx, report: &SessionReport);
+
+    /// Called when a fault (a replica crashed, or a partition cut two replicas apart)
+    /// stopped a session in flight. Return `true` to take it back (it is dropped: the
+    /// strategy will start it again when it sees fit, as Reaper postpones a failed
+    /// segment); `false` (the default) leaves it to the world, which restarts it from
+    /// scratch once all its replicas are reachable again, holding it meanwhile.
+    fn on_session_aborted(&mut self, _ctx: &mut Ctx, _spec: &SessionSpec) -> bool {
+        false
+    }
 
     /// Called when `node` applies a client or replicated write to `key`: the local
     /// knowledge (write counters) a real node has. Strategies must not use anything else

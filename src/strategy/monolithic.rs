@@ -1,12 +1,18 @@
-//! The monolithic strategy: one Merkle tree per range of the ring, each cycle.
+//! The monolithic strategy: one Merkle tree per range of the ring, rebuilt on a
+//! schedule.
 //!
-//! Each cycle builds the whole tree of every range on every replica (a full scan),
+//! Each cycle builds the whole tree of a range on every replica (a full scan),
 //! compares, streams, and waits for the next scheduled rebuild. Nothing of a range is
 //! repaired until its full scan is over, and writes after the snapshot wait for the
 //! next cycle: the baseline every other strategy is measured against. When every node
 //! holds every key the ring is one range, and a cycle is one tree over the whole key
-//! space. On a ring, a cycle repairs every range at once (builds queue for the cores)
-//! or node by node, each node's primary ranges one after another.
+//! space.
+//!
+//! On a ring, `all_at_once` gives every range its own cycle, all started together: a
+//! range's next comparison starts `interval` after its previous one started (or as soon
+//! as it ends, if it overran), so a range stalled by a crashed replica delays no other.
+//! `node_by_node` runs one cycle over the ring at a time: node after node, each node's
+//! primary ranges one after another (as `nodetool repair -pr` on each node in turn).
 
 use super::{Ctx, MonolithicSchedule, RangeOrder, RepairUnit, SessionReport, SessionSpec, Strategy};
 use crate::sim::SimTime;
@@ -15,28 +21,31 @@ use std::collections::VecDeque;
 pub struct Monolithic {
     units: Vec<RepairUnit>,
     schedule: MonolithicSchedule,
-    /// The units each node is primary for, in key order (node-by-node order).
-    primary: Vec<Vec<u64>>,
-    cycle_started: SimTime,
-    /// Units of the cycle not yet started (node by node), in order.
+    /// When each unit's current (or last) comparison started.
+    unit_started: Vec<SimTime>,
+    /// The open full pass: when it began, and which units it still waits for.
+    pass: Option<(SimTime, Vec<bool>, usize)>,
+    /// Node by node: the units of the cycle not yet started, in order, and the cycle's
+    /// start.
     queued: VecDeque<u64>,
-    /// Sessions of the cycle in flight.
-    in_flight: u64,
+    cycle_started: SimTime,
 }
 
 impl Monolithic {
     pub fn new(units: Vec<RepairUnit>, nodes: usize, schedule: MonolithicSchedule) -> Monolithic {
-        let mut primary: Vec<Vec<u64>> = vec![Vec::new(); nodes];
-        for (i, unit) in units.iter().enumerate() {
-            primary[unit.replicas[0]].push(i as u64);
+        let mut queued = VecDeque::new();
+        if schedule.order == RangeOrder::NodeByNode {
+            for node in 0..nodes {
+                queued.extend((0..units.len() as u64).filter(|&u| units[u as usize].replicas[0] == node));
+            }
         }
         Monolithic {
+            unit_started: vec![SimTime::ZERO; units.len()],
             units,
             schedule,
-            primary,
+            pass: None,
+            queued,
             cycle_started: SimTime::ZERO,
-            queued: VecDeque::new(),
-            in_flight: 0,
         }
     }
 
@@ -53,27 +62,34 @@ impl Monolithic {
         spec
     }
 
+    /// All at once: starts `unit`'s next comparison; the first start after a pass
+    /// completed opens the next pass.
+    fn start_unit(&mut self, ctx: &mut Ctx, unit: u64) {
+        let now = ctx.now();
+        ctx.revisit_gap(now.since(self.unit_started[unit as usize]));
+        self.unit_started[unit as usize] = now;
+        if self.pass.is_none() {
+            self.pass = Some((now, vec![false; self.units.len()], self.units.len()));
+        }
+        ctx.start_session(self.session(unit));
+    }
+
+    /// Node by node: a cycle over the ring, its ranges in the queued order.
     fn start_cycle(&mut self, ctx: &mut Ctx) {
         ctx.revisit_gap(ctx.now().since(self.cycle_started));
         self.cycle_started = ctx.now();
-        match self.schedule.order {
-            RangeOrder::AllAtOnce => {
-                for unit in 0..self.units.len() as u64 {
-                    self.in_flight += 1;
-                    ctx.start_session(self.session(unit));
-                }
-            }
-            RangeOrder::NodeByNode => {
-                self.queued = self.primary.iter().flatten().copied().collect();
-                self.start_next(ctx);
-            }
+        for u in 0..self.units.len() as u64 {
+            let unit = self.queued[u as usize];
+            self.queued.push_back(unit);
         }
+        self.start_next(ctx);
     }
 
-    /// Node by node: the next range in the cycle's order.
     fn start_next(&mut self, ctx: &mut Ctx) {
-        if let Some(unit) = self.queued.pop_front() {
-            self.in_flight += 1;
+        // The queue holds one cycle's order, then the units still to start this cycle.
+        let order_len = self.units.len();
+        if self.queued.len() > order_len {
+            let unit = self.queued.remove(order_len).expect("checked");
             ctx.start_session(self.session(unit));
         }
     }
@@ -81,32 +97,71 @@ impl Monolithic {
 
 impl Strategy for Monolithic {
     fn start(&mut self, ctx: &mut Ctx) {
-        self.start_cycle(ctx);
+        match self.schedule.order {
+            RangeOrder::AllAtOnce => {
+                for unit in 0..self.units.len() as u64 {
+                    self.start_unit(ctx, unit);
+                }
+            }
+            RangeOrder::NodeByNode => self.start_cycle(ctx),
+        }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
-        self.start_cycle(ctx);
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        match self.schedule.order {
+            RangeOrder::AllAtOnce => self.start_unit(ctx, token),
+            RangeOrder::NodeByNode => self.start_cycle(ctx),
+        }
     }
 
-    fn on_session_done(&mut self, ctx: &mut Ctx, _report: &SessionReport) {
-        self.in_flight -= 1;
-        if !self.queued.is_empty() {
-            self.start_next(ctx);
-            return;
-        }
-        if self.in_flight > 0 {
-            return;
-        }
-        ctx.full_pass_completed(ctx.now().since(self.cycle_started));
-        let next = self.cycle_started.after(self.schedule.interval_ns);
-        if next <= ctx.now() {
-            self.start_cycle(ctx);
-        } else {
-            ctx.set_timer(next, 0);
+    fn on_session_done(&mut self, ctx: &mut Ctx, report: &SessionReport) {
+        let now = ctx.now();
+        match self.schedule.order {
+            RangeOrder::AllAtOnce => {
+                let unit = report.tag;
+                if let Some((opened, waiting, left)) = &mut self.pass
+                    && report.started >= *opened
+                    && !waiting[unit as usize]
+                {
+                    waiting[unit as usize] = true;
+                    *left -= 1;
+                    if *left == 0 {
+                        ctx.full_pass_completed(now.since(*opened));
+                        self.pass = None;
+                    }
+                }
+                let next = self.unit_started[unit as usize].after(self.schedule.interval_ns);
+                if next <= now {
+                    self.start_unit(ctx, unit);
+                } else {
+                    ctx.set_timer(next, unit);
+                }
+            }
+            RangeOrder::NodeByNode => {
+                if self.queued.len() > self.units.len() {
+                    self.start_next(ctx);
+                    return;
+                }
+                ctx.full_pass_completed(now.since(self.cycle_started));
+                let next = self.cycle_started.after(self.schedule.interval_ns);
+                if next <= now {
+                    self.start_cycle(ctx);
+                } else {
+                    ctx.set_timer(next, 0);
+                }
+            }
         }
     }
 
     fn on_end(&mut self, ctx: &mut Ctx) {
-        ctx.revisit_gap(ctx.now().since(self.cycle_started));
+        let now = ctx.now();
+        match self.schedule.order {
+            RangeOrder::AllAtOnce => {
+                for &started in &self.unit_started {
+                    ctx.revisit_gap(now.since(started));
+                }
+            }
+            RangeOrder::NodeByNode => ctx.revisit_gap(now.since(self.cycle_started)),
+        }
     }
 }

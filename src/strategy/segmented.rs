@@ -39,9 +39,16 @@ pub struct Segmented {
     segment_starts: Vec<Key>,
     /// Sessions each node takes part in now (for `max_sessions_per_node`).
     node_busy: Vec<u32>,
-    /// Round robin with a limit: segments of the current pass passed over because a
-    /// replica was busy, in key order.
+    /// Round robin with a limit or on a ring: segments of the current pass passed over
+    /// because a replica was busy or down, in key order.
     passed_over: BTreeSet<u64>,
+    /// On a ring (or with a session limit) segments are passed over while a replica is
+    /// busy or down, and a session a fault stopped is taken back rather than left
+    /// waiting (Reaper postpones it). With every node holding every key and no limit,
+    /// every session needs every node: segments are never passed over.
+    reaper_rules: bool,
+    /// Which nodes were down at the last dispatch (ring only).
+    down: Vec<bool>,
     /// Local writes (summed over nodes) to each segment since its last comparison began.
     writes_since_visit: Vec<u64>,
     /// When each segment's last comparison began (time zero before the first).
@@ -123,6 +130,7 @@ fn cut_segments(units: &[RepairUnit], segments: u64) -> Vec<(KeyRange, usize)> {
 impl Segmented {
     pub fn new(units: Vec<RepairUnit>, nodes: usize, mut config: SegmentedConfig, pairs: PairSelection) -> Segmented {
         let cut = cut_segments(&units, config.segments);
+        let reaper_rules = config.max_sessions_per_node.is_some() || units.len() > 1;
         config.segments = cut.len() as u64;
         let segments = cut.len();
         let mut passes = PassTracker::new(config.segments);
@@ -136,6 +144,8 @@ impl Segmented {
             pairs,
             node_busy: vec![0; nodes],
             passed_over: BTreeSet::new(),
+            reaper_rules,
+            down: vec![false; nodes],
             writes_since_visit: vec![0; segments],
             last_visit: vec![SimTime::ZERO; segments],
             in_flight: vec![false; segments],
@@ -198,13 +208,17 @@ impl Segmented {
         }
     }
 
-    /// Whether every replica of `segment` can take one more session.
+    /// Whether every replica of `segment` is up and can take one more session.
     fn replicas_free(&self, segment: u64) -> bool {
-        let Some(limit) = self.config.max_sessions_per_node else {
+        if !self.reaper_rules {
             return true;
-        };
+        }
+        let limit = self.config.max_sessions_per_node.unwrap_or(u32::MAX);
         let unit = self.segments[segment as usize].1;
-        self.units[unit].replicas.iter().all(|&n| self.node_busy[n] < limit)
+        self.units[unit]
+            .replicas
+            .iter()
+            .all(|&n| self.node_busy[n] < limit && !self.down[n])
     }
 
     /// The segment holding `key`.
@@ -218,6 +232,11 @@ impl Segmented {
     /// Starts comparisons until every worker is busy or nothing is worth comparing; then
     /// sleeps until the next segment falls due or the next poll.
     fn dispatch(&mut self, ctx: &mut Ctx) {
+        if self.reaper_rules {
+            for (node, down) in self.down.iter_mut().enumerate() {
+                *down = ctx.is_down(node);
+            }
+        }
         while self.busy_workers < self.config.workers {
             let Some(segment) = self.pick(ctx.now()) else { break };
             self.visit(ctx, segment);
@@ -259,7 +278,7 @@ impl Segmented {
     }
 
     fn pick_in_order(&mut self, now: SimTime) -> Option<u64> {
-        if self.config.max_sessions_per_node.is_some() {
+        if self.reaper_rules {
             // Segments passed over earlier in this pass come first, in key order.
             let ready = self
                 .passed_over
@@ -273,7 +292,7 @@ impl Segmented {
         }
         loop {
             let segment = self.next_in_order;
-            if self.in_flight[segment as usize] {
+            if self.in_flight[segment as usize] && !self.reaper_rules {
                 return None;
             }
             if segment == 0 {
@@ -293,7 +312,7 @@ impl Segmented {
             }
             self.passes.pass_of[segment as usize] = self.passes.opened - 1;
             self.next_in_order = (segment + 1) % self.config.segments;
-            if self.replicas_free(segment) {
+            if self.replicas_free(segment) && !self.in_flight[segment as usize] {
                 return Some(segment);
             }
             // A replica is busy: come back to it later in this pass.
@@ -454,6 +473,35 @@ impl Strategy for Segmented {
         self.busy_workers -= 1;
         self.finish_visit(ctx, segment, report.started);
         self.dispatch(ctx);
+    }
+
+    fn on_session_aborted(&mut self, ctx: &mut Ctx, spec: &SessionSpec) -> bool {
+        if !self.reaper_rules {
+            return false;
+        }
+        // Postponed: the segment goes back to the idle ones (keeping its last visit, so
+        // it stays as urgent as it was) and its worker moves on.
+        let segment = spec.tag;
+        let s = segment as usize;
+        let unit = self.segments[s].1;
+        for &node in &self.units[unit].replicas {
+            self.node_busy[node] -= 1;
+        }
+        self.in_flight[s] = false;
+        self.busy_workers -= 1;
+        self.idle_by_last_visit.insert((self.last_visit[s], segment));
+        let writes = self.writes_since_visit[s];
+        if writes > 0 && self.config.policy == Policy::HottestFirst {
+            self.idle_by_writes.insert((writes, Reverse(segment)));
+        }
+        if writes > 0 && self.config.policy == Policy::AgeWeighted {
+            self.written.insert(segment);
+        }
+        if self.config.policy == Policy::RoundRobin {
+            self.passed_over.insert(segment);
+        }
+        self.dispatch(ctx);
+        true
     }
 
     fn on_local_write(&mut self, _node: NodeId, key: Key, _now: SimTime) {

@@ -20,6 +20,7 @@ use super::{Event, World};
 use crate::model::KeyRange;
 use crate::model::faults::FaultEvent;
 use crate::sim::SimTime;
+use crate::strategy::Ctx;
 
 impl World {
     /// Queues every scheduled fault and the first bitrot strike (nothing when the
@@ -73,9 +74,18 @@ impl World {
         for id in stopped {
             let session = self.sessions.remove(&id).expect("listed");
             self.faults.counters.sessions_aborted += 1;
-            self.deferred.push((session.spec, session.report.started));
+            let mut ctx = Ctx::new(self.now, &mut self.commands, self.faults.down());
+            if self.strategy.on_session_aborted(&mut ctx, &session.spec) {
+                // The strategy took it back: it no longer occupies its replicas.
+                for node in session.spec.nodes() {
+                    self.node_sessions[node] -= 1;
+                }
+            } else {
+                self.deferred.push((session.spec, session.report.started));
+            }
         }
         self.sessions_changed();
+        self.apply_commands();
     }
 
     pub(super) fn bitrot(&mut self) {

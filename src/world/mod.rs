@@ -124,6 +124,8 @@ pub struct World {
     /// Sessions each node takes part in: started by the strategy and not finished
     /// (waiting for a fault to clear included).
     node_sessions: Vec<u32>,
+    /// The most sessions any node has taken part in at once.
+    peak_node_sessions: u32,
     /// Each node's repair load (kept only when the scenario configures a ring).
     node_load: Vec<NodeLoad>,
     /// When each piece of the ring was last completely repaired (ring scenarios only).
@@ -216,6 +218,7 @@ impl World {
             sessions: BTreeMap::new(),
             next_session: 0,
             node_sessions: vec![0; nodes],
+            peak_node_sessions: 0,
             node_load: if with_ring {
                 vec![NodeLoad::default(); nodes]
             } else {
@@ -251,7 +254,7 @@ impl World {
         }
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
-        let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands);
+        let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands, world.faults.down());
         world.strategy.start(&mut ctx);
         world.apply_commands();
         world
@@ -260,6 +263,13 @@ impl World {
     /// The token ring: which nodes store which keys.
     pub fn ring(&self) -> &Ring {
         &self.ring
+    }
+
+    /// The most repair sessions any node has taken part in at once so far (sessions
+    /// waiting for a fault to clear included): never above the strategy's
+    /// `max_sessions_per_node`, which the world checks as an invariant.
+    pub fn peak_node_sessions(&self) -> u32 {
+        self.peak_node_sessions
     }
 
     /// Places a client write at `at`, outside the workload (for tests and experiments).
@@ -335,7 +345,7 @@ impl World {
             return Err(violation);
         }
         self.now = self.params.end;
-        let mut ctx = Ctx::new(self.now, &mut self.commands);
+        let mut ctx = Ctx::new(self.now, &mut self.commands, self.faults.down());
         self.strategy.on_end(&mut ctx);
         self.apply_commands_at_end();
         if self.samples.last().is_none_or(|s| s.time < self.now) {
@@ -521,7 +531,7 @@ impl World {
                 records,
             } => self.stream_arrives(session, pair, to, &records),
             Event::StrategyTimer { token } => {
-                let mut ctx = Ctx::new(time, &mut self.commands);
+                let mut ctx = Ctx::new(time, &mut self.commands, self.faults.down());
                 self.strategy.on_timer(&mut ctx, token);
                 self.apply_commands();
             }

@@ -19,6 +19,7 @@ impl World {
     pub(super) fn start_session(&mut self, spec: SessionSpec) {
         for node in spec.nodes() {
             self.node_sessions[node] += 1;
+            self.peak_node_sessions = self.peak_node_sessions.max(self.node_sessions[node]);
             if let Some(limit) = self.params.max_sessions_per_node
                 && self.node_sessions[node] > limit
                 && self.violation.is_none()
@@ -430,7 +431,7 @@ impl World {
                 repairs.completed(piece, range, self.now);
             }
         }
-        let mut ctx = Ctx::new(self.now, &mut self.commands);
+        let mut ctx = Ctx::new(self.now, &mut self.commands, self.faults.down());
         self.strategy.on_session_done(&mut ctx, &session.report);
         self.apply_commands();
     }
