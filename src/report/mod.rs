@@ -9,6 +9,7 @@
 
 pub mod charts;
 pub mod data;
+mod ring;
 
 use crate::output::write_atomic;
 use charts::Chart;
@@ -86,8 +87,10 @@ pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
             std::fs::remove_file(&stale).map_err(|e| ReportError::output(&stale, e.to_string()))?;
         }
     }
+    let ring = ring::section(dir, &data.summary)?;
     let path = dir.join(REPORT_FILE);
-    write_atomic(&path, markdown(&data, &charts)?.as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
+    write_atomic(&path, markdown(&data, &charts, ring.as_deref())?.as_bytes())
+        .map_err(|e| ReportError::output(&path, e.to_string()))?;
     files.insert(0, PathBuf::from(REPORT_FILE));
     Ok(Rendered { files })
 }
@@ -240,7 +243,7 @@ fn escape_cell(text: &str) -> String {
 }
 
 /// The whole report: the scenario, the comparison table, every chart with its caption.
-fn markdown(data: &RunData, charts: &[Chart]) -> Result<String, ReportError> {
+fn markdown(data: &RunData, charts: &[Chart], ring: Option<&str>) -> Result<String, ReportError> {
     let mut out = String::new();
     let title = if data.name.is_empty() { "aesim run" } else { &data.name };
     out.push_str(&format!("# {title}\n\n"));
@@ -284,6 +287,9 @@ fn markdown(data: &RunData, charts: &[Chart]) -> Result<String, ReportError> {
              Every column is in `faults.csv`.\n\n",
         );
     }
+    if let Some(ring) = ring {
+        out.push_str(ring);
+    }
     out.push_str("## Charts\n\n");
     for chart in charts {
         out.push_str(&format!(
@@ -303,6 +309,9 @@ fn markdown(data: &RunData, charts: &[Chart]) -> Result<String, ReportError> {
     );
     if data.faults.is_some() {
         out.push_str("`faults.csv`, ");
+    }
+    if ring.is_some() {
+        out.push_str("`nodes.csv`, `ranges.csv`, ");
     }
     out.push_str("`scenario.toml` (the scenario as run), `run.toml` (the seed).\n");
     Ok(out)

@@ -287,6 +287,7 @@ impl Segmented {
                 .find(|&s| !self.in_flight[s as usize] && self.replicas_free(s));
             if let Some(segment) = ready {
                 self.passed_over.remove(&segment);
+                self.passes.pass_of[segment as usize] = self.passes.opened - 1;
                 return Some(segment);
             }
         }
@@ -310,9 +311,9 @@ impl Segmented {
                 }
                 self.passes.open(now, self.config.segments);
             }
-            self.passes.pass_of[segment as usize] = self.passes.opened - 1;
             self.next_in_order = (segment + 1) % self.config.segments;
             if self.replicas_free(segment) && !self.in_flight[segment as usize] {
+                self.passes.pass_of[segment as usize] = self.passes.opened - 1;
                 return Some(segment);
             }
             // A replica is busy: come back to it later in this pass.

@@ -1,0 +1,145 @@
+//! The report's "Ring" section, from `nodes.csv` and `ranges.csv` (written only for
+//! scenarios with a token ring): how the ring spreads the keys, how long a full repair
+//! of the ring takes, how long ranges go without a complete repair (the figure held
+//! against gc_grace), and how the repair load falls on the nodes.
+
+use super::data::Table;
+use super::{ReportError, markdown_table, millis_text};
+use std::path::Path;
+
+/// Cassandra's default gc_grace_seconds: 10 days.
+const GC_GRACE_S: f64 = 864_000.0;
+
+/// The section, or `None` when the folder has no ring files.
+pub fn section(dir: &Path, summary: &Table) -> Result<Option<String>, ReportError> {
+    let (nodes_path, ranges_path) = (dir.join("nodes.csv"), dir.join("ranges.csv"));
+    if !nodes_path.exists() && !ranges_path.exists() {
+        return Ok(None);
+    }
+    let nodes = Table::read(&nodes_path)?;
+    let ranges = Table::read(&ranges_path)?;
+    let strategy_col = summary.require("strategy")?;
+    let pass_col = summary.require("mean_full_pass_s")?;
+    let passes_col = summary.require("full_passes")?;
+    let strategies: Vec<String> = (0..summary.rows.len())
+        .map(|row| summary.text(row, strategy_col).to_string())
+        .collect();
+    let mut out = String::from("## Ring\n\n");
+    out.push_str(&ownership_text(&nodes, strategies.first().map_or("", String::as_str))?);
+
+    let n_strategy = nodes.require("strategy")?;
+    let n_core = nodes.require("build_core_s")?;
+    let n_sent = nodes.require("bytes_sent")?;
+    let n_received = nodes.require("bytes_received")?;
+    let n_stale = nodes.require("stale_keys")?;
+    let r_strategy = ranges.require("strategy")?;
+    let r_gap = ranges.require("max_unrepaired_s")?;
+    let r_last = ranges.require("last_repaired_s")?;
+    let mut rows = Vec::new();
+    for (row, strategy) in strategies.iter().enumerate() {
+        let node_rows: Vec<usize> = (0..nodes.rows.len())
+            .filter(|&r| nodes.text(r, n_strategy) == strategy)
+            .collect();
+        let range_rows: Vec<usize> = (0..ranges.rows.len())
+            .filter(|&r| ranges.text(r, r_strategy) == strategy)
+            .collect();
+        let mut gaps = range_rows
+            .iter()
+            .map(|&r| ranges.number(r, r_gap))
+            .collect::<Result<Vec<f64>, _>>()?;
+        gaps.sort_by(f64::total_cmp);
+        let never = range_rows
+            .iter()
+            .filter(|&&r| ranges.text(r, r_last).is_empty())
+            .count();
+        let core = node_rows
+            .iter()
+            .map(|&r| nodes.number(r, n_core))
+            .collect::<Result<Vec<f64>, _>>()?;
+        let mut traffic = Vec::new();
+        let mut stale = Vec::new();
+        for &r in &node_rows {
+            traffic.push(nodes.number(r, n_sent)? + nodes.number(r, n_received)?);
+            stale.push(nodes.number(r, n_stale)?);
+        }
+        let passes = summary.text(row, passes_col);
+        let pass = if passes == "0" { "" } else { summary.text(row, pass_col) };
+        rows.push(vec![
+            strategy.clone(),
+            if pass.is_empty() { "-".into() } else { millis_text(pass) },
+            format!("{:.1}", quantile(&gaps, 0.5)),
+            format!("{:.1}", gaps.last().copied().unwrap_or(0.0)),
+            never.to_string(),
+            format!("{:.1} / {:.1}", min(&core), max(&core)),
+            format!("{:.1}", max(&traffic) / 1e6),
+            format!("{:.0}", max(&stale)),
+        ]);
+    }
+    let headings = [
+        "strategy",
+        "full ring repair s",
+        "range unrepaired p50 s",
+        "range unrepaired max s",
+        "ranges never repaired",
+        "build core-s per node min / max",
+        "busiest node MB",
+        "most stale keys on a node",
+    ];
+    out.push_str(&markdown_table(
+        headings.iter().map(|h| h.to_string()).collect(),
+        rows.into_iter(),
+    ));
+    out.push_str(&format!(
+        "\n*full ring repair*: mean time for every range to be compared afresh; *range unrepaired*: per \
+         range, the longest it went without a complete repair (from the start of the run, between \
+         repairs, or until the end), over the ranges: the figure to hold against gc_grace \
+         (Cassandra's default is {GC_GRACE_S:.0} s, 10 days); *never repaired*: ranges no repair \
+         covered completely; *build core-s*: core time each node spent scanning for tree builds; \
+         *busiest node MB*: anti-entropy bytes sent and received by the node with the most; *stale \
+         keys*: keys on which a node held an older version than another replica when the run \
+         ended. Per node figures are in `nodes.csv`, per range figures in `ranges.csv`.\n\n"
+    ));
+    Ok(Some(out))
+}
+
+/// One paragraph on the ring's shape, from the first strategy's rows of `nodes.csv`.
+fn ownership_text(nodes: &Table, strategy: &str) -> Result<String, ReportError> {
+    let s = nodes.require("strategy")?;
+    let o = nodes.require("ownership")?;
+    let t = nodes.require("tokens")?;
+    let mut shares = Vec::new();
+    let mut tokens = 0.0;
+    for row in (0..nodes.rows.len()).filter(|&r| nodes.text(r, s) == strategy) {
+        shares.push(nodes.number(row, o)?);
+        tokens += nodes.number(row, t)?;
+    }
+    let n = shares.len().max(1) as f64;
+    let mean = shares.iter().sum::<f64>() / n;
+    let stdev = (shares.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    Ok(format!(
+        "{} nodes, {tokens:.0} token ranges. Each node stores {:.1}% of the keys on average (min \
+         {:.1}%, max {:.1}%, standard deviation {:.2} points).\n\n",
+        shares.len(),
+        100.0 * mean,
+        100.0 * min(&shares),
+        100.0 * max(&shares),
+        100.0 * stdev
+    ))
+}
+
+fn min(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min).min(f64::MAX)
+}
+
+fn max(values: &[f64]) -> f64 {
+    values.iter().copied().fold(0.0, f64::max)
+}
+
+/// The value at `q` of sorted `values` (nearest rank); 0 when empty.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
