@@ -3,6 +3,7 @@
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Override, ScenarioDocument, canonical_text};
+use aesim::sweep::engine::ShardArg;
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -10,13 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod sweep;
+
 /// Exit code of a successful command.
-const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code when a run failed: an output could not be written, or an invariant broke.
-const EXIT_RUN_FAILED: u8 = 1;
+pub(crate) const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code for a bad scenario file or bad command-line usage, including a run refused
 /// before it started (too much memory, an output folder holding another scenario).
-const EXIT_BAD_INPUT: u8 = 2;
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +67,9 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Plan a sweep for a cluster engine (Slurm, Kubernetes), or check its progress.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,11 +95,14 @@ struct RunArgs {
     /// Output folder [default: results/<scenario name>/].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Simulations run at once (outputs are identical for any value).
-    #[arg(long, default_value_t = default_jobs())]
-    jobs: usize,
-    /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result.
-    #[arg(long, value_name = "I/N")]
+    /// Simulations run at once (outputs are identical for any value) [default: the CPUs
+    /// granted: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, the cgroup's cpu.max, else all].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result; `auto`
+    /// takes it from SLURM_ARRAY_TASK_ID (a job array) or JOB_COMPLETION_INDEX and
+    /// AESIM_SHARD_COUNT (a Kubernetes Indexed Job).
+    #[arg(long, value_name = "I/N|auto")]
     shard: Option<String>,
     /// Print nothing but errors (and no progress bar).
     #[arg(long, short)]
@@ -115,7 +124,7 @@ struct RunArgs {
 }
 
 fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+    aesim::sweep::engine::granted_cpus().cpus
 }
 
 pub fn main() -> ExitCode {
@@ -124,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Check { scenario, set } => check(scenario, &set),
         Command::Run(args) => run(args),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Sweep(command) => sweep::run(command),
         Command::Report { dir } => match aesim::report::render(&dir) {
             Ok(rendered) => {
                 println!("{}: wrote {} files", dir.display(), rendered.files.len());
@@ -139,7 +149,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Reads `--set` flags and the scenario, printing every problem.
-fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
+pub(crate) fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
     let mut overrides = Vec::new();
     for text in set {
         match Override::parse_set(text) {
@@ -209,13 +219,14 @@ fn run(args: RunArgs) -> u8 {
         invariants,
         profile,
     } = args;
+    let jobs = jobs.unwrap_or_else(default_jobs);
     let document = match load(&path, &set, seed) {
         Ok(d) => d,
         Err(code) => return code,
     };
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&document.base.name));
     if document.sweep.is_some() {
-        let shard = match shard.as_deref().map(Shard::parse).transpose() {
+        let shard = match shard.as_deref().map(resolve_shard).transpose() {
             Ok(shard) => shard,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -339,6 +350,11 @@ fn run(args: RunArgs) -> u8 {
         );
     }
     EXIT_OK
+}
+
+/// `--shard I/N`, or `auto` from the engine's variables.
+fn resolve_shard(text: &str) -> Result<Shard, String> {
+    Ok(ShardArg::parse(text)?.resolve()?.shard)
 }
 
 fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {

@@ -16,8 +16,11 @@
 
 mod aggregate;
 mod chart;
+pub mod engine;
 mod files;
+pub mod plan;
 pub mod stats;
+pub mod status;
 
 pub use files::RUNS_DIR;
 
@@ -264,15 +267,22 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<SweepOutcome, SweepError>
             None => missing.push(run),
         }
     }
-    if let Some(first) = missing.first() {
+    if !missing.is_empty() {
+        // Name what is missing by shard (read off the folders' runs) and say how to
+        // finish: `aesim sweep status` prints the exact commands.
+        let by_shard = match status::Status::read(inputs, None) {
+            Ok(status) => status.lines().iter().map(|l| format!("\n  {l}")).collect::<String>(),
+            Err(_) => String::new(),
+        };
+        let folders: Vec<String> = inputs.iter().map(|d| status::quote(&d.display().to_string())).collect();
         return Err(SweepError::Input(format!(
-            "{} of the sweep's {} runs are in none of the partial results (the first: grid point {}, \
-             replication {}, run {}); run the missing shards and merge again",
+            "{} of the sweep's {} runs are in none of the partial results:{by_shard}\n  \
+             = hint: `aesim sweep status {} --shards N --out {}` names the missing runs and prints the \
+             commands that run them (N: the shard count the sweep was run with)",
             missing.len(),
             plan.runs.len(),
-            first.point,
-            first.replication,
-            first.index,
+            folders.join(" "),
+            status::quote(&out.display().to_string()),
         )));
     }
     aggregate::write_aggregates(&plan, out)?;
