@@ -288,7 +288,6 @@ pub fn slurm_script(plan: &Plan, options: &PlanOptions) -> Result<String, String
     run.extend([
         "--shard".into(),
         "auto".into(),
-        "--quiet".into(),
         "--out".into(),
         format!("{}\"$SLURM_ARRAY_TASK_ID\"", quote(&shard_folder(&options.out, ""))),
     ]);
@@ -377,7 +376,6 @@ pub fn kubernetes_manifest(plan: &Plan, options: &PlanOptions) -> Result<String,
     run.extend([
         "--shard".into(),
         "auto".into(),
-        "--quiet".into(),
         "--out".into(),
         format!(
             "{}\"$((JOB_COMPLETION_INDEX + 1))\"",
