@@ -334,11 +334,11 @@ fn status_names_a_missing_shard_and_a_truncated_run_and_its_commands_finish_the_
     );
 
     // Run as printed: only the missing and corrupt runs are simulated.
-    let rerun = ok(&run_printed(&commands[0]));
+    let rerun = ok(&run_printed(commands[0]));
     assert!(rerun.contains("ran 1, 2 already done"), "{rerun}");
-    let rerun = ok(&run_printed(&commands[1]));
+    let rerun = ok(&run_printed(commands[1]));
     assert!(rerun.contains("ran 3, 0 already done"), "{rerun}");
-    ok(&run_printed(&commands[2]));
+    ok(&run_printed(commands[2]));
     assert_eq!(tree(&merged), tree(&whole));
     let mut args = vec!["sweep", "status"];
     args.extend(parts.iter().map(|p| path(p)));
