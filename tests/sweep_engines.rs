@@ -373,7 +373,10 @@ fn status_of_one_folder_resumes_it_in_place() {
     );
     ok(&run_printed(command));
     assert_eq!(tree(&out), tree(&whole));
-    // Bad input: no such folders, a folder that is no sweep's.
+    // Bad input: more shards than runs, no such folders, a folder that is no sweep's.
+    let too_many = aesim(&["sweep", "status", path(&out), "--shards", "13"]);
+    assert_eq!(too_many.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&too_many.stderr).contains("has only 12 runs"));
     let missing = aesim(&["sweep", "status", path(&dir.join("nowhere"))]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("none of the folders exists"));

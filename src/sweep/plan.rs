@@ -482,9 +482,9 @@ mod tests {
         assert_eq!(shard_wall_s(&costs, 4, 2), 1.0);
         assert_eq!(suggested_shards(&costs, 1), 1);
         // Eight runs of 1,000 s: four shards of two finish within the hour.
-        assert_eq!(suggested_shards(&vec![cost(1_000_000_000); 8], 1), 4);
+        assert_eq!(suggested_shards(&[cost(1_000_000_000); 8], 1), 4);
         // Runs longer than the hour each: one run per shard is the best there is.
-        assert_eq!(suggested_shards(&vec![cost(4_000_000_000); 8], 1), 8);
+        assert_eq!(suggested_shards(&[cost(4_000_000_000); 8], 1), 8);
         assert_eq!(yaml_string("a \"b\"\n"), r#""a \"b\"\n""#);
     }
 }

@@ -70,6 +70,14 @@ impl Status {
             )));
         }
         let plan = files::plan_of_partials(&existing)?;
+        if let Some(n) = shards
+            && n > plan.runs.len()
+        {
+            return Err(SweepError::Input(format!(
+                "--shards {n}: the sweep has only {} runs, so it cannot have been run in {n} shards",
+                plan.runs.len()
+            )));
+        }
         let runs: Vec<RunState> = plan
             .runs
             .iter()
