@@ -219,7 +219,8 @@ fn run(args: RunArgs) -> u8 {
         invariants,
         profile,
     } = args;
-    let jobs = jobs.unwrap_or_else(default_jobs);
+    let granted = aesim::sweep::engine::granted_cpus();
+    let (jobs, jobs_from) = jobs.map_or((granted.cpus, granted.source), |j| (j, "--jobs"));
     let document = match load(&path, &set, seed) {
         Ok(d) => d,
         Err(code) => return code,
@@ -227,7 +228,17 @@ fn run(args: RunArgs) -> u8 {
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&document.base.name));
     if document.sweep.is_some() {
         let shard = match shard.as_deref().map(resolve_shard).transpose() {
-            Ok(shard) => shard,
+            Ok(Some(auto)) if auto.source != aesim::sweep::engine::EXPLICIT_SOURCE => {
+                // Say what the engine gave, for the job's log.
+                if !quiet {
+                    println!(
+                        "shard {} from {}; --jobs {jobs} from {jobs_from}",
+                        auto.shard, auto.source
+                    );
+                }
+                Some(auto.shard)
+            }
+            Ok(shard) => shard.map(|s| s.shard),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_BAD_INPUT;
@@ -353,8 +364,8 @@ fn run(args: RunArgs) -> u8 {
 }
 
 /// `--shard I/N`, or `auto` from the engine's variables.
-fn resolve_shard(text: &str) -> Result<Shard, String> {
-    Ok(ShardArg::parse(text)?.resolve()?.shard)
+fn resolve_shard(text: &str) -> Result<aesim::sweep::engine::AutoShard, String> {
+    ShardArg::parse(text)?.resolve()
 }
 
 fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {

@@ -212,6 +212,12 @@ fn slurm_array_tasks_with_shard_auto_merge_to_the_single_machine_bytes() {
         ));
         let index = id / 2 + 1;
         assert!(
+            stdout.starts_with(&format!(
+                "shard {index}/4 from SLURM_ARRAY_TASK_ID={id} of 0-6:2; --jobs 1 from SLURM_CPUS_PER_TASK\n"
+            )),
+            "{stdout}"
+        );
+        assert!(
             stdout.contains(&format!("shard {index}/4: 3 of them; ran 3")),
             "{stdout}"
         );

@@ -22,6 +22,9 @@ pub const SHARD_COUNT_VAR: &str = "AESIM_SHARD_COUNT";
 /// the bound keeps every index computation far from overflow.
 const MAX_TASKS: u64 = 1 << 32;
 
+/// The `source` of a shard given explicitly as `--shard I/N`.
+pub const EXPLICIT_SOURCE: &str = "--shard";
+
 /// Which engine a shard came from, for the run's summary line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AutoShard {
@@ -53,7 +56,7 @@ impl ShardArg {
         match self {
             ShardArg::Explicit(shard) => Ok(AutoShard {
                 shard: *shard,
-                source: "--shard".into(),
+                source: EXPLICIT_SOURCE.into(),
             }),
             ShardArg::Auto => shard_from_env(),
         }
