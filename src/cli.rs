@@ -2,8 +2,8 @@
 
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_with};
-use aesim::scenario::{Override, ScenarioDocument, canonical_text};
-use aesim::sweep::engine::ShardArg;
+use aesim::scenario::{Origin, Override, Scenario, ScenarioDocument, canonical_text};
+use aesim::sweep::engine::{AutoShard, EXPLICIT_SOURCE, ShardArg, granted_cpus};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -66,6 +66,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Write into --out even if it holds other results (they are removed first).
+        #[arg(long)]
+        force: bool,
     },
     /// Plan a sweep for a cluster engine (Slurm, Kubernetes), or check its progress.
     #[command(subcommand)]
@@ -85,7 +88,8 @@ enum Checks {
 struct RunArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
-    /// Override the scenario's seed (a sweep's base seed).
+    /// Override the scenario's seed (a sweep's base seed), at most 2^63 - 1 (TOML's
+    /// largest integer, so that run.toml can record it).
     #[arg(long)]
     seed: Option<u64>,
     /// Override one parameter by its dotted path, e.g. --set network.loss=0.05 or
@@ -97,8 +101,8 @@ struct RunArgs {
     out: Option<PathBuf>,
     /// Simulations run at once (outputs are identical for any value) [default: the CPUs
     /// granted: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, the cgroup's cpu.max, else all].
-    #[arg(long)]
-    jobs: Option<usize>,
+    #[arg(long = "jobs", value_name = "N")]
+    jobs_flag: Option<usize>,
     /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result; `auto`
     /// takes it from SLURM_ARRAY_TASK_ID (a job array) or JOB_COMPLETION_INDEX and
     /// AESIM_SHARD_COUNT (a Kubernetes Indexed Job).
@@ -123,8 +127,15 @@ struct RunArgs {
     profile: bool,
 }
 
+impl RunArgs {
+    /// `--jobs`, or the CPUs the engine granted.
+    fn jobs(&self) -> usize {
+        self.jobs_flag.unwrap_or_else(default_jobs)
+    }
+}
+
 fn default_jobs() -> usize {
-    aesim::sweep::engine::granted_cpus().cpus
+    granted_cpus().cpus
 }
 
 pub fn main() -> ExitCode {
@@ -132,23 +143,21 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { scenario, set } => check(scenario, &set),
         Command::Run(args) => run(args),
-        Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Merge {
+            partials,
+            out,
+            quiet,
+            force,
+        } => merge(&partials, &out, quiet, force),
+        Command::Report { dir } => report(&dir),
         Command::Sweep(command) => sweep::run(command),
-        Command::Report { dir } => match aesim::report::render(&dir) {
-            Ok(rendered) => {
-                println!("{}: wrote {} files", dir.display(), rendered.files.len());
-                EXIT_OK
-            }
-            Err(e) => {
-                eprintln!("error: cannot render the report: {e}");
-                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
-            }
-        },
     };
     ExitCode::from(code)
 }
 
-/// Reads `--set` flags and the scenario, printing every problem.
+/// Reads `--set` flags, `--seed` and the scenario, printing every problem. The seed is
+/// one more override (`seed = N`), for single runs and sweeps alike: it is validated
+/// like the file's own seed and lands in the checked scenario (a sweep's base seed).
 pub(crate) fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
     let mut overrides = Vec::new();
     for text in set {
@@ -160,21 +169,19 @@ pub(crate) fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<Sce
             }
         }
     }
-    let document = ScenarioDocument::load(path, overrides.clone()).map_err(|e| {
+    if let Some(seed) = seed {
+        match Override::seed(seed) {
+            Ok(o) => overrides.push(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    ScenarioDocument::load(path, overrides).map_err(|e| {
         eprintln!("{e}");
         EXIT_BAD_INPUT
-    })?;
-    // A sweep's seed is a parameter like any other, recorded with the overrides.
-    match seed {
-        Some(seed) if document.sweep.is_some() => {
-            overrides.push(Override::parse_set(&format!("seed={seed}")).expect("a valid override"));
-            ScenarioDocument::load(path, overrides).map_err(|e| {
-                eprintln!("{e}");
-                EXIT_BAD_INPUT
-            })
-        }
-        _ => Ok(document),
-    }
+    })
 }
 
 fn check(path: PathBuf, set: &[String]) -> u8 {
@@ -205,127 +212,205 @@ fn check(path: PathBuf, set: &[String]) -> u8 {
     EXIT_OK
 }
 
+/// `aesim report DIR`.
+fn report(dir: &Path) -> u8 {
+    match aesim::report::render(dir) {
+        Ok(rendered) => {
+            println!("{}: wrote {} files", dir.display(), rendered.files.len());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot render the report: {e}");
+            if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+        }
+    }
+}
+
+/// `aesim run`: loads the scenario once, then runs it as a sweep or as a single run.
 fn run(args: RunArgs) -> u8 {
-    let RunArgs {
-        scenario: path,
-        set,
-        seed,
-        out,
-        jobs,
-        shard,
-        quiet,
-        force,
-        memory_limit,
-        invariants,
-        profile,
-    } = args;
-    let granted = aesim::sweep::engine::granted_cpus();
-    let (jobs, jobs_from) = jobs.map_or((granted.cpus, granted.source), |j| (j, "--jobs"));
-    let document = match load(&path, &set, seed) {
+    let document = match load(&args.scenario, &args.set, args.seed) {
         Ok(d) => d,
         Err(code) => return code,
     };
-    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&document.base.name));
-    if document.sweep.is_some() {
-        let shard = match shard.as_deref().map(resolve_shard).transpose() {
-            Ok(Some(auto)) if auto.source != aesim::sweep::engine::EXPLICIT_SOURCE => {
-                // Say what the engine gave, for the job's log.
-                if !quiet {
-                    println!(
-                        "shard {} from {}; --jobs {jobs} from {jobs_from}",
-                        auto.shard, auto.source
-                    );
-                }
-                Some(auto.shard)
-            }
-            Ok(shard) => shard.map(|s| s.shard),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_BAD_INPUT;
-            }
-        };
-        // Every run of a sweep is one world; `jobs` of them run at once. The largest
-        // point bounds them all.
-        let limit = memory_limit.unwrap_or_else(resources::default_limit_bytes);
-        let sweep_points = document.sweep.as_ref().map_or(0, |s| s.points());
-        let largest = (0..sweep_points)
-            .filter_map(|point| document.point_scenario(point).ok())
-            .map(|s| resources::estimate(&s, 1))
-            .max_by_key(|m| m.total_bytes);
-        if let Some(memory) = largest {
-            let at_once = jobs.max(1) as u64;
-            let total = memory.total_bytes.saturating_mul(at_once);
-            if total > limit {
-                eprintln!(
-                    "error: the sweep of {} needs an estimated {} of memory ({} for its largest run, \
-                     {at_once} at once), more than the limit of {}\n  \
-                     = hint: fewer --jobs, or a higher --memory-limit",
-                    path.display(),
-                    format_bytes(total),
-                    format_bytes(memory.total_bytes),
-                    format_bytes(limit),
-                );
-                return EXIT_BAD_INPUT;
-            }
-        }
-        return sweep(document, &out, jobs, shard, quiet);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&document.base.name));
+    if let Err(message) = check_out_is_a_folder(&out) {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
     }
-    if shard.is_some() {
+    let limit = args.memory_limit.unwrap_or_else(resources::default_limit_bytes);
+    if document.sweep.is_some() {
+        run_sweep(&args, document, &out, limit)
+    } else {
+        run_single(&args, &document, &out, limit)
+    }
+}
+
+/// Results are a folder of files: `--out` must name a folder, or nothing yet.
+fn check_out_is_a_folder(out: &Path) -> Result<(), String> {
+    if out.exists() && !out.is_dir() {
+        return Err(format!(
+            "error: --out {} is a file, not a folder\n  = hint: results are a folder of files; choose a folder \
+             (it is created if needed)",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `--shard I/N`, or `auto` from the engine's variables.
+fn resolve_shard(text: &str) -> Result<AutoShard, String> {
+    ShardArg::parse(text)?.resolve()
+}
+
+/// A scenario with a `[sweep]`: every run of the grid, or of one shard of it.
+fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64) -> u8 {
+    let shard = match args.shard.as_deref().map(resolve_shard).transpose() {
+        Ok(Some(auto)) if auto.source != EXPLICIT_SOURCE => {
+            // Say what the engine gave, for the job's log.
+            if !args.quiet {
+                let from = if args.jobs_flag.is_some() {
+                    "--jobs"
+                } else {
+                    granted_cpus().source
+                };
+                println!(
+                    "shard {} from {}; --jobs {} from {from}",
+                    auto.shard,
+                    auto.source,
+                    args.jobs()
+                );
+            }
+            Some(auto.shard)
+        }
+        Ok(shard) => shard.map(|s| s.shard),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Err(message) = sweep_memory_check(&args.scenario, &document, args.jobs(), limit) {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
+    }
+    let plan = match Plan::new(document) {
+        Ok(Some(plan)) => plan,
+        Ok(None) => unreachable!("the document has a sweep"),
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let Err(reason) = aesim::sweep::check_destination(out, &plan) {
+        if !args.force {
+            eprintln!(
+                "error: refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
+            );
+            return EXIT_BAD_INPUT;
+        }
+        if let Err(e) = aesim::sweep::clear_foreign_results(out) {
+            return sweep_failed(&e);
+        }
+    }
+    sweep(plan, out, args.jobs(), shard, args.quiet)
+}
+
+/// Refuses a sweep whose largest run's estimate times the runs made at once (`jobs`)
+/// exceeds `limit`.
+fn sweep_memory_check(path: &Path, document: &ScenarioDocument, jobs: usize, limit: u64) -> Result<(), String> {
+    let points = document.sweep.as_ref().map_or(0, |s| s.points());
+    let largest = (0..points)
+        .filter_map(|point| document.point_scenario(point).ok())
+        .map(|s| resources::estimate(&s, 1))
+        .max_by_key(|m| m.total_bytes);
+    let Some(memory) = largest else { return Ok(()) };
+    let at_once = jobs.max(1) as u64;
+    let total = memory.total_bytes.saturating_mul(at_once);
+    if total <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "error: the sweep of {} needs an estimated {} of memory ({} for its largest run, \
+         {at_once} at once), more than the limit of {}\n  \
+         = hint: fewer --jobs, or a higher --memory-limit",
+        path.display(),
+        format_bytes(total),
+        format_bytes(memory.total_bytes),
+        format_bytes(limit),
+    ))
+}
+
+/// The scenario a single run simulates. When `--set` changed it, its echo
+/// (`scenario.toml`) is the effective scenario with the flags named in a comment, so
+/// that the echo reproduces the run on its own; `--seed` alone leaves the file as
+/// written, since `run.toml` records the seed.
+fn single_run_scenario(path: &Path, document: &ScenarioDocument) -> Scenario {
+    let mut scenario = document.base.clone();
+    let flags: Vec<String> = document
+        .set
+        .iter()
+        .filter(|o| o.origin != Origin::SeedFlag)
+        .map(|o| format!("--set '{}'", o.to_set_text()))
+        .collect();
+    if !flags.is_empty() {
+        let body = canonical_text(&document.source, &document.set, scenario.seed);
+        scenario.source = format!("# {} with {} applied\n{body}", path.display(), flags.join(" "));
+    }
+    scenario
+}
+
+/// Refuses a single run whose memory estimate exceeds `limit`.
+fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64) -> Result<(), String> {
+    let memory = resources::estimate(scenario, jobs);
+    if memory.total_bytes <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
+         (replicas {}, trees {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
+         = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
+        path.display(),
+        format_bytes(memory.total_bytes),
+        format_bytes(limit),
+        format_bytes(memory.replica_bytes),
+        format_bytes(memory.tree_bytes),
+        format_bytes(memory.queue_bytes),
+        memory.worlds_at_once,
+        format_bytes(memory.sample_bytes),
+    ))
+}
+
+/// A scenario without `[sweep]`: one world per strategy, then the results folder.
+fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u64) -> u8 {
+    let path = &args.scenario;
+    if args.shard.is_some() {
         eprintln!(
             "error: --shard splits a sweep, and {} has no [sweep] table",
             path.display()
         );
         return EXIT_BAD_INPUT;
     }
-    let mut scenario = document.base.clone();
-    if let Some(seed) = seed {
-        scenario.seed = seed;
-    }
-    if !document.set.is_empty() {
-        // The echoed scenario must reproduce this run on its own: write it with the
-        // overrides applied (when the seed fits in TOML; otherwise list them).
-        let flags: Vec<String> = document
-            .set
-            .iter()
-            .map(|o| format!("--set '{}'", o.to_set_text()))
-            .collect();
-        let body = if i64::try_from(scenario.seed).is_ok() {
-            canonical_text(&document.source, &document.set, scenario.seed)
-        } else {
-            document.source.clone()
-        };
-        scenario.source = format!("# {} with {} applied\n{body}", path.display(), flags.join(" "));
-    }
-    if !force && let Err(reason) = aesim::output::check_destination(&out, &scenario) {
+    let scenario = single_run_scenario(path, document);
+    if !args.force
+        && let Err(reason) = aesim::output::check_destination(out, &scenario)
+    {
         eprintln!(
             "error: refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
         );
         return EXIT_BAD_INPUT;
     }
-    let limit = memory_limit.unwrap_or_else(resources::default_limit_bytes);
-    let memory = resources::estimate(&scenario, jobs);
-    if memory.total_bytes > limit {
-        eprintln!(
-            "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
-             (replicas {}, trees {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
-             = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
-            path.display(),
-            format_bytes(memory.total_bytes),
-            format_bytes(limit),
-            format_bytes(memory.replica_bytes),
-            format_bytes(memory.tree_bytes),
-            format_bytes(memory.queue_bytes),
-            memory.worlds_at_once,
-            format_bytes(memory.sample_bytes),
-        );
+    if let Err(message) = single_memory_check(path, &scenario, args.jobs(), limit) {
+        eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
-    let checks = match invariants {
+    let checks = match args.invariants {
         Checks::EverySample => InvariantChecks::EverySample,
         Checks::End => InvariantChecks::EndOnly,
     };
     let started = Instant::now();
-    let results = match run_scenario_with(&scenario, jobs, checks) {
+    let results = match run_scenario_with(&scenario, args.jobs(), checks) {
         Ok(r) => r,
         Err(violation) => {
             eprintln!("error: {violation}\nno results were written.");
@@ -333,19 +418,19 @@ fn run(args: RunArgs) -> u8 {
         }
     };
     let wall = started.elapsed();
-    if let Err(e) = aesim::output::write_run(&out, &scenario, &results) {
+    if let Err(e) = aesim::output::write_run(out, &scenario, &results) {
         eprintln!("error: cannot write results to {}: {e}", out.display());
         return EXIT_RUN_FAILED;
     }
     // The report is rendered from the files just written, exactly as `aesim report` does.
-    if let Err(e) = aesim::report::render(&out) {
+    if let Err(e) = aesim::report::render(out) {
         eprintln!("error: cannot render the report: {e}");
         return EXIT_RUN_FAILED;
     }
-    if !quiet {
+    if !args.quiet {
         let events: u64 = results.iter().map(|r| r.events).sum();
         print!("{}", comparison_table(&results));
-        if profile {
+        if args.profile {
             print!("{}", profile_lines(&results, scenario.duration_ns));
         }
         println!(
@@ -363,20 +448,7 @@ fn run(args: RunArgs) -> u8 {
     EXIT_OK
 }
 
-/// `--shard I/N`, or `auto` from the engine's variables.
-fn resolve_shard(text: &str) -> Result<aesim::sweep::engine::AutoShard, String> {
-    ShardArg::parse(text)?.resolve()
-}
-
-fn sweep(document: ScenarioDocument, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {
-    let plan = match Plan::new(document) {
-        Ok(Some(plan)) => plan,
-        Ok(None) => unreachable!("the document has a sweep"),
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
+fn sweep(plan: Plan, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool) -> u8 {
     let started = Instant::now();
     let options = SweepOptions {
         jobs,
@@ -442,8 +514,12 @@ fn report_missing(outcome: &SweepOutcome) {
     }
 }
 
-fn merge(partials: &[PathBuf], out: &Path, quiet: bool) -> u8 {
-    match aesim::sweep::merge(partials, out) {
+fn merge(partials: &[PathBuf], out: &Path, quiet: bool, force: bool) -> u8 {
+    if let Err(message) = check_out_is_a_folder(out) {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
+    }
+    match aesim::sweep::merge(partials, out, force) {
         Ok(outcome) => {
             if !quiet {
                 println!(

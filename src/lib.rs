@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod profile;
+pub mod protocol;
 pub mod report;
 pub mod resources;
 pub mod run;

@@ -1,6 +1,8 @@
 //! What a run measures: counters, the repair-latency histogram and the sampled time
 //! series. Plain data, no I/O: `output` turns it into files.
 
+pub mod ring;
+
 use crate::sim::SimTime;
 use hdrhistogram::Histogram;
 
@@ -9,6 +11,9 @@ use hdrhistogram::Histogram;
 pub struct Counters {
     /// Client writes acknowledged by a coordinator.
     pub writes: u64,
+    /// Client writes whose coordinator was not a replica of the key and forwarded it
+    /// to every replica (token ring with `coordinator = "any"`).
+    pub writes_forwarded: u64,
     /// Replication messages sent (one per write per other replica).
     pub replication_messages: u64,
     /// Replication messages the network lost.
@@ -193,6 +198,8 @@ pub struct StrategyResult {
     pub events: u64,
     /// What the modelled faults did (`None` when the scenario has none).
     pub faults: Option<crate::model::faults::FaultCounters>,
+    /// Per node and per range results (`None` unless the scenario configures a ring).
+    pub ring: Option<ring::RingResult>,
     /// Wall time the run took, from making the world to its results. For the terminal
     /// (`aesim run --profile`) only: never written to result files, which must not
     /// depend on the machine.

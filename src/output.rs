@@ -109,15 +109,102 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
     if faulty {
         files.insert(4, (FAULTS_FILE, faults_csv(results)));
     }
+    let ring = results.iter().any(|r| r.ring.is_some());
+    if ring {
+        files.push((NODES_FILE, nodes_csv(results)));
+        files.push((RANGES_FILE, ranges_csv(results)));
+    }
     write_all_atomic(dir, &files)?;
-    if !faulty {
-        // A fault-free run replacing a faulty one (with --force) leaves no stale file.
-        match std::fs::remove_file(dir.join(FAULTS_FILE)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+    // A run without faults (or without a ring) replacing one with them (with --force)
+    // leaves no stale file.
+    let stale = [(FAULTS_FILE, faulty), (NODES_FILE, ring), (RANGES_FILE, ring)];
+    for (file, written) in stale {
+        if !written {
+            match std::fs::remove_file(dir.join(file)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
     }
     Ok(())
+}
+
+/// Written only when the scenario configures a token ring (so the outputs of other
+/// scenarios are exactly what they were before rings existed): one row per strategy
+/// and node, and one per strategy and range.
+pub const NODES_FILE: &str = "nodes.csv";
+pub const RANGES_FILE: &str = "ranges.csv";
+
+/// Column names of `nodes.csv`, in order.
+pub const NODE_COLUMNS: &[&str] = &[
+    "strategy",
+    "node",
+    "rack",
+    "tokens",
+    "ownership",
+    "build_core_s",
+    "bytes_sent",
+    "bytes_received",
+    "sessions",
+    "stale_keys",
+];
+
+/// Each node's share of the key space, repair load and staleness at the end.
+pub fn nodes_csv(results: &[StrategyResult]) -> Vec<u8> {
+    let rows = results.iter().flat_map(|r| {
+        let nodes = r.ring.as_ref().map_or(&[][..], |ring| &ring.nodes[..]);
+        nodes.iter().map(|n| {
+            vec![
+                r.strategy.clone(),
+                n.node.to_string(),
+                n.rack.to_string(),
+                n.tokens.to_string(),
+                format!("{:.6}", n.ownership),
+                format_secs(n.load.build_core_ns),
+                n.load.bytes_sent.to_string(),
+                n.load.bytes_received.to_string(),
+                n.load.sessions.to_string(),
+                n.stale_keys.to_string(),
+            ]
+        })
+    });
+    csv_bytes(NODE_COLUMNS, rows)
+}
+
+/// Column names of `ranges.csv`, in order.
+pub const RANGE_COLUMNS: &[&str] = &[
+    "strategy",
+    "piece",
+    "token_range",
+    "start",
+    "end",
+    "replicas",
+    "repairs",
+    "last_repaired_s",
+    "max_unrepaired_s",
+];
+
+/// Each piece of the ring (a token range, the wrapping one in two): its replicas, the
+/// repairs that completed over it, and the longest it went without a complete repair.
+pub fn ranges_csv(results: &[StrategyResult]) -> Vec<u8> {
+    let rows = results.iter().flat_map(|r| {
+        let ranges = r.ring.as_ref().map_or(&[][..], |ring| &ring.ranges[..]);
+        ranges.iter().enumerate().map(|(i, range)| {
+            let replicas: Vec<String> = range.replicas.iter().map(usize::to_string).collect();
+            vec![
+                r.strategy.clone(),
+                i.to_string(),
+                range.token_range.to_string(),
+                range.keys.start.to_string(),
+                range.keys.end.to_string(),
+                replicas.join(" "),
+                range.repairs.to_string(),
+                range.last_repaired.map_or(String::new(), |t| format_secs(t.nanos())),
+                format_secs(range.max_unrepaired_ns),
+            ]
+        })
+    });
+    csv_bytes(RANGE_COLUMNS, rows)
 }
 
 /// Written beside the others only when the scenario has `[faults]`, so the outputs of

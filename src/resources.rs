@@ -76,10 +76,12 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .unwrap_or(0);
 
     // Replication messages in flight: rate x latency x receivers, with latency bounded by
-    // its distribution's mean (or max) plus a generous tail. Streams in flight carry at
-    // most every stored key once per direction.
+    // its distribution's mean (or max) plus a generous tail, and never more than the
+    // writes the run makes (a latency longer than the run holds every message at once).
+    // Streams in flight carry at most every stored key once per direction.
     let latency_s = scenario.network.latency_bound_ns() as f64 / 1e9;
-    let in_flight = saturating_f64(scenario.workload.writes_per_s * latency_s * (nodes - 1) as f64);
+    let writes_in_flight = saturating_f64(scenario.workload.writes_per_s * latency_s).min(writes);
+    let in_flight = writes_in_flight.saturating_mul(nodes - 1);
     let queue_bytes = in_flight
         .saturating_add(1024)
         .saturating_mul(EVENT_BYTES)
@@ -176,6 +178,24 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scenario(text: &str) -> Scenario {
+        Scenario::parse(text, "test.toml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_latency_longer_than_the_run_holds_at_most_the_runs_writes() {
+        // 30 s of 100 writes/s: 3,000 writes, whatever the latency. The estimate used to
+        // multiply the rate by 1,000,000 h and refuse the run as needing 15.7 TiB.
+        let slow = scenario(
+            "name = \"slow\"\nseed = 1\nduration = \"30s\"\n[cluster]\nkeys = 1000\n\
+             [network]\nlatency = { kind = \"constant\", value = \"1000000h\" }\n\
+             [workload]\nwrites_per_s = 100.0\n[[strategy]]\nkind = \"monolithic\"\nleaves = 16\ninterval = \"5s\"\n",
+        );
+        let memory = estimate(&slow, 1);
+        assert!(memory.queue_bytes < 1 << 20, "{memory:?}");
+        assert!(memory.total_bytes < 64 << 20, "{memory:?}");
+    }
 
     #[test]
     fn sizes_parse() {

@@ -5,6 +5,7 @@
 //! output does not depend on the thread count.
 
 use crate::metrics::StrategyResult;
+use crate::metrics::ring::RingResult;
 use crate::scenario::Scenario;
 use crate::sim::format_secs;
 use crate::world::{InvariantChecks, InvariantViolation, World};
@@ -121,6 +122,14 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
     }
+    if let Some(ring) = results.iter().find_map(|r| r.ring.as_ref()) {
+        out.push_str(&ownership_line(ring));
+    }
+    for r in results {
+        if let Some(ring) = &r.ring {
+            out.push_str(&ring_line(&r.strategy, ring, &r.counters));
+        }
+    }
     for r in results {
         if let Some(f) = &r.faults {
             out.push_str(&format!(
@@ -147,6 +156,51 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         }
     }
     out
+}
+
+/// How the ring spreads the key space: token ranges and each node's share.
+fn ownership_line(ring: &RingResult) -> String {
+    let shares: Vec<f64> = ring.nodes.iter().map(|n| n.ownership).collect();
+    let n = shares.len() as f64;
+    let mean = shares.iter().sum::<f64>() / n;
+    let stdev = (shares.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let min = shares.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = shares.iter().copied().fold(0.0, f64::max);
+    let token_ranges = ring.nodes.iter().map(|n| n.tokens).sum::<u64>();
+    format!(
+        "ring: {} nodes, {} token ranges; each node stores {:.1}% of the keys on average \
+         (min {:.1}%, max {:.1}%, stdev {:.2} points)\n",
+        ring.nodes.len(),
+        token_ranges,
+        100.0 * mean,
+        100.0 * min,
+        100.0 * max,
+        100.0 * stdev
+    )
+}
+
+/// One strategy's repair of the ring: full repair time, the oldest range, the load.
+fn ring_line(strategy: &str, ring: &RingResult, counters: &crate::metrics::Counters) -> String {
+    let core_s: Vec<u64> = ring.nodes.iter().map(|n| n.load.build_core_ns).collect();
+    let busiest = ring
+        .nodes
+        .iter()
+        .max_by_key(|n| (n.load.bytes_sent + n.load.bytes_received, std::cmp::Reverse(n.node)))
+        .expect("a ring has nodes");
+    format!(
+        "ring in {strategy}: full repair {} s; longest a range went without a complete repair {} s; \
+         build core-s per node {}..{}; busiest node {} sent+received {:.1} MB\n",
+        if counters.full_passes == 0 {
+            "-".to_string()
+        } else {
+            short_secs(counters.mean_full_pass_ns())
+        },
+        short_secs(ring.max_unrepaired_ns()),
+        short_secs(core_s.iter().copied().min().unwrap_or(0)),
+        short_secs(core_s.iter().copied().max().unwrap_or(0)),
+        busiest.node,
+        (busiest.load.bytes_sent + busiest.load.bytes_received) as f64 / 1e6,
+    )
 }
 
 /// Seconds with three decimals, for the terminal.

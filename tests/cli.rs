@@ -330,3 +330,84 @@ fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_seed_toml_cannot_hold_is_refused_naming_the_limit() {
+    // run.toml and the scenario echo record the seed as a TOML integer (signed 64-bit):
+    // a larger seed would write a record that cannot be read back.
+    let dir = temp_dir("huge-seed");
+    let out = aesim(&[
+        "run",
+        quickstart(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        "18446744073709551615",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--seed 18446744073709551615: seeds must be at most 9223372036854775807"),
+        "{stderr}"
+    );
+    assert!(!dir.join("run.toml").exists());
+    // The largest accepted seed reads back from run.toml.
+    let scenario = small_scenario(&dir, "max-seed", "10.0");
+    let out = aesim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "-q",
+        "--seed",
+        "9223372036854775807",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: toml::Table = std::fs::read_to_string(dir.join("run.toml")).unwrap().parse().unwrap();
+    assert_eq!(record["seed"].as_integer(), Some(i64::MAX));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unclear_inputs_get_messages_that_say_what_to_fix() {
+    let dir = temp_dir("messages");
+    // A scenario that is not UTF-8: located at the bad byte, not at 0:0.
+    let latin1 = dir.join("latin1.toml");
+    std::fs::write(&latin1, b"name = \"x\"\nseed = 1\ndescription = \"caf\xe9\"\n").unwrap();
+    let out = aesim(&["check", latin1.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not UTF-8 text: byte 0xE9"), "{stderr}");
+    assert!(stderr.contains("latin1.toml:3:19"), "{stderr}");
+    assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
+    assert!(!stderr.contains("check the path"), "{stderr}");
+
+    // Serde's Rust type names stay out of the messages.
+    let typed = dir.join("typed.toml");
+    std::fs::write(
+        &typed,
+        "name = \"x\"\nseed = 1\nduration = \"10s\"\n[cluster]\nkeys = -1\n[network]\nlatency = 5\n\
+         [workload]\nwrites_per_s = 1.0\n",
+    )
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&aesim(&["check", typed.to_str().unwrap()]).stderr).into_owned();
+    assert!(stderr.contains("expected a whole number >= 0"), "{stderr}");
+    for leak in ["u64", "LatencyFile", "internally tagged"] {
+        assert!(!stderr.contains(leak), "{leak} in {stderr}");
+    }
+    std::fs::write(&typed, "name = \"x\"\nseed = 1\nduration = \"10s\"\n[cluster]\nkeys = 10\n[network]\nlatency = 5\n[workload]\nwrites_per_s = 1.0\n").unwrap();
+    let stderr = String::from_utf8_lossy(&aesim(&["check", typed.to_str().unwrap()]).stderr).into_owned();
+    assert!(stderr.contains("expected a table with a `kind`"), "{stderr}");
+    assert!(!stderr.contains("LatencyFile"), "{stderr}");
+
+    // --out naming a file: said so, not "File exists".
+    let scenario = small_scenario(&dir, "to-a-file", "10.0");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = aesim(&["run", scenario.to_str().unwrap(), "--out", file.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
+    assert!(!stderr.contains("File exists"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

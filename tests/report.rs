@@ -357,3 +357,40 @@ fn aesim_report_reproduces_what_aesim_run_wrote() {
     assert!(stderr.contains("summary.csv"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_column_missing_from_summary_csv_is_named() {
+    let dir = rendered("missing-column");
+    let path = dir.join("summary.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let col = column_of(&dir, "summary.csv", "repair_p50_s");
+    let without: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            cells.remove(col);
+            cells.join(",")
+        })
+        .collect();
+    std::fs::write(&path, without.join("\n") + "\n").unwrap();
+    let error = report::render(&dir).unwrap_err();
+    assert!(error.bad_input);
+    assert_eq!(error.path, path);
+    assert!(error.message.starts_with("no column `repair_p50_s`"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_truncated_summary_csv_is_named_not_the_file_after_it() {
+    let dir = rendered("truncated-summary");
+    let path = dir.join("summary.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Cut after the first strategy's row: a clean line boundary, so the CSV still parses.
+    let cut: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&path, cut.join("\n") + "\n").unwrap();
+    let error = report::render(&dir).unwrap_err();
+    assert_eq!(error.path, path, "{error}");
+    assert!(error.message.contains("no row for strategy \"fine\""), "{error}");
+    assert!(error.message.contains("truncated"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

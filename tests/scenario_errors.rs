@@ -40,6 +40,16 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "more than a million samples",
+        "sample_interval = \"5s\"",
+        "sample_interval = \"100us\"",
+        &[(
+            4,
+            19,
+            "`sample_interval` must be at least duration / 1,000,000 (600 us here), got 6000000 rows",
+        )],
+    ),
+    (
         "loss above one",
         "loss = 0.01",
         "loss = 1.5",
@@ -55,13 +65,63 @@ const CASES: &[Case] = &[
         "one node",
         "nodes = 2",
         "nodes = 1",
-        &[(6, 9, "`cluster.nodes` must be between 2 and 64, got 1")],
+        &[(6, 9, "`cluster.nodes` must be between 2 and 1,000, got 1")],
+    ),
+    (
+        "a replication factor above the node count",
+        "nodes = 2",
+        "nodes = 2\nreplication_factor = 3",
+        &[(
+            7,
+            22,
+            "`cluster.replication_factor` must be between 2 and `nodes` (2), got 3",
+        )],
+    ),
+    (
+        "more tokens than keys",
+        "nodes = 2",
+        "nodes = 2\nvnodes = 600",
+        &[(
+            7,
+            10,
+            "`cluster.vnodes` must be small enough that `nodes` x `vnodes` is at most the number of keys (1000), got 600 (1200 tokens)",
+        )],
+    ),
+    (
+        "a rack list of the wrong length",
+        "nodes = 2",
+        "nodes = 2\nracks = [0, 1, 1]",
+        &[(
+            7,
+            9,
+            "`cluster.racks` must be a rack number for each of the 2 nodes, got 3 entries",
+        )],
+    ),
+    (
+        "node cores of the wrong length",
+        "nodes = 2",
+        "nodes = 2\nnode_cores = [4]",
+        &[(
+            7,
+            14,
+            "`cluster.node_cores` must be one core count for each of the 2 nodes, got 1 entry",
+        )],
+    ),
+    (
+        "a coordinator choice without a ring",
+        "nodes = 2",
+        "nodes = 2\ncoordinator = \"replica\"",
+        &[(
+            7,
+            15,
+            "`coordinator` matters only on a token ring, where some nodes do not hold a key",
+        )],
     ),
     (
         "negative nodes",
         "nodes = 2",
         "nodes = -1",
-        &[(6, 9, "invalid value: integer `-1`, expected u64")],
+        &[(6, 9, "invalid value: integer `-1`, expected a whole number >= 0")],
     ),
     (
         "no keys: the leaves no longer fit either",

@@ -311,7 +311,7 @@ fn a_bad_set_path_or_value_names_the_path_and_expected_type() {
     );
     let stderr = set_error(&dir, "cluster.nodes=1");
     assert!(
-        stderr.contains("--set cluster.nodes=1: `cluster.nodes` must be between 2 and 64, got 1"),
+        stderr.contains("--set cluster.nodes=1: `cluster.nodes` must be between 2 and 1,000, got 1"),
         "{stderr}"
     );
     let stderr = set_error(&dir, "network.loss");
@@ -366,5 +366,132 @@ fn set_overrides_a_single_run_and_its_echo_reproduces_it() {
         b.to_str().unwrap(),
     ]));
     assert_eq!(summary, std::fs::read_to_string(b.join("summary.csv")).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sweep_refuses_a_folder_of_other_results_unless_forced() {
+    let dir = temp_dir("sweep-guard");
+    let scenario = scenario_in(&dir);
+    // A single run's folder.
+    let single = dir.join("single");
+    let single_scenario = dir.join("single.toml");
+    std::fs::write(&single_scenario, SWEEP.split("[sweep]").next().unwrap()).unwrap();
+    ok(&aesim(&[
+        "run",
+        single_scenario.to_str().unwrap(),
+        "--out",
+        single.to_str().unwrap(),
+        "-q",
+    ]));
+    let quick = [
+        "--set",
+        "sweep.replications=1",
+        "--set",
+        "sweep.strategy.interval=[\"5s\"]",
+    ];
+    let mut args = vec!["run", scenario.as_str(), "--out", single.to_str().unwrap(), "-q"];
+    args.extend(quick);
+    let out = aesim(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds the results of a single run"), "{stderr}");
+    assert!(!single.join("raw.csv").exists(), "nothing of the sweep was written");
+
+    // --force replaces them: the folder then holds the sweep's files only.
+    args.push("--force");
+    ok(&aesim(&args));
+    assert!(!single.join("run.toml").exists() && !single.join("timeseries.csv").exists());
+    assert!(single.join("raw.csv").exists() && single.join("sweep.toml").exists());
+
+    // Another sweep's folder (another scenario: its base differs) is refused too...
+    let mut other = vec![
+        "run",
+        scenario.as_str(),
+        "--out",
+        single.to_str().unwrap(),
+        "-q",
+        "--set",
+        "workload.writes_per_s=50.0",
+    ];
+    other.extend(quick);
+    let out = aesim(&other);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds results of another sweep"));
+    // ...while the same sweep resumes and extends in place.
+    let mut more = vec![
+        "run",
+        scenario.as_str(),
+        "--out",
+        single.to_str().unwrap(),
+        "-q",
+        "--set",
+        "sweep.replications=2",
+    ];
+    more.extend(&quick[2..]);
+    ok(&aesim(&more));
+
+    // merge --out is guarded the same way.
+    let merged = dir.join("merged");
+    let single_again = dir.join("single-again");
+    ok(&aesim(&[
+        "run",
+        single_scenario.to_str().unwrap(),
+        "--out",
+        single_again.to_str().unwrap(),
+        "-q",
+    ]));
+    let out = aesim(&[
+        "merge",
+        single.to_str().unwrap(),
+        "--out",
+        single_again.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to mix results"));
+    ok(&aesim(&[
+        "merge",
+        single.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+        "-q",
+    ]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn merge_names_a_truncated_run_file() {
+    let dir = temp_dir("merge-truncated");
+    let scenario = scenario_in(&dir);
+    let part = dir.join("part");
+    ok(&aesim(&[
+        "run",
+        &scenario,
+        "--out",
+        part.to_str().unwrap(),
+        "-q",
+        "--set",
+        "sweep.replications=1",
+    ]));
+    let runs: Vec<PathBuf> = std::fs::read_dir(part.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let victim = &runs[0];
+    let bytes = std::fs::read(victim).unwrap();
+    std::fs::write(victim, &bytes[..bytes.len() / 2]).unwrap();
+    let out = aesim(&[
+        "merge",
+        part.to_str().unwrap(),
+        "--out",
+        dir.join("merged").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{} is incomplete or damaged", victim.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("in none of the partial results"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -330,14 +330,15 @@ fn status_names_a_missing_shard_and_a_truncated_run_and_its_commands_finish_the_
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("4 of the sweep's 12 runs are in none of the partial results"),
+        stderr.contains("3 of the sweep's 12 runs are in none of the partial results"),
         "{stderr}"
     );
     assert!(stderr.contains("shard 4/4 (no folder): 0 of 3 runs done"), "{stderr}");
     assert!(
-        stderr.contains("corrupt") && stderr.contains(path(&truncated)),
+        stderr.contains(&format!("{} is incomplete or damaged", path(&truncated))),
         "{stderr}"
     );
+    assert!(stderr.contains("shard 2/4") && stderr.contains("corrupt"), "{stderr}");
 
     // Run as printed: only the missing and corrupt runs are simulated.
     let rerun = ok(&run_printed(commands[0]));

@@ -286,24 +286,29 @@ impl Faults {
         Some(now.after((gap_ns.round() as u64).max(1)))
     }
 
-    /// Chooses the record bitrot corrupts now: a random stored key on a random node,
-    /// provided another replica holds the same version (rot of the only copy of a
-    /// version would be unrecoverable data loss, outside what aesim models; such draws
-    /// are skipped and counted). Returns `(node, key)`; the caller corrupts it.
-    pub fn bitrot_target(&mut self, replicas: &ReplicaTable) -> Option<(NodeId, Key)> {
-        let node = self.bitrot_rng.random_range(0..self.nodes);
+    /// Chooses the record bitrot corrupts now: a random stored key in a random replica
+    /// column (`node_of(key, column)` names its node), provided another replica holds
+    /// the same version (rot of the only copy of a version would be unrecoverable data
+    /// loss, outside what aesim models; such draws are skipped and counted). Returns
+    /// `(column, key)`; the caller corrupts it.
+    pub fn bitrot_target(
+        &mut self,
+        replicas: &ReplicaTable,
+        node_of: impl Fn(Key, usize) -> NodeId,
+    ) -> Option<(usize, Key)> {
+        let column = self.bitrot_rng.random_range(0..replicas.nodes());
         let stored = replicas.stored_keys();
         let slot = self.bitrot_rng.random_range(0..stored.max(1));
         let target = (stored > 0).then(|| replicas.key_at_slot(slot)).and_then(|key| {
             let versions = replicas.versions(key);
-            let mine = versions[node];
-            let copied = versions.iter().enumerate().any(|(n, &v)| n != node && v == mine);
-            (mine > 0 && copied).then_some((node, key))
+            let mine = versions[column];
+            let copied = versions.iter().enumerate().any(|(n, &v)| n != column && v == mine);
+            (mine > 0 && copied).then_some((column, key))
         });
         match target {
-            Some((node, key)) => {
+            Some((column, key)) => {
                 self.counters.bitrot_corruptions += 1;
-                self.marks.insert((key, node), FaultKind::Bitrot);
+                self.marks.insert((key, node_of(key, column)), FaultKind::Bitrot);
             }
             None => self.counters.bitrot_skipped += 1,
         }

@@ -7,6 +7,7 @@ pub mod faults;
 pub mod merkle;
 pub mod network;
 pub mod replicas;
+pub mod ring;
 pub mod tree_cache;
 pub mod workload;
 

@@ -1,5 +1,10 @@
 //! Every replica's version of every key, and the ground truth of which keys differ.
 //!
+//! A table has one column per replica of a key: with a token ring (`model::ring`) a
+//! key's columns are its replica set in preference order, and the callers translate
+//! nodes to columns; when every node holds every key, column and node id coincide.
+//! Methods name the column `node` for that common case.
+//!
 //! Storage is sparse: only keys that some replica has written are stored; every other
 //! key is in the shared initial state (version 0) on all replicas. Memory therefore
 //! grows with the keys written, never with the key space, so 10^9 keys cost nothing
@@ -177,6 +182,16 @@ impl ReplicaTable {
         self.apply_at(bucket, at, coordinator, version, now)
     }
 
+    /// Applies `version` of a write forwarded by a coordinator that is not a replica of
+    /// `key`: the first replica to apply it acknowledges it (the acknowledged-latest
+    /// version moves up to it), then it is applied as by [`apply`](Self::apply).
+    pub fn apply_forwarded(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+        let (bucket, at) = self.slot_index(key);
+        let latest = &mut self.buckets[bucket].slots[at + LATEST];
+        *latest = (*latest).max(version);
+        self.apply_at(bucket, at, node, version, now)
+    }
+
     /// Applies `version` of `key` to `node` if it is newer than what the node holds
     /// (last writer wins); an older or equal version is ignored, so a replica can never
     /// be made older.
@@ -341,6 +356,26 @@ impl ReplicaTable {
                 (versions[from] > versions[to]).then_some((slot[KEY], versions[from]))
             })
             .collect()
+    }
+
+    /// For each replica column, the keys of `range` on which it holds an older version
+    /// than another replica: how stale each replica is.
+    pub fn stale_per_replica(&self, range: KeyRange) -> Vec<u64> {
+        let mut stale = vec![0; self.nodes];
+        for slot in self
+            .buckets_in(range)
+            .iter()
+            .filter(|b| b.divergent > 0)
+            .flat_map(|b| self.bucket_slots_in(b, range))
+            .filter(|slot| slot[SINCE] != CONSISTENT)
+        {
+            let versions = &slot[FIRST_REPLICA..];
+            let newest = versions.iter().copied().max().unwrap_or(0);
+            for (count, &version) in stale.iter_mut().zip(versions) {
+                *count += u64::from(version < newest);
+            }
+        }
+        stale
     }
 
     /// Counts divergent keys from scratch by comparing replicas; equals

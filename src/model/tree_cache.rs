@@ -58,11 +58,20 @@ impl TreeCache {
         self.leaves_hashed
     }
 
-    /// `node`'s tree of `range` with `leaves` leaves over its current records.
+    /// `node`'s tree of `range` with `leaves` leaves over its current records, which
+    /// are in column `replica` of the table (the node's position in the range's replica
+    /// set; see `model::ring`).
     ///
     /// A cache serves one replica table, always the same: cached trees are up to date
     /// as of that table's change stamps (the world makes the two together).
-    pub fn tree(&mut self, node: NodeId, range: KeyRange, leaves: u32, replicas: &ReplicaTable) -> Arc<MerkleTree> {
+    pub fn tree(
+        &mut self,
+        node: NodeId,
+        replica: usize,
+        range: KeyRange,
+        leaves: u32,
+        replicas: &ReplicaTable,
+    ) -> Arc<MerkleTree> {
         let trees = &mut self.per_node[node];
         let at = trees.partition_point(|e| e.range.start < range.start);
         if let Some(entry) = trees.get_mut(at)
@@ -74,18 +83,18 @@ impl TreeCache {
                 self.leaves_hashed += changed.len() as u64;
                 if !changed.is_empty() {
                     let tree = Arc::make_mut(&mut entry.tree);
-                    tree.update_leaves_using(&mut self.hasher, changed, |leaf| replicas.records(node, leaf));
+                    tree.update_leaves_using(&mut self.hasher, changed, |leaf| replicas.records(replica, leaf));
                 }
                 entry.as_of = replicas.change_stamp();
             }
             debug_assert!(
-                leaves > 256 || *entry.tree == MerkleTree::build(range, leaves, replicas.records(node, range)),
+                leaves > 256 || *entry.tree == MerkleTree::build(range, leaves, replicas.records(replica, range)),
                 "an incrementally updated tree equals a fresh build"
             );
             return Arc::clone(&entry.tree);
         }
         self.leaves_hashed += u64::from(leaves);
-        let records = replicas.records(node, range);
+        let records = replicas.records(replica, range);
         let tree = Arc::new(MerkleTree::build_using(&mut self.hasher, range, leaves, records));
         // Drop every cached tree overlapping the new one, so ranges stay disjoint: the
         // one before `at` may reach into the range, and those from `at` on that start
@@ -140,14 +149,14 @@ mod tests {
         let mut cache = TreeCache::new(2);
         let range = KeyRange::new(0, 1_000);
         replicas.client_write(0, 10, 1, SimTime::ZERO);
-        let first = cache.tree(0, range, 16, &replicas);
+        let first = cache.tree(0, 0, range, 16, &replicas);
         replicas.client_write(0, 500, 2, SimTime::ZERO);
-        let second = cache.tree(0, range, 16, &replicas);
+        let second = cache.tree(0, 0, range, 16, &replicas);
         assert_ne!(first.root(), second.root());
         assert_eq!(*second, MerkleTree::build(range, 16, replicas.records(0, range)));
         // An overlapping range with another shape replaces the cached tree.
         let shifted = KeyRange::new(500, 1_500);
-        let third = cache.tree(0, shifted, 16, &replicas);
+        let third = cache.tree(0, 0, shifted, 16, &replicas);
         assert_eq!(*third, MerkleTree::build(shifted, 16, replicas.records(0, shifted)));
         assert_eq!(cache.per_node[0].len(), 1);
         assert_eq!(cache.per_node[0][0].range, shifted);
@@ -161,14 +170,14 @@ mod tests {
         let mut cache = TreeCache::new(2);
         let range = KeyRange::new(0, 1 << 20);
         replicas.client_write(0, 10, 1, SimTime::ZERO);
-        cache.tree(0, range, 1024, &replicas);
+        cache.tree(0, 0, range, 1024, &replicas);
         assert_eq!(cache.leaves_hashed(), 1024, "a fresh build hashes every leaf");
-        cache.tree(0, range, 1024, &replicas);
+        cache.tree(0, 0, range, 1024, &replicas);
         assert_eq!(cache.leaves_hashed(), 1024, "nothing changed: nothing rehashed");
         replicas.client_write(0, 5_000, 2, SimTime::ZERO);
         replicas.apply(1, 5_000, 2, SimTime::ZERO);
         replicas.client_write(0, 700_000, 3, SimTime::ZERO);
-        let updated = cache.tree(0, range, 1024, &replicas);
+        let updated = cache.tree(0, 0, range, 1024, &replicas);
         assert_eq!(cache.leaves_hashed(), 1026, "the leaves of keys 5,000 and 700,000");
         assert_eq!(*updated, MerkleTree::build(range, 1024, replicas.records(0, range)));
     }

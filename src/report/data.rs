@@ -46,10 +46,14 @@ impl Table {
         self.header.iter().position(|h| h == name)
     }
 
-    /// Index of the column named `name`, or an error naming the file.
+    /// Index of the column named `name`, or an error naming the file and the column.
     pub fn require(&self, name: &str) -> Result<usize, ReportError> {
-        self.column(name)
-            .ok_or_else(|| ReportError::new(&self.path, format!("no column `{name}`")))
+        self.column(name).ok_or_else(|| {
+            ReportError::new(
+                &self.path,
+                format!("no column `{name}` (truncated, or written by another version of aesim: rerun the scenario)"),
+            )
+        })
     }
 
     /// The text of row `row`, column `col` (0 based, header excluded).
@@ -189,12 +193,24 @@ impl RunData {
 
 /// Position of `strategy` among `strategies`, or an error: every row of every file must
 /// belong to a strategy of `summary.csv`.
+/// A strategy missing from `summary.csv` is reported against `summary.csv` (truncated, or
+/// from another run), naming the file and line that has it.
 fn strategy_index(table: &Table, row: usize, col: usize, strategies: &[String]) -> Result<usize, ReportError> {
     let name = table.text(row, col);
     strategies.iter().position(|s| s == name).ok_or_else(|| {
+        let summary = table.path.with_file_name("summary.csv");
+        let file = table
+            .path
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
         ReportError::new(
-            &table.path,
-            format!("line {}: strategy \"{name}\" is not in summary.csv", row + 2),
+            &summary,
+            format!(
+                "no row for strategy \"{name}\", which {file} has (line {}); summary.csv lists {} \
+                 strategies: it is truncated or from another run",
+                row + 2,
+                strategies.len()
+            ),
         )
     })
 }

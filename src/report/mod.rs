@@ -87,7 +87,7 @@ pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
         }
     }
     let path = dir.join(REPORT_FILE);
-    write_atomic(&path, markdown(&data, &charts).as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
+    write_atomic(&path, markdown(&data, &charts)?.as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
     files.insert(0, PathBuf::from(REPORT_FILE));
     Ok(Rendered { files })
 }
@@ -186,12 +186,14 @@ const TABLE: &[Column] = &[
     },
 ];
 
-/// The comparison table in Markdown: one row per strategy, the columns `summary.csv` has.
-fn comparison_table(data: &RunData) -> String {
+/// The comparison table in Markdown: one row per strategy. Every column of [`TABLE`] must
+/// be in `summary.csv`: a missing one is an error naming it, never a silently shorter
+/// table.
+fn comparison_table(data: &RunData) -> Result<String, ReportError> {
     let columns: Vec<(&Column, usize)> = TABLE
         .iter()
-        .filter_map(|c| data.summary.column(c.source).map(|i| (c, i)))
-        .collect();
+        .map(|c| data.summary.require(c.source).map(|i| (c, i)))
+        .collect::<Result<_, _>>()?;
     let headings = std::iter::once("strategy".to_string()).chain(columns.iter().map(|(c, _)| c.heading.to_string()));
     let repaired = data.summary.column("keys_repaired");
     let rows = data.strategies.iter().enumerate().map(|(row, name)| {
@@ -209,7 +211,7 @@ fn comparison_table(data: &RunData) -> String {
         });
         std::iter::once(name.clone()).chain(cells).collect()
     });
-    markdown_table(headings.collect(), rows)
+    Ok(markdown_table(headings.collect(), rows))
 }
 
 /// A Markdown table: the first column left-aligned (names), the others right-aligned
@@ -238,7 +240,7 @@ fn escape_cell(text: &str) -> String {
 }
 
 /// The whole report: the scenario, the comparison table, every chart with its caption.
-fn markdown(data: &RunData, charts: &[Chart]) -> String {
+fn markdown(data: &RunData, charts: &[Chart]) -> Result<String, ReportError> {
     let mut out = String::new();
     let title = if data.name.is_empty() { "aesim run" } else { &data.name };
     out.push_str(&format!("# {title}\n\n"));
@@ -260,7 +262,7 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
         ));
     }
     out.push_str("## Comparison\n\n");
-    out.push_str(&comparison_table(data));
+    out.push_str(&comparison_table(data)?);
     out.push_str(
         "\n*repaired*: divergent keys anti-entropy repaired; *unrepaired*: still divergent when the \
          run ended; *p50/p99/max*: repair latency, from divergence to agreement; *divergence key-s*: \
@@ -303,7 +305,7 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
         out.push_str("`faults.csv`, ");
     }
     out.push_str("`scenario.toml` (the scenario as run), `run.toml` (the seed).\n");
-    out
+    Ok(out)
 }
 
 /// `faults.csv` as a Markdown table: every column, headed by its name in words

@@ -59,6 +59,56 @@ pub struct ClusterFile {
     pub record_bytes: u64,
     #[serde(default = "defaults::hash_cost")]
     pub hash_cost: DurationText,
+    /// Cores of each node, overriding `cores` (one entry per node).
+    pub node_cores: Option<Vec<u32>>,
+    /// Token ring: replicas of each key (default: every node holds every key).
+    pub replication_factor: Option<u64>,
+    /// Token ring: tokens per node.
+    pub vnodes: Option<u32>,
+    /// Token ring: how tokens are placed.
+    pub tokens: Option<TokensFile>,
+    /// Token ring: a number of racks (node `n` in rack `n % racks`) or each node's rack.
+    pub racks: Option<RacksFile>,
+    /// Token ring: who coordinates a client write.
+    pub coordinator: Option<CoordinatorFile>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokensFile {
+    Random,
+    Balanced,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RacksFile {
+    Count(u64),
+    PerNode(Vec<u64>),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinatorFile {
+    Any,
+    Replica,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairsFile {
+    #[default]
+    All,
+    Chain,
+    Ring,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderFile {
+    #[default]
+    AllAtOnce,
+    NodeByNode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,22 +172,37 @@ pub enum StrategyFile {
         interval: DurationText,
         #[serde(default)]
         tree: TreeFile,
-    },
-    Segmented {
-        name: Option<String>,
-        segments: u64,
-        leaves: u32,
-        #[serde(default = "defaults::workers")]
-        workers: u32,
         #[serde(default)]
-        policy: PolicyFile,
-        max_interval: Option<DurationText>,
-        interval: Option<DurationText>,
-        poll: Option<DurationText>,
+        order: OrderFile,
         #[serde(default)]
-        tree: TreeFile,
-        misalignment: Option<MisalignmentFile>,
+        pairs: PairsFile,
+        session_overhead: Option<DurationText>,
     },
+    Segmented(SegmentedFile),
+}
+
+/// A `kind = "segmented"` strategy as written: its fields are listed here once, and the
+/// checker validates the struct whole.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentedFile {
+    pub name: Option<String>,
+    pub segments: u64,
+    pub leaves: u32,
+    #[serde(default = "defaults::workers")]
+    pub workers: u32,
+    #[serde(default)]
+    pub policy: PolicyFile,
+    pub max_interval: Option<DurationText>,
+    pub interval: Option<DurationText>,
+    pub poll: Option<DurationText>,
+    #[serde(default)]
+    pub tree: TreeFile,
+    pub misalignment: Option<MisalignmentFile>,
+    pub max_sessions_per_node: Option<u32>,
+    #[serde(default)]
+    pub pairs: PairsFile,
+    pub session_overhead: Option<DurationText>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

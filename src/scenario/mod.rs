@@ -5,6 +5,7 @@
 mod diagnostic;
 mod file;
 mod overrides;
+mod ring;
 mod sweep;
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
@@ -13,12 +14,15 @@ pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
+use crate::model::ring::RingConfig;
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
+use crate::protocol::TreeMaintenance;
 use crate::sim::SimTime;
-use crate::strategy::{Misalignment, Policy, SegmentedConfig, StrategyConfig, StrategyKind, TreeMaintenance};
+use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
 use diagnostic::Locator;
 use file::{
-    DurationText, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, PolicyFile, ScenarioFile, StrategyFile, TreeFile,
+    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, PolicyFile, ScenarioFile,
+    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -29,6 +33,10 @@ pub struct ClusterConfig {
     pub key_count: u64,
     /// Cores per node: tree builds running at once on one node.
     pub cores: u32,
+    /// Cores of each node (`cores` for every node unless `node_cores` says otherwise).
+    pub node_cores: Vec<u32>,
+    /// The token ring (`None`: every node holds every key).
+    pub ring: Option<RingConfig>,
     /// Virtual time a tree build spends per key of its range.
     pub scan_cost_ns_per_key: u64,
     /// Bytes one streamed record occupies on the wire.
@@ -58,8 +66,11 @@ pub struct Scenario {
 /// Largest supported tree (leaves per tree), to keep one tree's memory bounded (2^24
 /// leaves is 1 GiB of hashes).
 pub const MAX_LEAVES: u32 = 1 << 24;
+/// Most rows of one strategy's time series: `sample_interval` is at least
+/// `duration / MAX_SAMPLES`.
+pub const MAX_SAMPLES: u64 = 1_000_000;
 /// Largest supported cluster.
-pub const MAX_NODES: u64 = 64;
+pub const MAX_NODES: u64 = 1_000;
 /// Largest supported key space (2^40, about 1.1 * 10^12 keys): keeps every count of keys
 /// and bytes a run accumulates far from `u64` overflow.
 pub const MAX_KEYS: u64 = 1 << 40;
@@ -75,19 +86,6 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_SEGMENTS: u64 = 10_000_000;
 /// Most workers one segmented strategy may run.
 pub const MAX_WORKERS: u32 = 4096;
-
-/// The segmented strategy's fields as written, gathered for validation.
-struct SegmentedFile {
-    segments: u64,
-    leaves: u32,
-    workers: u32,
-    policy: PolicyFile,
-    max_interval: Option<DurationText>,
-    interval: Option<DurationText>,
-    poll: Option<DurationText>,
-    tree: TreeFile,
-    misalignment: Option<MisalignmentFile>,
-}
 
 impl From<TreeFile> for TreeMaintenance {
     fn from(tree: TreeFile) -> TreeMaintenance {
@@ -147,21 +145,43 @@ impl Scenario {
 /// Reads the scenario file at `path`; returns its text and its name for diagnostics.
 pub(crate) fn read_source(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let fail = |diagnostic| ScenarioError {
         file: file.clone(),
-        diagnostics: vec![Locator::new("").at_span(
+        diagnostics: vec![diagnostic],
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => "check the path; scenarios live in scenarios/",
+            std::io::ErrorKind::IsADirectory => "name a .toml file, not a folder",
+            _ => "check the file's permissions",
+        };
+        fail(Locator::new("").at_span(
             "",
             None,
             format!("cannot read the scenario file: {e}"),
-            Some("check the path; scenarios live in scenarios/".into()),
-        )],
+            Some(hint.into()),
+        ))
     })?;
-    Ok((source, file))
+    match String::from_utf8(bytes) {
+        Ok(source) => Ok((source, file)),
+        Err(e) => {
+            // Locate the first bad byte in the text as far as it can be read.
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let byte = e.as_bytes()[at];
+            Err(fail(Locator::new(&text).at_span(
+                "",
+                Some(at..at + 1),
+                format!("the scenario file is not UTF-8 text: byte 0x{byte:02X} here is not valid UTF-8"),
+                Some("save the file as UTF-8 (TOML files must be UTF-8)".into()),
+            )))
+        }
+    }
 }
 
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
 fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
-    let message = error.message().trim().to_string();
+    let message = overrides::friendly(error.message());
     let hint = deserialize_hint(&message);
     // Every TOML error is located; one without a span (rare) points at the file's start.
     locator.at_span("", Some(error.span().unwrap_or(0..0)), message, hint)
@@ -241,7 +261,36 @@ impl Checker<'_> {
         );
     }
 
+    /// Checks a whole file, table by table in file order (so diagnostics come out in the
+    /// order a reader meets them), and builds the scenario from the checked parts.
     fn scenario(&mut self, raw: ScenarioFile, source: &str) -> Scenario {
+        let sample_interval_ns = self.top_level(&raw);
+        let cluster = self.cluster(&raw.cluster);
+        let network = self.network(&raw.network);
+        let workload = self.workload(&raw.workload, raw.cluster.keys, raw.duration.0);
+        let strategies = self.strategies(raw.strategy, &raw.cluster);
+        let faults = match raw.faults {
+            Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
+            None => FaultConfig::default(),
+        };
+        Scenario {
+            name: raw.name,
+            description: raw.description,
+            seed: raw.seed,
+            duration_ns: raw.duration.0,
+            sample_interval_ns,
+            cluster,
+            network,
+            workload,
+            strategies,
+            faults,
+            source: source.to_string(),
+        }
+    }
+
+    /// The top-level fields: `name`, `duration` and `sample_interval`. Returns the
+    /// sample interval (default: a hundredth of the run).
+    fn top_level(&mut self, raw: &ScenarioFile) -> u64 {
         let name_ok = !raw.name.is_empty()
             && raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !raw.name.starts_with('.');
@@ -276,20 +325,24 @@ impl Checker<'_> {
         );
         if raw.duration.0 > 0 && sample_interval_ns > 0 {
             let rows = raw.duration.0 / sample_interval_ns;
+            let shortest_us = raw.duration.0.div_ceil(MAX_SAMPLES) / 1_000;
             self.require(
-                rows <= 1_000_000,
+                rows <= MAX_SAMPLES,
                 "sample_interval",
-                "at most duration / 1,000,000",
+                &format!("at least duration / 1,000,000 ({shortest_us} us here)"),
                 format!("{rows} rows"),
                 "a longer interval keeps the time series readable",
             );
         }
+        sample_interval_ns
+    }
 
-        let c = &raw.cluster;
+    /// `[cluster]`.
+    fn cluster(&mut self, c: &ClusterFile) -> ClusterConfig {
         self.require(
             (2..=MAX_NODES).contains(&c.nodes),
             "cluster.nodes",
-            "between 2 and 64",
+            "between 2 and 1,000",
             c.nodes,
             "anti-entropy compares at least two replicas",
         );
@@ -322,8 +375,22 @@ impl Checker<'_> {
             format!("{full_scan_ns} ns"),
             "",
         );
+        let ring = self.ring(c);
+        let node_cores = self.node_cores(c);
+        ClusterConfig {
+            nodes: c.nodes as usize,
+            key_count: c.keys,
+            cores: c.cores,
+            node_cores,
+            ring,
+            scan_cost_ns_per_key: c.scan_cost_per_key.0,
+            record_bytes: c.record_bytes,
+            hash_cost_ns: c.hash_cost.0,
+        }
+    }
 
-        let n = &raw.network;
+    /// `[network]`.
+    fn network(&mut self, n: &NetworkFile) -> NetworkConfig {
         self.probability(n.loss, "network.loss");
         self.require(
             n.bandwidth_bytes_per_s >= 1,
@@ -349,8 +416,15 @@ impl Checker<'_> {
             }
             LatencyFile::Exponential { mean } => Latency::Exponential { mean_nanos: mean.0 },
         };
+        NetworkConfig {
+            loss_probability: n.loss,
+            latency,
+            bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
+        }
+    }
 
-        let w = &raw.workload;
+    /// `[workload]`; `keys` is the cluster's key count, `duration_ns` the run's length.
+    fn workload(&mut self, w: &WorkloadFile, keys: u64, duration_ns: u64) -> WorkloadConfig {
         self.require(
             w.writes_per_s.is_finite() && w.writes_per_s >= 0.0 && w.writes_per_s <= 1e9,
             "workload.writes_per_s",
@@ -358,7 +432,7 @@ impl Checker<'_> {
             w.writes_per_s,
             "writes per second across the cluster",
         );
-        let keys = match w.keys {
+        let distribution = match w.keys {
             KeysFile::Uniform => KeyDistribution::Uniform,
             KeysFile::Zipf { exponent } => {
                 self.require(
@@ -392,13 +466,7 @@ impl Checker<'_> {
                         "omit it for a fixed hotspot",
                     );
                 }
-                self.require(
-                    c.keys >= 2,
-                    "cluster.keys",
-                    "at least 2 for a hotspot workload",
-                    c.keys,
-                    "",
-                );
+                self.require(keys >= 2, "cluster.keys", "at least 2 for a hotspot workload", keys, "");
                 KeyDistribution::Hotspot {
                     key_fraction,
                     write_fraction,
@@ -415,9 +483,16 @@ impl Checker<'_> {
                 "omit it to write until the end; writes_per_s = 0.0 writes nothing",
             );
         }
-        let stop_at = w.stop_at.map_or(raw.duration.0, |d| d.0);
+        WorkloadConfig {
+            writes_per_s: w.writes_per_s,
+            keys: distribution,
+            stop_at: SimTime::from_nanos(w.stop_at.map_or(duration_ns, |d| d.0)),
+        }
+    }
 
-        if raw.strategy.is_empty() {
+    /// Every `[[strategy]]`, in order: each kind's fields, then the names.
+    fn strategies(&mut self, entries: Vec<StrategyFile>, c: &ClusterFile) -> Vec<StrategyConfig> {
+        if entries.is_empty() {
             self.error(
                 "strategy",
                 "a scenario needs at least one [[strategy]]".into(),
@@ -425,15 +500,22 @@ impl Checker<'_> {
             );
         }
         let mut strategies: Vec<StrategyConfig> = Vec::new();
-        for (i, entry) in raw.strategy.into_iter().enumerate() {
+        for (i, entry) in entries.into_iter().enumerate() {
             let at = |field: &str| format!("strategy[{i}].{field}");
+            let repair;
             let (name, kind) = match entry {
                 StrategyFile::Monolithic {
                     name,
                     leaves,
                     interval,
                     tree,
+                    order,
+                    pairs,
+                    session_overhead,
                 } => {
+                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0));
+                    // On a ring a tree covers one token range: its size is known once
+                    // the tokens are drawn, so only the whole key space is checked here.
                     self.leaves(leaves, &at("leaves"), c.keys, "keys");
                     // Zero means back to back; a pass must then take time, or the run
                     // would loop forever at one instant.
@@ -449,94 +531,53 @@ impl Checker<'_> {
                         leaves,
                         interval_ns: interval.0,
                         tree: tree.into(),
+                        order: match order {
+                            OrderFile::AllAtOnce => RangeOrder::AllAtOnce,
+                            OrderFile::NodeByNode => RangeOrder::NodeByNode,
+                        },
                     };
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
-                StrategyFile::Segmented {
-                    name,
-                    segments,
-                    leaves,
-                    workers,
-                    policy,
-                    max_interval,
-                    interval,
-                    poll,
-                    tree,
-                    misalignment,
-                } => {
-                    let name = name.unwrap_or_else(|| "segmented".into());
+                StrategyFile::Segmented(raw) => {
+                    repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0));
+                    let name = raw.name.clone().unwrap_or_else(|| "segmented".into());
                     let scans = c.scan_cost_per_key.0 > 0;
-                    let config = self.segmented(
-                        scans,
-                        &at,
-                        c.keys,
-                        SegmentedFile {
-                            segments,
-                            leaves,
-                            workers,
-                            policy,
-                            max_interval,
-                            interval,
-                            poll,
-                            tree,
-                            misalignment,
-                        },
-                    );
+                    let partial = c.replication_factor.is_some_and(|rf| rf < c.nodes);
+                    if raw.misalignment.is_some() && partial {
+                        self.error(
+                            &at("misalignment"),
+                            "misaligned boundaries are modelled only when every node holds every key".into(),
+                            "remove `misalignment`, or set `cluster.replication_factor` to `nodes`",
+                        );
+                    }
+                    let config = self.segmented(scans, &at, c.keys, raw);
                     (name, StrategyKind::Segmented(config))
                 }
             };
-            let name_ok = !name.is_empty()
-                && name.chars().count() <= MAX_NAME_CHARS
-                && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
-            self.require(
-                name_ok,
-                &at("name"),
-                "1 to 64 characters without commas, quotes or control characters",
-                format!("{name:?}"),
-                "the name labels the strategy's rows in every CSV",
-            );
-            if strategies.iter().any(|s| s.name == name) {
-                self.error(
-                    &at("name"),
-                    format!("two strategies are named \"{name}\""),
-                    "give each [[strategy]] a distinct `name`",
-                );
-            }
-            strategies.push(StrategyConfig { name, kind });
+            self.strategy_name(&name, &at("name"), &strategies);
+            strategies.push(StrategyConfig { name, kind, repair });
         }
+        strategies
+    }
 
-        let faults = match raw.faults {
-            Some(f) => self.faults(f, c.nodes, raw.duration.0),
-            None => FaultConfig::default(),
-        };
-
-        Scenario {
-            name: raw.name,
-            description: raw.description,
-            seed: raw.seed,
-            duration_ns: raw.duration.0,
-            sample_interval_ns,
-            cluster: ClusterConfig {
-                nodes: c.nodes as usize,
-                key_count: c.keys,
-                cores: c.cores,
-                scan_cost_ns_per_key: c.scan_cost_per_key.0,
-                record_bytes: c.record_bytes,
-                hash_cost_ns: c.hash_cost.0,
-            },
-            network: NetworkConfig {
-                loss_probability: n.loss,
-                latency,
-                bandwidth_bytes_per_s: n.bandwidth_bytes_per_s,
-            },
-            workload: WorkloadConfig {
-                writes_per_s: w.writes_per_s,
-                keys,
-                stop_at: SimTime::from_nanos(stop_at),
-            },
-            strategies,
-            faults,
-            source: source.to_string(),
+    /// A strategy's name at `path`: printable, short, unique among `earlier`.
+    fn strategy_name(&mut self, name: &str, path: &str, earlier: &[StrategyConfig]) {
+        let name_ok = !name.is_empty()
+            && name.chars().count() <= MAX_NAME_CHARS
+            && name.chars().all(|c| !c.is_control() && c != ',' && c != '"');
+        self.require(
+            name_ok,
+            path,
+            "1 to 64 characters without commas, quotes or control characters",
+            format!("{name:?}"),
+            "the name labels the strategy's rows in every CSV",
+        );
+        if earlier.iter().any(|s| s.name == name) {
+            self.error(
+                path,
+                format!("two strategies are named \"{name}\""),
+                "give each [[strategy]] a distinct `name`",
+            );
         }
     }
 
@@ -626,6 +667,7 @@ impl Checker<'_> {
         self.require(nanos > 0, path, "positive", "0s", hint);
     }
 
+    /// A `kind = "segmented"` strategy's fields (its name aside, which `strategies` checks).
     fn segmented(
         &mut self,
         scans: bool,
@@ -712,6 +754,15 @@ impl Checker<'_> {
             "0s",
             "idle workers look for work this often, e.g. \"100ms\"",
         );
+        if let Some(limit) = raw.max_sessions_per_node {
+            self.require(
+                limit >= 1,
+                &at("max_sessions_per_node"),
+                "at least 1",
+                limit,
+                "Reaper lets a node take part in one repair session at a time",
+            );
+        }
         let misalignment = match raw.misalignment {
             None => Misalignment::Aligned,
             Some(MisalignmentFile::Offset { keys: offset }) => {
@@ -751,6 +802,7 @@ impl Checker<'_> {
             poll_ns,
             tree: raw.tree.into(),
             misalignment,
+            max_sessions_per_node: raw.max_sessions_per_node,
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Origin {
     CommandLine,
     /// One value of a `[sweep]` axis in the scenario file.
     SweepAxis,
+    /// `--seed N` on the command line: the seed of a single run, the base seed of a sweep.
+    SeedFlag,
 }
 
 /// One parameter replaced: `path = value`.
@@ -58,6 +60,24 @@ impl Override {
         })
     }
 
+    /// The override `--seed` makes: `seed = N`. Seeds above `i64::MAX` are refused,
+    /// because TOML integers are signed 64-bit and the seed must read back from the
+    /// scenario echo and `run.toml`.
+    pub fn seed(seed: u64) -> Result<Override, String> {
+        let value = i64::try_from(seed).map_err(|_| {
+            format!(
+                "--seed {seed}: seeds must be at most {} (2^63 - 1), the largest integer a TOML file \
+                 such as run.toml can hold",
+                i64::MAX
+            )
+        })?;
+        Ok(Override {
+            path: "seed".into(),
+            value: Value::Integer(value),
+            origin: Origin::SeedFlag,
+        })
+    }
+
     /// The override as `path=value` text, which [`Override::parse_set`] reads back.
     pub fn to_set_text(&self) -> String {
         format!("{}={}", self.path, value_text(&self.value))
@@ -70,6 +90,12 @@ impl Override {
                 &self.path,
                 "the command line",
                 format!("--set {}: {message}", self.to_set_text()),
+                hint,
+            ),
+            Origin::SeedFlag => Diagnostic::elsewhere(
+                &self.path,
+                "the command line",
+                format!("--seed {}: {message}", value_text(&self.value)),
                 hint,
             ),
             Origin::SweepAxis => locator.at_path(
@@ -223,8 +249,21 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 /// Rewrites serde's type names into words a scenario author knows.
-fn friendly(message: &str) -> String {
+pub(super) fn friendly(message: &str) -> String {
     let mut text = message.trim().to_string();
+    // Serde names the Rust type it wanted; the reader knows only the file's words.
+    for (rust, words) in [
+        ("expected internally tagged enum ", "expected a table with a `kind`"),
+        ("expected struct ", "expected a table"),
+        ("expected enum ", "expected one of the documented values"),
+    ] {
+        if let Some(at) = text.find(rust) {
+            let name_end = text[at + rust.len()..]
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .map_or(text.len(), |n| at + rust.len() + n);
+            text.replace_range(at..name_end, words);
+        }
+    }
     for (rust, words) in [
         ("expected f64", "expected a number"),
         ("expected u64", "expected a whole number >= 0"),

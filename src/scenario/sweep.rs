@@ -306,7 +306,8 @@ mod tests {
             crate::strategy::StrategyKind::Monolithic {
                 leaves: 64,
                 interval_ns: 1_000_000_000,
-                tree: crate::strategy::TreeMaintenance::Scheduled,
+                tree: crate::protocol::TreeMaintenance::Scheduled,
+                order: crate::strategy::RangeOrder::AllAtOnce,
             }
         );
     }

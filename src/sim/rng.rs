@@ -30,6 +30,8 @@ pub enum StreamId {
     FaultMessages = 7,
     /// Bitrot: when it strikes and which record it corrupts (drawn only when configured).
     Bitrot = 8,
+    /// Token positions and their dealing to nodes (drawn once, when the ring is built).
+    RingTokens = 9,
 }
 
 /// The random stream `id` of a run with `seed`.

@@ -1,12 +1,17 @@
 //! Repair strategies: when to compare which key ranges.
 //!
 //! A strategy is a scheduler. It never touches replicas, trees or the network; it asks
-//! the world, through [`Ctx`], to start sessions (compare a range on all replicas) and to
-//! wake it up later, and it hears back when a session finishes. The world does the
-//! building, hashing, exchanging and streaming, and charges their cost in virtual time.
+//! the world, through [`Ctx`], to start sessions (compare a range on some of its
+//! replicas, pair by pair: a [`SessionSpec`]) and to wake it up later, and it hears back
+//! when a session finishes. The world does the building, hashing, exchanging and
+//! streaming, and charges their cost in virtual time.
+//!
+//! The unit of repair is a piece of the token ring ([`RepairUnit`]): a token range and
+//! its replicas, or the whole key space on every node when every node holds every key.
 //!
 //! To add a strategy: implement [`Strategy`] in a new file here, add a variant to
-//! [`StrategyKind`], build it in [`build`], and accept it in `scenario`.
+//! [`StrategyKind`], build it in [`build`], and accept it in `scenario` (see
+//! ARCHITECTURE.md, "Adding a strategy").
 
 mod monolithic;
 mod segmented;
@@ -14,9 +19,10 @@ mod segmented;
 pub use monolithic::Monolithic;
 pub use segmented::Segmented;
 
-use crate::model::{Key, NodeId};
+use crate::model::ring::Ring;
+use crate::model::{Key, KeyRange, NodeId};
+use crate::protocol::{PairSelection, SessionReport, SessionSpec, TreeMaintenance};
 use crate::sim::SimTime;
-pub use crate::world::{SessionReport, SessionSpec};
 
 /// A validated strategy entry of a scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +30,39 @@ pub struct StrategyConfig {
     /// Name in outputs (unique within a scenario).
     pub name: String,
     pub kind: StrategyKind,
+    /// How its sessions run, whatever the kind.
+    pub repair: RepairSettings,
+}
+
+/// Protocol settings every strategy's sessions share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RepairSettings {
+    /// Which pairs of a range's replicas compare their trees.
+    pub pairs: PairSelection,
+    /// Fixed virtual time from a session's start to its builds (setup, validation
+    /// requests, messages): what makes thousands of tiny sessions cost something.
+    pub session_overhead_ns: u64,
+}
+
+/// One unit of repair: a contiguous key range whose keys share one replica set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepairUnit {
+    pub keys: KeyRange,
+    /// Replicas in preference order; the first is the range's primary (the node whose
+    /// token starts it).
+    pub replicas: Vec<NodeId>,
+}
+
+/// The units of repair of `ring`, in key order: its pieces (one per token range, the
+/// wrapping one in two), or the whole key space when every node holds every key.
+pub fn repair_units(ring: &Ring) -> Vec<RepairUnit> {
+    ring.pieces()
+        .iter()
+        .map(|piece| RepairUnit {
+            keys: piece.keys,
+            replicas: ring.replica_sets()[piece.replica_set].clone(),
+        })
+        .collect()
 }
 
 /// The strategies aesim knows, with their parameters.
@@ -35,6 +74,7 @@ pub enum StrategyKind {
         leaves: u32,
         interval_ns: u64,
         tree: TreeMaintenance,
+        order: RangeOrder,
     },
     /// The key space cut into fixed segments with one tree each, compared by parallel
     /// workers in an order chosen by a scheduling policy.
@@ -69,16 +109,34 @@ impl StrategyKind {
             TreeMaintenance::Live => u64::from(self.leaves_per_tree().trailing_zeros()) + 1,
         }
     }
+
+    /// Most sessions one node may take part in at once, if the strategy keeps a limit.
+    pub fn max_sessions_per_node(&self) -> Option<u32> {
+        match self {
+            StrategyKind::Monolithic { .. } => None,
+            StrategyKind::Segmented(config) => config.max_sessions_per_node,
+        }
+    }
 }
 
-/// How a strategy's trees are kept up to date.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TreeMaintenance {
-    /// Rebuilt from a full scan of the range before each comparison (a snapshot).
-    Scheduled,
-    /// Updated on every write (O(log leaves) hashes on the write path), so a comparison
-    /// can start at once, with no scan.
-    Live,
+/// In which order a monolithic cycle repairs the ring's ranges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RangeOrder {
+    /// Every range at once (builds queue for the nodes' cores).
+    #[default]
+    AllAtOnce,
+    /// Node after node, each repairing its primary ranges one after another (as
+    /// `nodetool repair -pr` run on each node in turn).
+    NodeByNode,
+}
+
+impl RangeOrder {
+    pub fn name(self) -> &'static str {
+        match self {
+            RangeOrder::AllAtOnce => "all_at_once",
+            RangeOrder::NodeByNode => "node_by_node",
+        }
+    }
 }
 
 /// Parameters of the segmented strategy.
@@ -99,6 +157,9 @@ pub struct SegmentedConfig {
     pub poll_ns: u64,
     pub tree: TreeMaintenance,
     pub misalignment: Misalignment,
+    /// Reaper's rule: a segment starts only while each of its replicas takes part in
+    /// fewer than this many sessions (`None`: no limit).
+    pub max_sessions_per_node: Option<u32>,
 }
 
 /// The order in which segments are compared.
@@ -123,14 +184,6 @@ pub enum Misalignment {
     SegmentCount { peer_segments: u64 },
 }
 
-/// What the cluster looks like, for strategies that size their work by it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClusterShape {
-    pub nodes: usize,
-    pub key_count: u64,
-    pub cores: u32,
-}
-
 /// A request a strategy makes of the world; applied in order once the callback returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -152,24 +205,20 @@ pub enum Command {
 /// The strategy's window on the world during one callback.
 pub struct Ctx<'a> {
     now: SimTime,
-    cluster: ClusterShape,
     commands: &'a mut Vec<Command>,
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(now: SimTime, cluster: ClusterShape, commands: &'a mut Vec<Command>) -> Ctx<'a> {
-        Ctx { now, cluster, commands }
+    pub(crate) fn new(now: SimTime, commands: &'a mut Vec<Command>) -> Ctx<'a> {
+        Ctx { now, commands }
     }
 
     pub fn now(&self) -> SimTime {
         self.now
     }
 
-    pub fn cluster(&self) -> ClusterShape {
-        self.cluster
-    }
-
-    /// Starts comparing a range on all replicas; [`Strategy::on_session_done`] follows.
+    /// Starts comparing a range on some of its replicas; [`Strategy::on_session_done`]
+    /// follows.
     pub fn start_session(&mut self, spec: SessionSpec) {
         self.commands.push(Command::StartSession(spec));
     }
@@ -214,14 +263,41 @@ pub trait Strategy {
     fn on_end(&mut self, _ctx: &mut Ctx) {}
 }
 
-/// Builds the strategy a scenario entry describes.
-pub fn build(config: &StrategyConfig, cluster: ClusterShape) -> Box<dyn Strategy> {
+/// Builds the strategy a scenario entry describes, on `ring`.
+pub fn build(config: &StrategyConfig, ring: &Ring) -> Box<dyn Strategy> {
+    let units = repair_units(ring);
     match &config.kind {
         &StrategyKind::Monolithic {
             leaves,
             interval_ns,
             tree,
-        } => Box::new(Monolithic::new(cluster, leaves, interval_ns, tree)),
-        StrategyKind::Segmented(segmented) => Box::new(Segmented::new(cluster, segmented.clone())),
+            order,
+        } => Box::new(Monolithic::new(
+            units,
+            ring.nodes(),
+            MonolithicSchedule {
+                leaves,
+                interval_ns,
+                tree,
+                order,
+                pairs: config.repair.pairs,
+            },
+        )),
+        StrategyKind::Segmented(segmented) => Box::new(Segmented::new(
+            units,
+            ring.nodes(),
+            segmented.clone(),
+            config.repair.pairs,
+        )),
     }
+}
+
+/// What a monolithic strategy was configured with.
+#[derive(Clone, Copy, Debug)]
+pub struct MonolithicSchedule {
+    pub leaves: u32,
+    pub interval_ns: u64,
+    pub tree: TreeMaintenance,
+    pub order: RangeOrder,
+    pub pairs: PairSelection,
 }

@@ -6,6 +6,12 @@
 //! not after a full pass. `workers` segments are in flight at once; the node's cores
 //! bound how many of their builds actually run in parallel (the world enforces that).
 //!
+//! On a token ring each range is cut into its own segments (Reaper's subranges: at
+//! least one per range, `segments` over the ring in proportion to the ranges' sizes),
+//! each compared on the range's replicas. With `max_sessions_per_node` a segment
+//! starts only while every one of its replicas is in fewer sessions than the limit
+//! (Reaper's rule); busy segments are passed over for ones whose replicas are free.
+//!
 //! Policies may only use what real nodes know: how many writes each segment received
 //! since its last comparison, as counted by the replicas themselves (each node counts
 //! the writes it applies, in [`Strategy::on_local_write`]; the scheduler adds up the
@@ -13,10 +19,9 @@
 //! request), the measured duration of past comparisons, and the clock. They never see
 //! which keys actually differ.
 
-use super::{
-    ClusterShape, Ctx, Misalignment, Policy, SegmentedConfig, SessionReport, SessionSpec, Strategy, TreeMaintenance,
-};
+use super::{Ctx, Misalignment, Policy, RepairUnit, SegmentedConfig, SessionReport, SessionSpec, Strategy};
 use crate::model::{Key, KeyRange, NodeId};
+use crate::protocol::{PairSelection, Participant};
 use crate::sim::SimTime;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, VecDeque};
@@ -25,9 +30,18 @@ use std::collections::{BTreeSet, VecDeque};
 const WAKE: u64 = 0;
 
 pub struct Segmented {
-    cluster: ClusterShape,
     config: SegmentedConfig,
-    key_space: KeyRange,
+    pairs: PairSelection,
+    units: Vec<RepairUnit>,
+    /// Every segment's keys and unit, in key order (`config.segments` is their number).
+    segments: Vec<(KeyRange, usize)>,
+    /// `segments[i].0.start`, for finding a key's segment.
+    segment_starts: Vec<Key>,
+    /// Sessions each node takes part in now (for `max_sessions_per_node`).
+    node_busy: Vec<u32>,
+    /// Round robin with a limit: segments of the current pass passed over because a
+    /// replica was busy, in key order.
+    passed_over: BTreeSet<u64>,
     /// Local writes (summed over nodes) to each segment since its last comparison began.
     writes_since_visit: Vec<u64>,
     /// When each segment's last comparison began (time zero before the first).
@@ -88,16 +102,40 @@ impl PassTracker {
     }
 }
 
+/// Cuts each unit into segments: all `segments` in the unit when there is one; on a
+/// ring, `max(1, round(segments x the unit's share of the key space))` per unit.
+fn cut_segments(units: &[RepairUnit], segments: u64) -> Vec<(KeyRange, usize)> {
+    let key_count: u64 = units.iter().map(|u| u.keys.len()).sum();
+    let mut cut = Vec::new();
+    for (u, unit) in units.iter().enumerate() {
+        let share = u128::from(segments) * u128::from(unit.keys.len());
+        let count = if units.len() == 1 {
+            segments
+        } else {
+            ((share + u128::from(key_count) / 2) / u128::from(key_count)).max(1) as u64
+        };
+        let count = count.min(unit.keys.len());
+        cut.extend((0..count).map(|i| (unit.keys.part(i, count), u)));
+    }
+    cut
+}
+
 impl Segmented {
-    pub fn new(cluster: ClusterShape, config: SegmentedConfig) -> Segmented {
-        let segments = config.segments as usize;
+    pub fn new(units: Vec<RepairUnit>, nodes: usize, mut config: SegmentedConfig, pairs: PairSelection) -> Segmented {
+        let cut = cut_segments(&units, config.segments);
+        config.segments = cut.len() as u64;
+        let segments = cut.len();
         let mut passes = PassTracker::new(config.segments);
         if config.policy != Policy::RoundRobin {
             passes.open(SimTime::ZERO, config.segments);
         }
         Segmented {
-            cluster,
-            key_space: KeyRange::new(0, cluster.key_count),
+            segment_starts: cut.iter().map(|(keys, _)| keys.start).collect(),
+            segments: cut,
+            units,
+            pairs,
+            node_busy: vec![0; nodes],
+            passed_over: BTreeSet::new(),
             writes_since_visit: vec![0; segments],
             last_visit: vec![SimTime::ZERO; segments],
             in_flight: vec![false; segments],
@@ -114,40 +152,67 @@ impl Segmented {
         }
     }
 
-    /// The session comparing `segment`: node 0 uses the agreed boundaries; with a
-    /// misalignment, the other nodes derive theirs differently and hash other key sets.
+    /// The session comparing `segment` on its unit's replicas. The first replica uses
+    /// the agreed boundaries; with a misalignment (only when every node holds every key,
+    /// as validated), the others derive theirs differently and hash other key sets.
     /// Either way each side's segments tile the whole key space, so every key is still
     /// compared (and repaired) by some session: only the cost of misalignment shows.
     fn session(&self, segment: u64) -> SessionSpec {
         let segments = self.config.segments;
-        let agreed = self.key_space.part(segment, segments);
+        let (agreed, unit) = self.segments[segment as usize];
+        let key_space = self.units[unit].keys;
         let peer = match self.config.misalignment {
             Misalignment::Aligned => agreed,
             Misalignment::Offset { keys } => {
                 // Every interior boundary moves `keys` later (clamped to the key space);
                 // the first segment starts at 0 and the last ends at the end, as before.
-                let end = self.key_space.end;
+                let end = key_space.end;
                 let boundary = |i: u64| match i {
                     0 => 0,
                     i if i == segments => end,
-                    i => self.key_space.part(i, segments).start.saturating_add(keys).min(end),
+                    i => key_space.part(i, segments).start.saturating_add(keys).min(end),
                 };
                 KeyRange::new(boundary(segment), boundary(segment + 1))
             }
             Misalignment::SegmentCount { peer_segments } => {
                 // Fewer segments on the peers (validated): segment i meets peer segment i,
                 // and the agreed segments past the peers' last meet that last one.
-                self.key_space.part(segment.min(peer_segments - 1), peer_segments)
+                key_space.part(segment.min(peer_segments - 1), peer_segments)
             }
         };
-        let mut ranges = vec![peer; self.cluster.nodes];
-        ranges[0] = agreed;
+        let replicas = &self.units[unit].replicas;
+        let participants = replicas
+            .iter()
+            .enumerate()
+            .map(|(i, &node)| Participant {
+                node,
+                range: if i == 0 { agreed } else { peer },
+            })
+            .collect();
         SessionSpec {
             tag: segment,
             leaves: self.config.leaves,
-            ranges,
+            participants,
+            pairs: self.pairs.pairs(replicas.len()),
             tree: self.config.tree,
         }
+    }
+
+    /// Whether every replica of `segment` can take one more session.
+    fn replicas_free(&self, segment: u64) -> bool {
+        let Some(limit) = self.config.max_sessions_per_node else {
+            return true;
+        };
+        let unit = self.segments[segment as usize].1;
+        self.units[unit].replicas.iter().all(|&n| self.node_busy[n] < limit)
+    }
+
+    /// The segment holding `key`.
+    fn segment_of(&self, key: Key) -> u64 {
+        if self.units.len() == 1 {
+            return self.units[0].keys.part_index(key, self.config.segments);
+        }
+        (self.segment_starts.partition_point(|&start| start <= key) - 1) as u64
     }
 
     /// Starts comparisons until every worker is busy or nothing is worth comparing; then
@@ -178,6 +243,10 @@ impl Segmented {
         self.written.remove(&segment);
         self.in_flight[s] = true;
         self.busy_workers += 1;
+        let unit = self.segments[s].1;
+        for &node in &self.units[unit].replicas {
+            self.node_busy[node] += 1;
+        }
         ctx.start_session(self.session(segment));
     }
 
@@ -190,24 +259,49 @@ impl Segmented {
     }
 
     fn pick_in_order(&mut self, now: SimTime) -> Option<u64> {
-        let segment = self.next_in_order;
-        if self.in_flight[segment as usize] {
-            return None;
+        if self.config.max_sessions_per_node.is_some() {
+            // Segments passed over earlier in this pass come first, in key order.
+            let ready = self
+                .passed_over
+                .iter()
+                .copied()
+                .find(|&s| !self.in_flight[s as usize] && self.replicas_free(s));
+            if let Some(segment) = ready {
+                self.passed_over.remove(&segment);
+                return Some(segment);
+            }
         }
-        if segment == 0 {
-            // A new pass, paced by `interval` from the start of the previous one.
-            let due = self
-                .passes
-                .newest_start
-                .map(|started| started.after(self.config.interval_ns));
-            if due.is_some_and(|due| now < due) {
+        loop {
+            let segment = self.next_in_order;
+            if self.in_flight[segment as usize] {
                 return None;
             }
-            self.passes.open(now, self.config.segments);
+            if segment == 0 {
+                // A new pass, paced by `interval` from the start of the previous one,
+                // once every segment of the previous one has started.
+                if !self.passed_over.is_empty() {
+                    return None;
+                }
+                let due = self
+                    .passes
+                    .newest_start
+                    .map(|started| started.after(self.config.interval_ns));
+                if due.is_some_and(|due| now < due) {
+                    return None;
+                }
+                self.passes.open(now, self.config.segments);
+            }
+            self.passes.pass_of[segment as usize] = self.passes.opened - 1;
+            self.next_in_order = (segment + 1) % self.config.segments;
+            if self.replicas_free(segment) {
+                return Some(segment);
+            }
+            // A replica is busy: come back to it later in this pass.
+            self.passed_over.insert(segment);
+            if self.next_in_order == 0 {
+                return None;
+            }
         }
-        self.passes.pass_of[segment as usize] = self.passes.opened - 1;
-        self.next_in_order = (segment + 1) % self.config.segments;
-        Some(segment)
     }
 
     /// How long the workers need to visit every segment once, from the measured mean
@@ -234,19 +328,27 @@ impl Segmented {
     /// is nearer than a full sweep. Deadlines are in last-visit order, so the oldest idle
     /// segment is the only candidate.
     fn pick_overdue(&self, now: SimTime) -> Option<u64> {
-        let &(_, oldest) = self.idle_by_last_visit.first()?;
-        (self.urgent_at(oldest as usize) <= now).then_some(oldest)
+        self.idle_by_last_visit
+            .iter()
+            .map(|&(_, segment)| segment)
+            .take_while(|&segment| self.urgent_at(segment as usize) <= now)
+            .find(|&segment| self.replicas_free(segment))
     }
 
     /// The segment with the highest positive score; ties go to the lowest index.
     fn pick_by_score(&self, now: SimTime) -> Option<u64> {
         if self.config.policy == Policy::HottestFirst {
-            return self.idle_by_writes.last().map(|&(_, Reverse(segment))| segment);
+            return self
+                .idle_by_writes
+                .iter()
+                .rev()
+                .map(|&(_, Reverse(segment))| segment)
+                .find(|&segment| self.replicas_free(segment));
         }
         let mut best: Option<(u128, u64)> = None;
         for &s in &self.written {
             let i = s as usize;
-            if self.in_flight[i] {
+            if self.in_flight[i] || !self.replicas_free(s) {
                 continue;
             }
             let writes = u128::from(self.writes_since_visit[i]);
@@ -336,6 +438,10 @@ impl Strategy for Segmented {
 
     fn on_session_done(&mut self, ctx: &mut Ctx, report: &SessionReport) {
         let segment = report.tag;
+        let unit = self.segments[segment as usize].1;
+        for &node in &self.units[unit].replicas {
+            self.node_busy[node] -= 1;
+        }
         self.visits_done += 1;
         self.visit_ns_total += report.finished.since(report.started);
         self.in_flight[segment as usize] = false;
@@ -351,7 +457,7 @@ impl Strategy for Segmented {
     }
 
     fn on_local_write(&mut self, _node: NodeId, key: Key, _now: SimTime) {
-        let segment = self.key_space.part_index(key, self.config.segments);
+        let segment = self.segment_of(key);
         let writes = &mut self.writes_since_visit[segment as usize];
         *writes += 1;
         // Each policy keeps only the index it reads: these are updated on every write.
@@ -368,16 +474,6 @@ impl Strategy for Segmented {
         let now = ctx.now();
         for &last in &self.last_visit {
             ctx.revisit_gap(now.since(last));
-        }
-    }
-}
-
-impl TreeMaintenance {
-    /// Name in scenario files and outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            TreeMaintenance::Scheduled => "scheduled",
-            TreeMaintenance::Live => "live",
         }
     }
 }

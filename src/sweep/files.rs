@@ -121,6 +121,83 @@ pub fn run_rows(bytes: &[u8], run: &PlannedRun) -> Option<Vec<Vec<String>>> {
     (rows.len() == run.scenario.strategies.len() && rows.iter().map(|r| r[0].as_str()).eq(names)).then_some(rows)
 }
 
+/// Refuses to write `plan`'s sweep into `out` when the folder holds other results: a
+/// single run's (`run.toml`), another sweep's (its `scenario.toml` and `sweep.toml`
+/// describe a scenario with another hash), or files aesim cannot attribute. A sweep of
+/// the same scenario may be resumed or extended (more points, more replications) in
+/// place: its run files are named by their hash, so they never mix.
+pub fn check_destination(out: &Path, plan: &Plan) -> Result<(), String> {
+    if out.join("run.toml").exists() {
+        return Err(format!(
+            "{} holds the results of a single run (run.toml), not of a sweep",
+            out.display()
+        ));
+    }
+    let has = |name: &str| out.join(name).exists();
+    if !has(SCENARIO_FILE) && !has(SWEEP_FILE) {
+        return match ["summary.csv", "raw.csv", "report.md"].iter().find(|f| has(f)) {
+            Some(file) => Err(format!(
+                "{} holds {file} but no scenario.toml or sweep.toml, so its scenario is unknown",
+                out.display()
+            )),
+            None => Ok(()),
+        };
+    }
+    let existing =
+        plan_of_folder(out).map_err(|e| format!("{} holds results aesim cannot attribute: {e}", out.display()))?;
+    let (theirs, ours) = (&existing.document.base, &plan.document.base);
+    if theirs.fingerprint() == ours.fingerprint() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} holds results of another sweep ('{}', hash {}); this one is '{}', hash {}",
+            out.display(),
+            theirs.name,
+            theirs.fingerprint(),
+            ours.name,
+            ours.fingerprint()
+        ))
+    }
+}
+
+/// Files of a results folder that `--force` removes before a sweep writes there: every
+/// file a single run or another sweep's aggregation wrote. Run files (`runs/`) stay:
+/// they are named by their run's hash, so they cannot be mistaken for this sweep's.
+const FOREIGN_FILES: &[&str] = &[
+    "summary.csv",
+    "timeseries.csv",
+    "latency.csv",
+    "staleness.csv",
+    "faults.csv",
+    "report.md",
+    "run.toml",
+    "raw.csv",
+    SCENARIO_FILE,
+    SWEEP_FILE,
+];
+
+/// Removes the results `check_destination` objected to (`--force`), so the folder holds
+/// this sweep's files only once it is done.
+pub fn clear_foreign_results(out: &Path) -> Result<(), SweepError> {
+    for name in FOREIGN_FILES {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(&path)(e)),
+            _ => {}
+        }
+    }
+    let charts = out.join(crate::report::CHARTS_DIR);
+    match std::fs::remove_dir_all(&charts) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&charts)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// The plan of the sweep recorded in `dir` (its `scenario.toml` and `sweep.toml`).
+fn plan_of_folder(dir: &Path) -> Result<Plan, SweepError> {
+    plan_of_partials(&[dir.to_path_buf()])
+}
+
 /// The plan of the sweep whose partial results are in `inputs`; they must all come
 /// from the same sweep (identical `scenario.toml` and `sweep.toml`).
 pub fn plan_of_partials(inputs: &[PathBuf]) -> Result<Plan, SweepError> {

@@ -22,7 +22,7 @@ pub mod plan;
 pub mod stats;
 pub mod status;
 
-pub use files::RUNS_DIR;
+pub use files::{RUNS_DIR, check_destination, clear_foreign_results};
 
 use crate::output::write_atomic;
 use crate::run::run_scenario;
@@ -251,8 +251,18 @@ pub fn run_sweep(plan: &Plan, out: &Path, options: SweepOptions) -> Result<Sweep
 
 /// Combines the partial results in `inputs` (folders written by `aesim run --shard`)
 /// into `out`, byte for byte what the unsharded sweep writes.
-pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<SweepOutcome, SweepError> {
+/// Like a sweep, a merge refuses an `out` holding other results unless `force`, which
+/// clears them first.
+pub fn merge(inputs: &[PathBuf], out: &Path, force: bool) -> Result<SweepOutcome, SweepError> {
     let plan = files::plan_of_partials(inputs)?;
+    if let Err(reason) = check_destination(out, &plan) {
+        if !force {
+            return Err(SweepError::Input(format!(
+                "refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
+            )));
+        }
+        clear_foreign_results(out)?;
+    }
     files::write_header_files(&plan, out)?;
     let mut missing = Vec::new();
     for run in &plan.runs {
@@ -268,19 +278,44 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<SweepOutcome, SweepError>
         }
     }
     if !missing.is_empty() {
-        // Name what is missing by shard (read off the folders' runs) and say how to
-        // finish: `aesim sweep status` prints the exact commands.
+        // A run whose file is present but incomplete (a shard killed while writing it, or
+        // a copy cut short) is named as such: its shard reruns just that run. The rest
+        // are named by shard (read off the folders' runs); `aesim sweep status` prints
+        // the exact commands that finish the sweep.
+        let damaged = missing.iter().find_map(|run| {
+            inputs
+                .iter()
+                .map(|dir| files::run_path(dir, run))
+                .find(|path| path.exists())
+        });
+        let absent = missing
+            .iter()
+            .filter(|run| !inputs.iter().any(|dir| files::run_path(dir, run).exists()))
+            .count();
+        let mut what = Vec::new();
+        if let Some(path) = damaged {
+            what.push(format!(
+                "{} is incomplete or damaged (truncated?), and no other partial result has that run",
+                path.display()
+            ));
+        }
+        if absent > 0 {
+            what.push(format!(
+                "{absent} of the sweep's {} runs are in none of the partial results",
+                plan.runs.len()
+            ));
+        }
         let by_shard = match status::Status::read(inputs, None) {
             Ok(status) => status.lines().iter().map(|l| format!("\n  {l}")).collect::<String>(),
             Err(_) => String::new(),
         };
         let folders: Vec<String> = inputs.iter().map(|d| status::quote(&d.display().to_string())).collect();
         return Err(SweepError::Input(format!(
-            "{} of the sweep's {} runs are in none of the partial results:{by_shard}\n  \
-             = hint: `aesim sweep status {} --shards N --out {}` names the missing runs and prints the \
-             commands that run them (N: the shard count the sweep was run with)",
-            missing.len(),
-            plan.runs.len(),
+            "{}:{by_shard}\n  \
+             = hint: rerun the shards named (only their missing or damaged runs are simulated again) and \
+             merge again; `aesim sweep status {} --shards N --out {}` prints the commands (N: the shard \
+             count the sweep was run with)",
+            what.join("; "),
             folders.join(" "),
             status::quote(&out.display().to_string()),
         )));

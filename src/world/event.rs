@@ -3,9 +3,7 @@
 use crate::model::faults::FaultEvent;
 use crate::model::workload::ClientWrite;
 use crate::model::{Key, NodeId, Version};
-
-/// Identifies an anti-entropy session within one run.
-pub type SessionId = u64;
+use crate::protocol::SessionId;
 
 /// An event; the queue orders them by (time, insertion sequence).
 #[derive(Debug)]
@@ -28,8 +26,10 @@ pub enum Event {
         key: Key,
         version: Version,
     },
-    /// `node`'s tree for `session` is ready (a scheduled build's scan ended, releasing
-    /// the core it `held_core`; or a live tree was snapshotted).
+    /// A session's setup overhead has passed: its participants start their builds.
+    SessionReady { session: SessionId },
+    /// A participant's tree for `session` is ready (a scheduled build's scan on `node`
+    /// ended, releasing the core it `held_core`; or a live tree was snapshotted).
     BuildDone {
         session: SessionId,
         node: NodeId,

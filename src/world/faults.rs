@@ -3,14 +3,15 @@
 //!
 //! Decisions about sessions live here; the fault state and its randomness live in
 //! `model::faults`. The rules (also in the README):
-//! - A crash loses the node's in-memory trees. Every session in flight is aborted (its
-//!   messages are ignored when they arrive) and waits; it restarts from its builds once
-//!   every node is up and no partition is in force, so a restarted node always rebuilds
-//!   its tree before the next comparison. A live (incrementally maintained) tree is lost
+//! - A crash loses the node's in-memory trees. Every session in flight that the node
+//!   takes part in is aborted (its messages are ignored when they arrive) and waits; it
+//!   restarts from its builds once all of its replicas are up and no partition
+//!   separates two of them, so a restarted node always rebuilds its tree before the
+//!   next comparison. Sessions over other ranges carry on: faults are local. A live (incrementally maintained) tree is lost
 //!   too: the first session after the crash that uses it rebuilds it by a scan, holding
 //!   a core like a scheduled build. The node's stored records survive.
-//! - A partition blocks replication between its sides; anti-entropy sessions, which
-//!   involve every replica, are aborted and wait for it to end, exactly as for a crash.
+//! - A partition blocks replication between its sides; anti-entropy sessions with
+//!   replicas on both sides are aborted and wait for it to end, exactly as for a crash.
 //! - Bitrot makes one stored record unreadable: the node's copy reverts to the initial
 //!   state (version 0), which its next tree hashes differently, so anti-entropy finds
 //!   and repairs it from an intact copy.
@@ -41,23 +42,36 @@ impl World {
         match event {
             FaultEvent::Crash { .. } | FaultEvent::PartitionStart { .. } => self.abort_sessions(),
             FaultEvent::PartitionEnd { .. } => {
-                let all = KeyRange::new(0, self.params.cluster.key_count);
+                let all = KeyRange::new(0, self.params.key_count);
                 let divergent = self.replicas.divergent_in(all).map(|(key, _)| key);
                 self.faults.partition_ended(self.now, divergent);
             }
             FaultEvent::Restart { .. } => {}
         }
-        if self.faults.all_clear() {
-            for (spec, asked) in std::mem::take(&mut self.deferred) {
+        // Sessions whose replicas are all reachable again start over, in the order
+        // they were deferred; the others keep waiting.
+        let deferred = std::mem::take(&mut self.deferred);
+        for (spec, asked) in deferred {
+            if self.can_run(&spec) {
                 self.start_session_since(spec, asked);
+            } else {
+                self.deferred.push((spec, asked));
             }
         }
     }
 
-    /// Aborts every session in flight: its trees are dropped, its pending messages will
-    /// find no session, and it waits to be started again from scratch.
+    /// Aborts every session in flight that a fault now stops (a participant down, or
+    /// two participants cut off from each other): its trees are dropped, its pending
+    /// messages will find no session, and it waits to be started again from scratch.
     fn abort_sessions(&mut self) {
-        for (_, session) in std::mem::take(&mut self.sessions) {
+        let stopped: Vec<_> = self
+            .sessions
+            .iter()
+            .filter(|(_, session)| !self.can_run(&session.spec))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in stopped {
+            let session = self.sessions.remove(&id).expect("listed");
             self.faults.counters.sessions_aborted += 1;
             self.deferred.push((session.spec, session.report.started));
         }
@@ -65,9 +79,13 @@ impl World {
     }
 
     pub(super) fn bitrot(&mut self) {
-        if let Some((node, key)) = self.faults.bitrot_target(&self.replicas) {
+        let ring = &self.ring;
+        if let Some((column, key)) = self
+            .faults
+            .bitrot_target(&self.replicas, |key, column| ring.node_at(key, column))
+        {
             // Rot costs no write-path hashing: the node does not notice.
-            self.replicas.set_version(node, key, 0, self.now);
+            self.replicas.set_version(column, key, 0, self.now);
         }
         if let Some(next) = self.faults.next_bitrot(self.now)
             && next <= self.params.end

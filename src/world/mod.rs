@@ -7,25 +7,28 @@
 
 mod event;
 mod faults;
+mod repair;
 mod session;
 
-pub use event::{Event, SessionId};
-pub use session::{SessionReport, SessionSpec};
+pub use event::Event;
 
+use crate::metrics::ring::{NodeLoad, NodeRow, RangeRepairs, RingResult};
 use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult, TimeWeighted};
 use crate::model::faults::Faults;
-use crate::model::merkle::{HASH_BYTES, compare};
 use crate::model::network::{Delivery, Network};
 use crate::model::replicas::ReplicaTable;
-use crate::model::tree_cache::TreeCache;
+use crate::model::ring::{CoordinatorChoice, Ring};
 use crate::model::workload::{ClientWrite, Workload};
 use crate::model::{Key, KeyRange, NodeId};
+use crate::protocol::reconciler::{MerkleWalk, Reconciler};
+use crate::protocol::{SessionId, SessionSpec};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
-use crate::strategy::{self, ClusterShape, Command, Ctx, Strategy, StrategyConfig, TreeMaintenance};
-use session::{PairExchange, Session};
+use crate::strategy::{self, Command, Ctx, Strategy, StrategyConfig};
+use session::Session;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 /// Fixed per-message overhead of anti-entropy messages (framing, ids), in bytes.
 pub const MESSAGE_HEADER_BYTES: u64 = 64;
@@ -77,10 +80,10 @@ pub enum InvariantChecks {
     EndOnly,
 }
 
-/// A node's build capacity: cores free, and builds waiting for one.
+/// A node's build capacity: cores free, and builds (session, participant) waiting for one.
 struct NodeCores {
     free: u32,
-    waiting: VecDeque<SessionId>,
+    waiting: VecDeque<(SessionId, usize)>,
 }
 
 /// Parameters the event handlers need, copied out of the scenario once.
@@ -90,10 +93,17 @@ struct Params {
     sample_interval_ns: u64,
     scan_cost_ns_per_key: u64,
     record_bytes: u64,
-    cluster: ClusterShape,
+    nodes: usize,
+    key_count: u64,
+    /// Cores of each node.
+    node_cores: Vec<u32>,
     /// Hashes a changed record costs on the write path (0 unless trees are live).
     write_path_hashes_per_change: u64,
     hash_cost_ns: u64,
+    /// Fixed virtual time between a session's start and its builds (setup, messages).
+    session_overhead_ns: u64,
+    /// Most sessions one node may take part in at once (an invariant the strategy keeps).
+    max_sessions_per_node: Option<u32>,
 }
 
 /// All mutable state of one run of one strategy.
@@ -102,12 +112,22 @@ pub struct World {
     now: SimTime,
     queue: EventQueue<Event>,
     replicas: ReplicaTable,
-    tree_cache: TreeCache,
+    /// Which nodes store which keys.
+    ring: Arc<Ring>,
+    /// What replicas exchange to find their differences.
+    reconciler: Box<dyn Reconciler>,
     workload: Workload,
     network: Network,
     cores: Vec<NodeCores>,
     sessions: BTreeMap<SessionId, Session>,
     next_session: SessionId,
+    /// Sessions each node takes part in: started by the strategy and not finished
+    /// (waiting for a fault to clear included).
+    node_sessions: Vec<u32>,
+    /// Each node's repair load (kept only when the scenario configures a ring).
+    node_load: Vec<NodeLoad>,
+    /// When each piece of the ring was last completely repaired (ring scenarios only).
+    range_repairs: Option<RangeRepairs>,
     strategy: Box<dyn Strategy>,
     commands: Vec<Command>,
     next_version: u64,
@@ -136,8 +156,8 @@ pub struct World {
     lossless: bool,
     /// The modelled faults' state (inert when the scenario has none).
     faults: Faults,
-    /// Sessions waiting for a crashed node to restart or a partition to end, with the
-    /// instant they were first asked for.
+    /// Sessions waiting for one of their replicas to restart or a partition between
+    /// them to end, with the instant they were first asked for.
     deferred: Vec<(SessionSpec, SimTime)>,
     /// Cores busy building trees (all nodes) and sessions in flight, over time.
     cores_busy: TimeWeighted,
@@ -150,42 +170,60 @@ impl World {
     /// A world at time zero for `scenario` under `strategy`, with the first write, the
     /// first sample and the strategy's first actions scheduled.
     pub fn new(scenario: &Scenario, strategy: &StrategyConfig) -> World {
-        let cluster = ClusterShape {
-            nodes: scenario.cluster.nodes,
-            key_count: scenario.cluster.key_count,
-            cores: scenario.cluster.cores,
-        };
+        let nodes = scenario.cluster.nodes;
+        let key_count = scenario.cluster.key_count;
+        let ring = Arc::new(Ring::new(
+            nodes,
+            key_count,
+            scenario.cluster.ring.as_ref(),
+            scenario.seed,
+        ));
         let params = Params {
             strategy_name: strategy.name.clone(),
             end: SimTime::from_nanos(scenario.duration_ns),
             sample_interval_ns: scenario.sample_interval_ns,
             scan_cost_ns_per_key: scenario.cluster.scan_cost_ns_per_key,
             record_bytes: scenario.cluster.record_bytes,
-            cluster,
+            nodes,
+            key_count,
+            node_cores: scenario.cluster.node_cores.clone(),
             write_path_hashes_per_change: strategy.kind.write_path_hashes_per_change(),
             hash_cost_ns: scenario.cluster.hash_cost_ns,
+            session_overhead_ns: strategy.repair.session_overhead_ns,
+            max_sessions_per_node: strategy.kind.max_sessions_per_node(),
         };
+        // A token-aware client picks among the key's replicas; otherwise among all nodes.
+        let coordinator_choices = match ring.coordinator_choice() {
+            CoordinatorChoice::Any => nodes,
+            CoordinatorChoice::Replica => ring.replication_factor(),
+        };
+        let with_ring = scenario.cluster.ring.is_some();
         let mut world = World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
-            replicas: ReplicaTable::for_key_space(cluster.nodes, cluster.key_count),
-            tree_cache: TreeCache::new(cluster.nodes),
-            workload: Workload::new(
-                scenario.workload.clone(),
-                cluster.key_count,
-                cluster.nodes,
-                scenario.seed,
-            ),
-            network: Network::new(scenario.network.clone(), cluster.nodes, scenario.seed),
-            cores: (0..cluster.nodes)
-                .map(|_| NodeCores {
-                    free: cluster.cores,
+            replicas: ReplicaTable::for_key_space(ring.replication_factor(), key_count),
+            reconciler: Box::new(MerkleWalk::new(nodes)),
+            workload: Workload::new(scenario.workload.clone(), key_count, coordinator_choices, scenario.seed),
+            network: Network::new(scenario.network.clone(), nodes, scenario.seed),
+            cores: params
+                .node_cores
+                .iter()
+                .map(|&free| NodeCores {
+                    free,
                     waiting: VecDeque::new(),
                 })
                 .collect(),
             sessions: BTreeMap::new(),
             next_session: 0,
-            strategy: strategy::build(strategy, cluster),
+            node_sessions: vec![0; nodes],
+            node_load: if with_ring {
+                vec![NodeLoad::default(); nodes]
+            } else {
+                Vec::new()
+            },
+            range_repairs: with_ring.then(|| RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect())),
+            strategy: strategy::build(strategy, &ring),
+            ring,
             commands: Vec::new(),
             next_version: 1,
             counters: Counters::default(),
@@ -201,7 +239,7 @@ impl World {
             created: std::time::Instant::now(),
             broken_repair: false,
             lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
-            faults: Faults::new(scenario.faults.clone(), cluster.nodes, scenario.seed),
+            faults: Faults::new(scenario.faults.clone(), nodes, scenario.seed),
             deferred: Vec::new(),
             cores_busy: TimeWeighted::default(),
             sessions_running: TimeWeighted::default(),
@@ -213,10 +251,15 @@ impl World {
         }
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
-        let mut ctx = Ctx::new(SimTime::ZERO, cluster, &mut world.commands);
+        let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands);
         world.strategy.start(&mut ctx);
         world.apply_commands();
         world
+    }
+
+    /// The token ring: which nodes store which keys.
+    pub fn ring(&self) -> &Ring {
+        &self.ring
     }
 
     /// Places a client write at `at`, outside the workload (for tests and experiments).
@@ -292,7 +335,7 @@ impl World {
             return Err(violation);
         }
         self.now = self.params.end;
-        let mut ctx = Ctx::new(self.now, self.params.cluster, &mut self.commands);
+        let mut ctx = Ctx::new(self.now, &mut self.commands);
         self.strategy.on_end(&mut ctx);
         self.apply_commands_at_end();
         if self.samples.last().is_none_or(|s| s.time < self.now) {
@@ -301,10 +344,11 @@ impl World {
         self.check_state("the end-of-run check")?;
         let oldest = self
             .replicas
-            .divergent_in(KeyRange::new(0, self.params.cluster.key_count))
+            .divergent_in(KeyRange::new(0, self.params.key_count))
             .map(|(_, since)| self.now.since(since))
             .max()
             .unwrap_or(0);
+        let ring = self.ring_result();
         Ok(StrategyResult {
             strategy: self.params.strategy_name,
             counters: self.counters,
@@ -318,8 +362,39 @@ impl World {
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
             faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
+            ring,
             wall: self.created.elapsed(),
         })
+    }
+
+    /// Per node and per range results, when the scenario configures a ring.
+    fn ring_result(&self) -> Option<RingResult> {
+        let repairs = self.range_repairs.as_ref()?;
+        let ownership = self.ring.ownership();
+        let mut stale = vec![0u64; self.params.nodes];
+        for piece in self.ring.pieces() {
+            let replicas = &self.ring.replica_sets()[piece.replica_set];
+            for (column, count) in self.replicas.stale_per_replica(piece.keys).into_iter().enumerate() {
+                stale[replicas[column]] += count;
+            }
+        }
+        let nodes = (0..self.params.nodes)
+            .map(|node| NodeRow {
+                node,
+                rack: self.ring.rack(node),
+                tokens: self.ring.primary_ranges(node) as u64,
+                ownership: ownership.per_node[node],
+                load: self.node_load[node],
+                stale_keys: stale[node],
+            })
+            .collect();
+        let pieces = self.ring.pieces();
+        let ranges = repairs.finish(
+            self.now,
+            |i| pieces[i].token_range,
+            |i| self.ring.replica_sets()[pieces[i].replica_set].clone(),
+        );
+        Some(RingResult { nodes, ranges })
     }
 
     /// Checks what must hold at any instant: the oracle's divergent count equals a
@@ -329,11 +404,7 @@ impl World {
     }
 
     fn violation_at(&self, event: &str, key: Option<Key>, message: String) -> InvariantViolation {
-        let nodes = if key.is_some() {
-            (0..self.params.cluster.nodes).collect()
-        } else {
-            Vec::new()
-        };
+        let nodes = key.map_or_else(Vec::new, |key| self.ring.replicas_of(key).to_vec());
         InvariantViolation {
             time: self.now,
             strategy: self.params.strategy_name.clone(),
@@ -397,7 +468,8 @@ impl World {
         match event {
             Event::ClientWrite(write) => {
                 let next = self.draw_next_write(time);
-                self.client_write(write.key, write.coordinator, false);
+                let chosen = self.chosen_coordinator(write);
+                self.client_write(write.key, chosen, false);
                 if let Some((at, next)) = next {
                     self.replicas.prefetch_slot(next.key);
                     self.queue.push(at, Event::ClientWrite(next));
@@ -416,7 +488,14 @@ impl World {
                     self.counters.lost_messages += 1;
                     return;
                 }
-                let applied = self.replicas.apply(to, key, version, time);
+                let column = self.ring.position(to, key).expect("replication goes to replicas");
+                // A coordinator that is not a replica forwarded the write: the first
+                // replica to apply it acknowledges it.
+                let applied = if self.ring.position(from, key).is_some() {
+                    self.replicas.apply(column, key, version, time)
+                } else {
+                    self.replicas.apply_forwarded(column, key, version, time)
+                };
                 if applied.changed {
                     self.faults.superseded(key, to);
                     self.charge_write_path();
@@ -427,6 +506,7 @@ impl World {
                     self.faults.healed(key, time);
                 }
             }
+            Event::SessionReady { session } => self.request_builds(session),
             Event::BuildDone {
                 session,
                 node,
@@ -441,7 +521,7 @@ impl World {
                 records,
             } => self.stream_arrives(session, pair, to, &records),
             Event::StrategyTimer { token } => {
-                let mut ctx = Ctx::new(time, self.params.cluster, &mut self.commands);
+                let mut ctx = Ctx::new(time, &mut self.commands);
                 self.strategy.on_timer(&mut ctx, token);
                 self.apply_commands();
             }
@@ -475,7 +555,18 @@ impl World {
         Some((at, write))
     }
 
+    /// The node a workload write's client chose: its draw is a node, or with
+    /// token-aware clients an index into the key's replicas.
+    fn chosen_coordinator(&self, write: ClientWrite) -> NodeId {
+        match self.ring.coordinator_choice() {
+            CoordinatorChoice::Any => write.coordinator,
+            CoordinatorChoice::Replica => self.ring.replicas_of(write.key)[write.coordinator],
+        }
+    }
+
     fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool) {
+        let ring = Arc::clone(&self.ring);
+        let replicas = ring.replicas_of(key);
         // Faults: a client whose node is down retries on the next one up.
         let Some(coordinator) = self.faults.coordinator(chosen) else {
             return;
@@ -483,11 +574,17 @@ impl World {
         let version = self.next_version;
         self.next_version += 1;
         self.counters.writes += 1;
-        self.replicas.client_write(coordinator, key, version, self.now);
-        self.faults.superseded(key, coordinator);
-        self.charge_write_path();
-        self.strategy.on_local_write(coordinator, key, self.now);
-        for to in (0..self.params.cluster.nodes).filter(|&n| n != coordinator) {
+        let local = ring.position(coordinator, key);
+        match local {
+            Some(column) => {
+                self.replicas.client_write(column, key, version, self.now);
+                self.faults.superseded(key, coordinator);
+                self.charge_write_path();
+                self.strategy.on_local_write(coordinator, key, self.now);
+            }
+            None => self.counters.writes_forwarded += 1,
+        }
+        for &to in replicas.iter().filter(|&&n| n != coordinator) {
             self.counters.replication_messages += 1;
             // The network is asked even for scripted losses, so a scripted write draws
             // the same random numbers as any other and shifts nothing after it.
@@ -551,7 +648,7 @@ impl World {
     }
 
     fn record_sample(&mut self) {
-        let key_space = KeyRange::new(0, self.params.cluster.key_count);
+        let key_space = KeyRange::new(0, self.params.key_count);
         let buckets = STALENESS_BUCKETS.min(key_space.len());
         let divergent_per_bucket = (0..buckets)
             .map(|b| self.replicas.divergent_count_in(key_space.part(b, buckets)))
@@ -592,313 +689,8 @@ impl World {
         }
     }
 
-    fn start_session(&mut self, spec: SessionSpec) {
-        self.start_session_since(spec, self.now);
-    }
-
-    /// Starts a session first asked for at `asked` (earlier than now if it waited).
-    fn start_session_since(&mut self, spec: SessionSpec, asked: SimTime) {
-        assert_eq!(spec.ranges.len(), self.params.cluster.nodes, "one range per node");
-        // Faults: a session involves every replica, so it waits until all are up and
-        // connected.
-        if !self.faults.all_clear() {
-            self.deferred.push((spec, asked));
-            return;
-        }
-        let id = self.next_session;
-        self.next_session += 1;
-        let mut session = Session::new(id, spec, self.now);
-        session.report.started = asked;
-        self.sessions.insert(id, session);
-        self.sessions_changed();
-        for node in 0..self.params.cluster.nodes {
-            let live = self.sessions[&id].spec.tree == TreeMaintenance::Live;
-            // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
-            let lost = live && self.faults.live_tree_lost(node, self.sessions[&id].spec.ranges[node]);
-            let cores = &mut self.cores[node];
-            if live && !lost {
-                self.snapshot(id, node);
-                self.queue.push(
-                    self.now,
-                    Event::BuildDone {
-                        session: id,
-                        node,
-                        held_core: false,
-                    },
-                );
-            } else if cores.free > 0 {
-                cores.free -= 1;
-                self.cores_changed();
-                self.start_build(id, node);
-            } else {
-                cores.waiting.push_back(id);
-            }
-        }
-    }
-
-    /// Gives `node`'s freed core to the next live session waiting for one, if any.
-    fn next_build(&mut self, node: NodeId) {
-        while let Some(next) = self.cores[node].waiting.pop_front() {
-            if self.sessions.contains_key(&next) {
-                self.start_build(next, node);
-                return;
-            }
-        }
-        self.cores[node].free += 1;
-        self.cores_changed();
-    }
-
-    /// Books the cores busy building trees (all nodes) as of now.
-    fn cores_changed(&mut self) {
-        let cores = self.params.cluster.cores;
-        let busy = self.cores.iter().map(|c| u64::from(cores - c.free)).sum();
-        self.cores_busy.set(self.now, busy);
-    }
-
     /// Books the sessions in flight as of now.
     pub(super) fn sessions_changed(&mut self) {
         self.sessions_running.set(self.now, self.sessions.len() as u64);
-    }
-
-    /// `node`'s tree of its range for `session`, as the data stands now. For a live tree
-    /// this is the tree itself; for a scheduled one, the snapshot its scan starts from.
-    fn snapshot(&mut self, id: SessionId, node: NodeId) {
-        let session = self.sessions.get_mut(&id).expect("live session");
-        let range = session.spec.ranges[node];
-        session.trees[node] = Some(self.tree_cache.tree(node, range, session.spec.leaves, &self.replicas));
-    }
-
-    /// Takes `node`'s snapshot for `session` now, and holds a core for the scan time.
-    fn start_build(&mut self, id: SessionId, node: NodeId) {
-        self.snapshot(id, node);
-        let range = self.sessions[&id].spec.ranges[node];
-        if self.sessions[&id].spec.tree == TreeMaintenance::Live {
-            self.faults.live_tree_rebuilt(node, range, self.now);
-        }
-        self.counters.tree_builds += 1;
-        self.counters.keys_scanned += range.len();
-        let scan_ns = range.len().saturating_mul(self.params.scan_cost_ns_per_key);
-        self.queue.push(
-            self.now.after(scan_ns),
-            Event::BuildDone {
-                session: id,
-                node,
-                held_core: true,
-            },
-        );
-    }
-
-    fn build_done(&mut self, id: SessionId, node: NodeId, held_core: bool) {
-        if held_core {
-            self.next_build(node);
-        }
-        // Faults: the session may have been aborted while this build ran.
-        let Some(session) = self.sessions.get_mut(&id) else {
-            return;
-        };
-        session.builds_pending -= 1;
-        if session.builds_pending > 0 {
-            return;
-        }
-        session.report.trees_ready = self.now;
-        let trees: Vec<_> = session.trees.iter_mut().map(|t| t.take().expect("built")).collect();
-        for a in 0..trees.len() {
-            for b in a + 1..trees.len() {
-                let comparison = compare(&trees[a], &trees[b]);
-                session.report.hashes_compared += comparison.hashes_compared();
-                session.report.divergent_leaves += comparison.divergent_leaves.len() as u64;
-                session.pairs.push(PairExchange {
-                    a,
-                    b,
-                    comparison,
-                    level: 0,
-                    streams_pending: 0,
-                });
-            }
-        }
-        session.pairs_pending = session.pairs.len();
-        for pair in 0..session.pairs.len() {
-            self.send_hashes(id, pair, true);
-        }
-    }
-
-    /// Sends the current level's hashes of `pair`: the request (initiator to responder)
-    /// or the reply (responder to initiator).
-    fn send_hashes(&mut self, id: SessionId, pair: usize, request: bool) {
-        let exchange = &self.sessions[&id].pairs[pair];
-        let hashes = exchange.comparison.hashes_per_level[exchange.level];
-        let (from, to) = if request {
-            (exchange.a, exchange.b)
-        } else {
-            (exchange.b, exchange.a)
-        };
-        let bytes = hashes * HASH_BYTES;
-        self.counters.hashes_sent += hashes;
-        self.counters.hash_bytes += bytes;
-        let at = self
-            .network
-            .send_exchange(from, to, MESSAGE_HEADER_BYTES + bytes, self.now);
-        let event = if request {
-            Event::HashRequestArrives { session: id, pair }
-        } else {
-            Event::HashReplyArrives { session: id, pair }
-        };
-        self.queue.push(at, event);
-    }
-
-    fn hash_request_arrives(&mut self, id: SessionId, pair: usize) {
-        // Faults: messages of an aborted session find no one listening.
-        if self.sessions.contains_key(&id) {
-            self.send_hashes(id, pair, false);
-        }
-    }
-
-    fn hash_reply_arrives(&mut self, id: SessionId, pair: usize) {
-        if !self.sessions.contains_key(&id) {
-            return;
-        }
-        self.counters.round_trips += 1;
-        let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
-        exchange.level += 1;
-        if exchange.level < exchange.comparison.hashes_per_level.len() {
-            self.send_hashes(id, pair, true);
-        } else {
-            self.start_streams(id, pair);
-        }
-    }
-
-    /// Both nodes of `pair` stream every divergent leaf to each other, one message per
-    /// leaf and direction, reading their current data (not the snapshot).
-    fn start_streams(&mut self, id: SessionId, pair: usize) {
-        let session = self.sessions.get_mut(&id).expect("live session");
-        let exchange = &mut session.pairs[pair];
-        let (a, b) = (exchange.a, exchange.b);
-        let leaves = std::mem::take(&mut exchange.comparison.divergent_leaves);
-        exchange.streams_pending = 2 * leaves.len();
-        let parts = u64::from(session.spec.leaves);
-        let (range_a, range_b) = (session.spec.ranges[a], session.spec.ranges[b]);
-        for leaf in leaves {
-            let leaf_a = range_a.part(u64::from(leaf), parts);
-            let leaf_b = range_b.part(u64::from(leaf), parts);
-            let a_to_b = self.replicas.newer_records(a, b, leaf_a);
-            let b_to_a = self.replicas.newer_records(b, a, leaf_b);
-            let needed = (a_to_b.len() + b_to_a.len()) as u64;
-            let streamed = leaf_a.len() + leaf_b.len();
-            self.counters.leaves_streamed += 1;
-            self.counters.clean_leaves_streamed += u64::from(needed == 0);
-            self.counters.records_streamed += streamed;
-            self.counters.records_needed += needed;
-            self.counters.stream_bytes += streamed.saturating_mul(self.params.record_bytes);
-            session.report.records_streamed += streamed;
-            session.report.records_needed += needed;
-            for (from, to, leaf_range, records) in [(a, b, leaf_a, a_to_b), (b, a, leaf_b, b_to_a)] {
-                let bytes =
-                    MESSAGE_HEADER_BYTES.saturating_add(leaf_range.len().saturating_mul(self.params.record_bytes));
-                let at = self.network.send_exchange(from, to, bytes, self.now);
-                let records = records.into_boxed_slice();
-                self.queue.push(
-                    at,
-                    Event::StreamArrives {
-                        session: id,
-                        pair,
-                        to,
-                        records,
-                    },
-                );
-            }
-        }
-        if session.pairs[pair].streams_pending == 0 {
-            self.pair_done(id);
-        }
-    }
-
-    fn stream_arrives(&mut self, id: SessionId, pair: usize, to: NodeId, records: &[(Key, u64)]) {
-        if !self.sessions.contains_key(&id) {
-            return;
-        }
-        let from = {
-            let exchange = &self.sessions[&id].pairs[pair];
-            if exchange.a == to { exchange.b } else { exchange.a }
-        };
-        for &(key, version) in records {
-            // A correct repair keeps the newer version on the receiver. The test hook's
-            // broken repair runs backwards: it copies the receiver's older version over
-            // the sender's newer one.
-            let (target, value) = if self.broken_repair {
-                (from, self.replicas.version(to, key))
-            } else {
-                (to, version)
-            };
-            let before = self.replicas.version(target, key);
-            let applied = if self.broken_repair {
-                self.replicas.set_version(target, key, value, self.now)
-            } else {
-                self.replicas.apply(target, key, value, self.now)
-            };
-            let after = self.replicas.version(target, key);
-            if after < before {
-                self.violation = Some(InvariantViolation {
-                    time: self.now,
-                    strategy: self.params.strategy_name.clone(),
-                    event: format!(
-                        "StreamArrives (session {id}, pair {pair}: records of node {from} streamed to node {to})"
-                    ),
-                    key: Some(key),
-                    nodes: vec![from, to],
-                    message: format!(
-                        "a repair lowered node {target}'s version of key {key} from {before} to {after} \
-                         (streamed version {version})"
-                    ),
-                });
-                return;
-            }
-            if applied.changed {
-                self.counters.records_applied += 1;
-                self.charge_write_path();
-                self.faults.repaired(key, target);
-            }
-            if let Some(latency_ns) = applied.healed_after_ns {
-                self.faults.healed(key, self.now);
-                if self
-                    .in_flight
-                    .range((key, target, value)..=(key, target, u64::MAX))
-                    .next()
-                    .is_some()
-                {
-                    // Replication was about to deliver this very version: anti-entropy
-                    // only raced it. Not a lost write, so not a repair latency.
-                    self.counters.repairs_raced_replication += 1;
-                    continue;
-                }
-                self.counters.keys_repaired += 1;
-                self.repair_latency.record(latency_ns);
-                let diverged = SimTime::from_nanos(self.now.nanos() - latency_ns);
-                if self.workload.hot_range(diverged).is_some_and(|hot| hot.contains(key)) {
-                    self.hot_repair_latency.record(latency_ns);
-                } else {
-                    self.cold_repair_latency.record(latency_ns);
-                }
-            }
-        }
-        let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
-        exchange.streams_pending -= 1;
-        if exchange.streams_pending == 0 {
-            self.pair_done(id);
-        }
-    }
-
-    fn pair_done(&mut self, id: SessionId) {
-        let session = self.sessions.get_mut(&id).expect("live session");
-        session.pairs_pending -= 1;
-        if session.pairs_pending > 0 {
-            return;
-        }
-        let mut session = self.sessions.remove(&id).expect("live session");
-        self.sessions_changed();
-        session.report.finished = self.now;
-        self.counters.sessions += 1;
-        let mut ctx = Ctx::new(self.now, self.params.cluster, &mut self.commands);
-        self.strategy.on_session_done(&mut ctx, &session.report);
-        self.apply_commands();
     }
 }

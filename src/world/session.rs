@@ -1,84 +1,45 @@
-//! Book-keeping of one anti-entropy session: one range compared on all replicas.
-//!
-//! A session moves through three phases: every node builds its tree of the range
-//! (taking a snapshot when the build starts and holding one core for the modelled scan
-//! time); every pair of nodes walks its two trees level by level, one round trip per
-//! level; every pair streams the records of its divergent leaves both ways.
+//! Book-keeping of one anti-entropy session in flight: one range, the replicas taking
+//! part (each with the summary it built), and the exchange of each chosen pair.
 
-use super::event::SessionId;
-use crate::model::merkle::{Comparison, MerkleTree};
-use crate::model::{KeyRange, NodeId};
+use crate::model::{Key, NodeId};
+use crate::protocol::reconciler::{Reconciliation, Summary};
+use crate::protocol::{SessionId, SessionReport, SessionSpec};
 use crate::sim::SimTime;
-use crate::strategy::TreeMaintenance;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
-/// What a strategy asks for: compare `ranges` on all nodes with trees of `leaves` leaves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionSpec {
-    /// The strategy's own label for the session (e.g. the segment index).
-    pub tag: u64,
-    pub leaves: u32,
-    /// The range each node hashes, indexed by node. Equal ranges are the aligned case;
-    /// different ranges model nodes that disagree on boundaries.
-    pub ranges: Vec<KeyRange>,
-    /// Scheduled trees are built by a scan that holds a core; live trees are current
-    /// already and are compared at once.
-    pub tree: TreeMaintenance,
-}
-
-impl SessionSpec {
-    /// The usual session: every node hashes the same `range`.
-    pub fn aligned(tag: u64, range: KeyRange, leaves: u32, nodes: usize) -> SessionSpec {
-        SessionSpec {
-            tag,
-            leaves,
-            ranges: vec![range; nodes],
-            tree: TreeMaintenance::Scheduled,
-        }
-    }
-}
-
-/// What a finished session reports to its strategy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionReport {
-    pub id: SessionId,
-    pub tag: u64,
-    pub started: SimTime,
-    /// When the last tree finished building.
-    pub trees_ready: SimTime,
-    pub finished: SimTime,
-    pub hashes_compared: u64,
-    pub divergent_leaves: u64,
-    pub records_streamed: u64,
-    pub records_needed: u64,
-}
-
-/// The hash walk and streaming of one pair of nodes.
+/// The exchange and streaming of one pair of participants.
 pub(super) struct PairExchange {
-    /// The initiator.
-    pub a: NodeId,
+    /// The initiator, as an index into the session's participants.
+    pub a: usize,
     /// The responder.
-    pub b: NodeId,
-    pub comparison: Comparison,
-    /// Index into `comparison.hashes_per_level` of the round trip in flight.
-    pub level: usize,
+    pub b: usize,
+    pub reconciliation: Reconciliation,
+    /// Index into `reconciliation.rounds` of the round trip in flight.
+    pub round: usize,
     pub streams_pending: usize,
 }
 
 /// A session in flight.
 pub(super) struct Session {
     pub spec: SessionSpec,
-    /// Each node's snapshot tree, kept until all are built and compared.
-    pub trees: Vec<Option<Arc<MerkleTree>>>,
+    /// Each participant's table column (its position in the range's replica set).
+    pub columns: Vec<usize>,
+    /// Each participant's summary, kept until all are built and reconciled.
+    pub summaries: Vec<Option<Summary>>,
+    /// Set when the session's setup overhead has passed and its builds were asked for.
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
     pub pairs_pending: usize,
+    /// (receiver, key) records already counted as needed: with three or more replicas
+    /// two pairs may stream the same record to the same receiver, and only the first
+    /// is needed.
+    pub needed: BTreeSet<(NodeId, Key)>,
     pub report: SessionReport,
 }
 
 impl Session {
-    pub fn new(id: SessionId, spec: SessionSpec, now: SimTime) -> Session {
-        let nodes = spec.ranges.len();
+    pub fn new(id: SessionId, spec: SessionSpec, columns: Vec<usize>, now: SimTime) -> Session {
+        let participants = spec.participants.len();
         let report = SessionReport {
             id,
             tag: spec.tag,
@@ -92,10 +53,12 @@ impl Session {
         };
         Session {
             spec,
-            trees: (0..nodes).map(|_| None).collect(),
-            builds_pending: nodes,
+            columns,
+            summaries: (0..participants).map(|_| None).collect(),
+            builds_pending: participants,
             pairs: Vec::new(),
             pairs_pending: 0,
+            needed: BTreeSet::new(),
             report,
         }
     }

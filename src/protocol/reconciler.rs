@@ -1,0 +1,125 @@
+//! What two replicas exchange to find where their data differ.
+//!
+//! A [`Reconciler`] turns a replica's records of a range into a summary (for the Merkle
+//! walk: a tree), and two summaries into a [`Reconciliation`]: the round trips the
+//! exchange takes (message sizes each way) and the parts of the range to stream. The
+//! world replays the round trips on the network, then streams the parts; it charges
+//! the summary's build (a scan) on the node's cores. A new way of finding differences
+//! (a depth-capped tree, a Tictac XOR tree, row hashes, a set-reconciliation sketch) is
+//! a new implementation of this trait, not a branch in the world.
+
+use crate::model::merkle::{HASH_BYTES, MerkleTree, compare};
+use crate::model::replicas::ReplicaTable;
+use crate::model::tree_cache::TreeCache;
+use crate::model::{KeyRange, NodeId};
+use std::any::Any;
+use std::sync::Arc;
+
+/// A replica's summary of its range: what the reconciler built, opaque to the world.
+pub type Summary = Arc<dyn Any + Send + Sync>;
+
+/// One message of an exchange.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    /// Hashes (or summary cells) the message carries.
+    pub hashes: u64,
+    /// Its payload, without the per-message header the world adds.
+    pub bytes: u64,
+}
+
+/// One round trip: the initiator's request and the responder's reply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub request: Message,
+    pub reply: Message,
+}
+
+/// What reconciling two summaries found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// The exchange's round trips, in order.
+    pub rounds: Vec<Round>,
+    /// Summary entries compared (for the Merkle walk: hashes).
+    pub hashes_compared: u64,
+    /// The parts to stream both ways, as (the initiator's keys, the responder's keys):
+    /// equal when both sides agree on boundaries.
+    pub divergent: Vec<(KeyRange, KeyRange)>,
+}
+
+/// A way for two replicas to find their differences.
+pub trait Reconciler {
+    /// `node`'s summary of `range`, from its records in column `replica` of the table,
+    /// as they stand now (a snapshot); `leaves` is the summary's resolution.
+    fn summarize(
+        &mut self,
+        node: NodeId,
+        replica: usize,
+        range: KeyRange,
+        leaves: u32,
+        replicas: &ReplicaTable,
+    ) -> Summary;
+
+    /// The exchange between an initiator holding `a` and a responder holding `b`.
+    fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation;
+}
+
+/// The binary Merkle tree walk: both sides build a tree of `leaves` leaves over the
+/// range; the initiator sends a level's hashes, the responder answers with its own, and
+/// the walk descends only below hashes that differ; divergent leaves are streamed whole.
+/// Trees come from a [`TreeCache`], so a rebuild hashes only leaves whose data changed.
+pub struct MerkleWalk {
+    cache: TreeCache,
+}
+
+impl MerkleWalk {
+    pub fn new(nodes: usize) -> MerkleWalk {
+        MerkleWalk {
+            cache: TreeCache::new(nodes),
+        }
+    }
+
+    fn tree(summary: &Summary) -> &MerkleTree {
+        summary
+            .downcast_ref::<MerkleTree>()
+            .expect("the Merkle walk compares only its own trees")
+    }
+}
+
+impl Reconciler for MerkleWalk {
+    fn summarize(
+        &mut self,
+        node: NodeId,
+        replica: usize,
+        range: KeyRange,
+        leaves: u32,
+        replicas: &ReplicaTable,
+    ) -> Summary {
+        let tree: Arc<MerkleTree> = self.cache.tree(node, replica, range, leaves, replicas);
+        tree
+    }
+
+    fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
+        let (a, b) = (Self::tree(a), Self::tree(b));
+        let comparison = compare(a, b);
+        let level = |hashes: u64| Message {
+            hashes,
+            bytes: hashes * HASH_BYTES,
+        };
+        Reconciliation {
+            rounds: comparison
+                .hashes_per_level
+                .iter()
+                .map(|&hashes| Round {
+                    request: level(hashes),
+                    reply: level(hashes),
+                })
+                .collect(),
+            hashes_compared: comparison.hashes_compared(),
+            divergent: comparison
+                .divergent_leaves
+                .iter()
+                .map(|&leaf| (a.leaf_range(leaf), b.leaf_range(leaf)))
+                .collect(),
+        }
+    }
+}

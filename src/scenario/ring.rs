@@ -1,0 +1,152 @@
+//! Checks of the `[cluster]` table's token-ring fields and of each strategy's repair
+//! protocol fields (`pairs`, `session_overhead`).
+
+use super::Checker;
+use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, TokensFile};
+use crate::model::ring::{CoordinatorChoice, RingConfig, TokenAllocation};
+use crate::protocol::PairSelection;
+use crate::strategy::RepairSettings;
+
+/// Most tokens one node may own.
+pub const MAX_VNODES: u32 = 4096;
+
+impl Checker<'_> {
+    /// The ring `c` describes: `None` when it sets none of the ring fields (every node
+    /// holds every key, as before rings existed).
+    pub(super) fn ring(&mut self, c: &ClusterFile) -> Option<RingConfig> {
+        let configured =
+            c.replication_factor.is_some() || c.vnodes.is_some() || c.tokens.is_some() || c.racks.is_some();
+        if !configured {
+            if c.coordinator.is_some() {
+                self.error(
+                    "cluster.coordinator",
+                    "`coordinator` matters only on a token ring, where some nodes do not hold a key".into(),
+                    "set `replication_factor` below `nodes`, or remove `coordinator`",
+                );
+            }
+            return None;
+        }
+        // Invalid node counts are reported elsewhere; clamp so nothing here is huge.
+        let nodes = c.nodes.clamp(2, super::MAX_NODES);
+        let replication_factor = c.replication_factor.unwrap_or(nodes);
+        self.require(
+            (2..=nodes).contains(&replication_factor),
+            "cluster.replication_factor",
+            &format!("between 2 and `nodes` ({nodes})"),
+            replication_factor,
+            "each key is stored on this many nodes; 3 is the usual choice",
+        );
+        let vnodes = c.vnodes.unwrap_or(1);
+        self.require(
+            (1..=MAX_VNODES).contains(&vnodes),
+            "cluster.vnodes",
+            "between 1 and 4096",
+            vnodes,
+            "tokens per node: Cassandra's num_tokens is 16 (4.0) or 256 (before)",
+        );
+        let tokens = u128::from(nodes) * u128::from(vnodes);
+        self.require(
+            tokens <= u128::from(c.keys),
+            "cluster.vnodes",
+            &format!(
+                "small enough that `nodes` x `vnodes` is at most the number of keys ({})",
+                c.keys
+            ),
+            format!("{vnodes} ({tokens} tokens)"),
+            "every token needs a key of its own",
+        );
+        let racks = match &c.racks {
+            None => None,
+            Some(RacksFile::Count(count)) => {
+                self.require(
+                    (1..=nodes).contains(count),
+                    "cluster.racks",
+                    &format!("between 1 and `nodes` ({nodes})"),
+                    count,
+                    "node n is in rack n % racks",
+                );
+                Some((0..nodes).map(|n| (n % (*count).max(1)) as u32).collect())
+            }
+            Some(RacksFile::PerNode(list)) => {
+                self.require(
+                    list.len() as u64 == nodes,
+                    "cluster.racks",
+                    &format!("a rack number for each of the {nodes} nodes"),
+                    entries(list.len()),
+                    "e.g. racks = [0, 1, 2, 0, 1, 2], or racks = 3",
+                );
+                self.require(
+                    list.iter().all(|&r| r < nodes),
+                    "cluster.racks",
+                    &format!("rack numbers below `nodes` ({nodes})"),
+                    format!("{list:?}"),
+                    "",
+                );
+                Some(list.iter().map(|&r| r as u32).collect())
+            }
+        };
+        Some(RingConfig {
+            replication_factor: replication_factor as usize,
+            vnodes,
+            allocation: match c.tokens.unwrap_or(TokensFile::Balanced) {
+                TokensFile::Random => TokenAllocation::Random,
+                TokensFile::Balanced => TokenAllocation::Balanced,
+            },
+            racks,
+            coordinator: match c.coordinator.unwrap_or(CoordinatorFile::Any) {
+                CoordinatorFile::Any => CoordinatorChoice::Any,
+                CoordinatorFile::Replica => CoordinatorChoice::Replica,
+            },
+        })
+    }
+
+    /// Each node's cores: `cores` for all, or `node_cores` one by one.
+    pub(super) fn node_cores(&mut self, c: &ClusterFile) -> Vec<u32> {
+        // Invalid node counts are reported elsewhere; clamp so nothing here is huge.
+        let nodes = c.nodes.clamp(2, super::MAX_NODES) as usize;
+        match &c.node_cores {
+            None => vec![c.cores; nodes],
+            Some(list) => {
+                self.require(
+                    list.len() as u64 == c.nodes,
+                    "cluster.node_cores",
+                    &format!("one core count for each of the {} nodes", c.nodes),
+                    entries(list.len()),
+                    "e.g. node_cores = [8, 8, 8, 8, 8, 4] for one node with half the cores",
+                );
+                self.require(
+                    list.iter().all(|&n| (1..=super::MAX_CORES).contains(&n)),
+                    "cluster.node_cores",
+                    "core counts between 1 and 4096",
+                    format!("{list:?}"),
+                    "",
+                );
+                let mut cores = list.clone();
+                cores.resize(nodes, c.cores);
+                cores.iter_mut().for_each(|n| *n = (*n).max(1));
+                cores
+            }
+        }
+    }
+
+    /// A strategy's protocol settings.
+    pub(super) fn repair_settings(pairs: PairsFile, session_overhead_ns: Option<u64>) -> RepairSettings {
+        RepairSettings {
+            pairs: match pairs {
+                PairsFile::All => PairSelection::All,
+                PairsFile::Chain => PairSelection::Chain,
+                PairsFile::Ring => PairSelection::Ring,
+            },
+            session_overhead_ns: session_overhead_ns.unwrap_or(0),
+        }
+    }
+}
+
+/// "1 entry", "3 entries".
+fn entries(count: usize) -> String {
+    if count == 1 {
+        "1 entry".into()
+    } else {
+        format!("{count} entries")
+    }
+}
