@@ -55,7 +55,7 @@ pub struct PlanOptions {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunCost {
     /// Events simulated over all strategies: each client write, its replication
-    /// messages and the samples; anti-entropy adds some (a few percent to twice as many,
+    /// messages (one per other replica) and the samples; anti-entropy adds some (a few percent to twice as many,
     /// with many segments).
     pub events: u64,
     /// Estimated peak memory of the run alone.
@@ -73,7 +73,14 @@ pub fn run_cost(scenario: &Scenario) -> RunCost {
     let active_s = scenario.workload.stop_at.nanos().min(scenario.duration_ns) as f64 / 1e9;
     let writes = (scenario.workload.writes_per_s * active_s).max(0.0);
     let samples = (scenario.duration_ns / scenario.sample_interval_ns.max(1) + 1) as f64;
-    let per_strategy = writes * scenario.cluster.nodes as f64 + samples;
+    // A write is one event at its coordinator and one per other replica of its key:
+    // every node without a token ring, `replication_factor` nodes with one.
+    let replicas = scenario
+        .cluster
+        .ring
+        .as_ref()
+        .map_or(scenario.cluster.nodes, |r| r.replication_factor);
+    let per_strategy = writes * replicas as f64 + samples;
     let events = per_strategy * scenario.strategies.len() as f64;
     RunCost {
         // `as` saturates; the figure is an estimate.
@@ -186,7 +193,7 @@ pub fn report(plan: &Plan, options: &PlanOptions, comment: &str) -> Result<Strin
         plan.runs.len()
     ));
     line(format!(
-        "each run: at least {} to {} events (client writes x nodes + samples, all strategies; \
+        "each run: at least {} to {} events (client writes x replicas + samples, all strategies; \
          anti-entropy adds more, up to twice as many with continuous segmented repair), {} to {} of CPU at {:.0} M events/s; memory at most {} \
          (the memory guard's estimate)",
         least.unwrap_or(0),
