@@ -189,14 +189,21 @@ pub struct GrantedCpus {
 
 /// The default of `--jobs`: the CPUs the engine granted this process.
 pub fn granted_cpus() -> GrantedCpus {
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/cpu.max").ok();
+    // cgroup v2's `cpu.max`, else cgroup v1's quota and period in the same format.
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/cpu.max").ok().or_else(|| {
+        let read = |name: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/cpu/{name}")).ok();
+        let quota = read("cpu.cfs_quota_us")?;
+        let period = read("cpu.cfs_period_us")?;
+        Some(format!("{} {}", quota.trim(), period.trim()))
+    });
     let machine = std::thread::available_parallelism().map_or(1, usize::from);
     granted_cpus_from(|name| std::env::var(name).ok(), cgroup.as_deref(), machine)
 }
 
 /// The granted CPUs from Slurm's variables (`SLURM_CPUS_PER_TASK`, set with `-c`, else
-/// `SLURM_CPUS_ON_NODE`, the CPUs of this job on this node), else a cgroup v2 quota
-/// (`cpu.max`, as Kubernetes sets from a CPU limit: quota / period, rounded up), and never
+/// `SLURM_CPUS_ON_NODE`, the CPUs of this job on this node), else a cgroup quota
+/// (`cpu.max`, as Kubernetes sets from a CPU limit: quota / period, rounded up; cgroup
+/// v1's `cpu.cfs_quota_us` and `cpu.cfs_period_us` are passed in the same form), and never
 /// more than the CPUs this process can be scheduled on (`machine`, from
 /// `available_parallelism`, which honours CPU affinity).
 pub fn granted_cpus_from(
@@ -228,7 +235,8 @@ pub fn granted_cpus_from(
     }
 }
 
-/// `cpu.max` is `max PERIOD` (no limit) or `QUOTA PERIOD` in microseconds.
+/// `cpu.max` is `max PERIOD` (no limit) or `QUOTA PERIOD` in microseconds; cgroup v1
+/// writes no limit as a quota of -1.
 fn cgroup_quota(text: &str) -> Option<usize> {
     let mut fields = text.split_whitespace();
     let quota: u64 = fields.next()?.parse().ok()?;
@@ -261,6 +269,9 @@ mod tests {
         assert_eq!((g.cpus, g.source), (2, "the cgroup's cpu.max"));
         let g = granted_cpus_from(env(&[]), Some("max 100000\n"), 16);
         assert_eq!(g.cpus, 16);
+        // cgroup v1: no limit is a quota of -1.
+        assert_eq!(granted_cpus_from(env(&[]), Some("-1 100000"), 16).cpus, 16);
+        assert_eq!(granted_cpus_from(env(&[]), Some("400000 100000"), 16).cpus, 4);
         // Never more than the process can run on; garbage is ignored.
         assert_eq!(
             granted_cpus_from(env(&[("SLURM_CPUS_PER_TASK", "64")]), None, 4).cpus,
