@@ -3,6 +3,7 @@
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Origin, Override, Scenario, ScenarioDocument, canonical_text};
+use aesim::sweep::engine::{AutoShard, EXPLICIT_SOURCE, ShardArg, granted_cpus};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -10,13 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod sweep;
+
 /// Exit code of a successful command.
-const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code when a run failed: an output could not be written, or an invariant broke.
-const EXIT_RUN_FAILED: u8 = 1;
+pub(crate) const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code for a bad scenario file or bad command-line usage, including a run refused
 /// before it started (too much memory, an output folder holding another scenario).
-const EXIT_BAD_INPUT: u8 = 2;
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +70,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Plan a sweep for a cluster engine (Slurm, Kubernetes), or check its progress.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -93,11 +99,14 @@ struct RunArgs {
     /// Output folder [default: results/<scenario name>/].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Simulations run at once (outputs are identical for any value).
-    #[arg(long, default_value_t = default_jobs())]
-    jobs: usize,
-    /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result.
-    #[arg(long, value_name = "I/N")]
+    /// Simulations run at once (outputs are identical for any value) [default: the CPUs
+    /// granted: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, the cgroup's cpu.max, else all].
+    #[arg(long = "jobs", value_name = "N")]
+    jobs_flag: Option<usize>,
+    /// Sweeps only: run shard I of N (I/N, 1-based) and write a partial result; `auto`
+    /// takes it from SLURM_ARRAY_TASK_ID (a job array) or JOB_COMPLETION_INDEX and
+    /// AESIM_SHARD_COUNT (a Kubernetes Indexed Job).
+    #[arg(long, value_name = "I/N|auto")]
     shard: Option<String>,
     /// Print nothing but errors (and no progress bar).
     #[arg(long, short)]
@@ -118,8 +127,15 @@ struct RunArgs {
     profile: bool,
 }
 
+impl RunArgs {
+    /// `--jobs`, or the CPUs the engine granted.
+    fn jobs(&self) -> usize {
+        self.jobs_flag.unwrap_or_else(default_jobs)
+    }
+}
+
 fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+    granted_cpus().cpus
 }
 
 pub fn main() -> ExitCode {
@@ -134,6 +150,7 @@ pub fn main() -> ExitCode {
             force,
         } => merge(&partials, &out, quiet, force),
         Command::Report { dir } => report(&dir),
+        Command::Sweep(command) => sweep::run(command),
     };
     ExitCode::from(code)
 }
@@ -141,7 +158,7 @@ pub fn main() -> ExitCode {
 /// Reads `--set` flags, `--seed` and the scenario, printing every problem. The seed is
 /// one more override (`seed = N`), for single runs and sweeps alike: it is validated
 /// like the file's own seed and lands in the checked scenario (a sweep's base seed).
-fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
+pub(crate) fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
     let mut overrides = Vec::new();
     for text in set {
         match Override::parse_set(text) {
@@ -243,16 +260,38 @@ fn check_out_is_a_folder(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `--shard I/N`, or `auto` from the engine's variables.
+fn resolve_shard(text: &str) -> Result<AutoShard, String> {
+    ShardArg::parse(text)?.resolve()
+}
+
 /// A scenario with a `[sweep]`: every run of the grid, or of one shard of it.
 fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64) -> u8 {
-    let shard = match args.shard.as_deref().map(Shard::parse).transpose() {
-        Ok(shard) => shard,
+    let shard = match args.shard.as_deref().map(resolve_shard).transpose() {
+        Ok(Some(auto)) if auto.source != EXPLICIT_SOURCE => {
+            // Say what the engine gave, for the job's log.
+            if !args.quiet {
+                let from = if args.jobs_flag.is_some() {
+                    "--jobs"
+                } else {
+                    granted_cpus().source
+                };
+                println!(
+                    "shard {} from {}; --jobs {} from {from}",
+                    auto.shard,
+                    auto.source,
+                    args.jobs()
+                );
+            }
+            Some(auto.shard)
+        }
+        Ok(shard) => shard.map(|s| s.shard),
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    if let Err(message) = sweep_memory_check(&args.scenario, &document, args.jobs, limit) {
+    if let Err(message) = sweep_memory_check(&args.scenario, &document, args.jobs(), limit) {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
@@ -275,7 +314,7 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return sweep_failed(&e);
         }
     }
-    sweep(plan, out, args.jobs, shard, args.quiet)
+    sweep(plan, out, args.jobs(), shard, args.quiet)
 }
 
 /// Refuses a sweep whose largest run's estimate times the runs made at once (`jobs`)
@@ -362,7 +401,7 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         );
         return EXIT_BAD_INPUT;
     }
-    if let Err(message) = single_memory_check(path, &scenario, args.jobs, limit) {
+    if let Err(message) = single_memory_check(path, &scenario, args.jobs(), limit) {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
@@ -371,7 +410,7 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         Checks::End => InvariantChecks::EndOnly,
     };
     let started = Instant::now();
-    let results = match run_scenario_with(&scenario, args.jobs, checks) {
+    let results = match run_scenario_with(&scenario, args.jobs(), checks) {
         Ok(r) => r,
         Err(violation) => {
             eprintln!("error: {violation}\nno results were written.");

@@ -16,8 +16,11 @@
 
 mod aggregate;
 mod chart;
+pub mod engine;
 mod files;
+pub mod plan;
 pub mod stats;
+pub mod status;
 
 pub use files::{RUNS_DIR, check_destination, clear_foreign_results};
 
@@ -274,30 +277,47 @@ pub fn merge(inputs: &[PathBuf], out: &Path, force: bool) -> Result<SweepOutcome
             None => missing.push(run),
         }
     }
-    // A run whose file is present but incomplete (a shard killed while writing it, or a
-    // copy cut short) is named as such: its shard reruns just that run.
-    let damaged = missing.iter().find_map(|run| {
-        inputs
+    if !missing.is_empty() {
+        // A run whose file is present but incomplete (a shard killed while writing it, or
+        // a copy cut short) is named as such: its shard reruns just that run. The rest
+        // are named by shard (read off the folders' runs); `aesim sweep status` prints
+        // the exact commands that finish the sweep.
+        let damaged = missing.iter().find_map(|run| {
+            inputs
+                .iter()
+                .map(|dir| files::run_path(dir, run))
+                .find(|path| path.exists())
+        });
+        let absent = missing
             .iter()
-            .map(|dir| files::run_path(dir, run))
-            .find(|path| path.exists())
-    });
-    if let Some(path) = damaged {
+            .filter(|run| !inputs.iter().any(|dir| files::run_path(dir, run).exists()))
+            .count();
+        let mut what = Vec::new();
+        if let Some(path) = damaged {
+            what.push(format!(
+                "{} is incomplete or damaged (truncated?), and no other partial result has that run",
+                path.display()
+            ));
+        }
+        if absent > 0 {
+            what.push(format!(
+                "{absent} of the sweep's {} runs are in none of the partial results",
+                plan.runs.len()
+            ));
+        }
+        let by_shard = match status::Status::read(inputs, None) {
+            Ok(status) => status.lines().iter().map(|l| format!("\n  {l}")).collect::<String>(),
+            Err(_) => String::new(),
+        };
+        let folders: Vec<String> = inputs.iter().map(|d| status::quote(&d.display().to_string())).collect();
         return Err(SweepError::Input(format!(
-            "{} is incomplete or damaged (truncated?), and no other partial result has that run; \
-             rerun its shard (only the damaged run is simulated again) and merge again",
-            path.display()
-        )));
-    }
-    if let Some(first) = missing.first() {
-        return Err(SweepError::Input(format!(
-            "{} of the sweep's {} runs are in none of the partial results (the first: grid point {}, \
-             replication {}, run {}); run the missing shards and merge again",
-            missing.len(),
-            plan.runs.len(),
-            first.point,
-            first.replication,
-            first.index,
+            "{}:{by_shard}\n  \
+             = hint: rerun the shards named (only their missing or damaged runs are simulated again) and \
+             merge again; `aesim sweep status {} --shards N --out {}` prints the commands (N: the shard \
+             count the sweep was run with)",
+            what.join("; "),
+            folders.join(" "),
+            status::quote(&out.display().to_string()),
         )));
     }
     aggregate::write_aggregates(&plan, out)?;
