@@ -4,5 +4,18 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    restore_default_sigpipe();
     cli::main()
+}
+
+/// Lets a closed pipe end the process quietly, as it does any Unix filter
+/// (`aesim run ... | head`): Rust ignores SIGPIPE, so a write to a closed pipe would
+/// otherwise fail and `println!` would panic.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; setting a
+    // signal's disposition to its default has no memory-safety requirement.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
