@@ -411,3 +411,37 @@ fn unclear_inputs_get_messages_that_say_what_to_fix() {
     assert!(!stderr.contains("File exists"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `aesim run ... | head`: the reader goes away; aesim must end quietly, not panic.
+#[test]
+#[cfg(unix)]
+fn a_closed_pipe_ends_the_run_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("closed-pipe");
+    let scenario = small_scenario(&dir, "piped", "10.0");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aesim"))
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        output.status.success() || output.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        output.status
+    );
+    assert!(
+        dir.join("out/summary.csv").exists(),
+        "results are written before anything is printed"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
