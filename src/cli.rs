@@ -379,13 +379,13 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         }
     };
     let wall = started.elapsed();
+    // The report is rendered from the staged files, exactly as `aesim report` reads
+    // written ones, and published with them: all or nothing.
     if let Err(e) = aesim::output::write_run(out, &scenario, &results) {
-        eprintln!("error: cannot write results to {}: {e}", out.display());
-        return EXIT_RUN_FAILED;
-    }
-    // The report is rendered from the files just written, exactly as `aesim report` does.
-    if let Err(e) = aesim::report::render(out) {
-        eprintln!("error: cannot render the report: {e}");
+        eprintln!(
+            "error: cannot write results to {}: {e}\n  (the folder's previous results, if any, are intact)",
+            out.display()
+        );
         return EXIT_RUN_FAILED;
     }
     if !args.quiet {

@@ -384,7 +384,12 @@ fn a_sweep_refuses_a_folder_of_other_results_unless_forced() {
         single.to_str().unwrap(),
         "-q",
     ]));
-    let quick = ["--set", "sweep.replications=1", "--set", "sweep.strategy.interval=[\"5s\"]"];
+    let quick = [
+        "--set",
+        "sweep.replications=1",
+        "--set",
+        "sweep.strategy.interval=[\"5s\"]",
+    ];
     let mut args = vec!["run", scenario.as_str(), "--out", single.to_str().unwrap(), "-q"];
     args.extend(quick);
     let out = aesim(&args);

@@ -21,8 +21,14 @@ pub struct Table {
 impl Table {
     /// Reads the CSV file at `path`; every row must have as many fields as the header.
     pub fn read(path: &Path) -> Result<Table, ReportError> {
+        let bytes = std::fs::read(path).map_err(|e| ReportError::new(path, e.to_string()))?;
+        Table::parse(path, &bytes)
+    }
+
+    /// Parses CSV `bytes`, naming `path` in errors.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Table, ReportError> {
         let fail = |message: String| ReportError::new(path, message);
-        let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
+        let mut reader = csv::Reader::from_reader(bytes);
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| fail(e.to_string()))?
@@ -76,6 +82,45 @@ impl Table {
                 ),
             )),
         }
+    }
+}
+
+/// Where a results folder's files are read from: files staged in memory (what
+/// `aesim run` is about to publish, so that it renders the report before writing
+/// anything), else the folder itself. Errors always name the file's path in the folder.
+#[derive(Clone, Copy, Debug)]
+pub struct Folder<'a> {
+    pub dir: &'a Path,
+    pub staged: &'a [(&'a str, Vec<u8>)],
+}
+
+impl Folder<'_> {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn staged(&self, name: &str) -> Option<&[u8]> {
+        self.staged.iter().find(|(n, _)| *n == name).map(|(_, b)| b.as_slice())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.staged(name).is_some() || self.path(name).exists()
+    }
+
+    fn table(&self, name: &str) -> Result<Table, ReportError> {
+        match self.staged(name) {
+            Some(bytes) => Table::parse(&self.path(name), bytes),
+            None => Table::read(&self.path(name)),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String, ReportError> {
+        let path = self.path(name);
+        let bytes = match self.staged(name) {
+            Some(bytes) => bytes.to_vec(),
+            None => std::fs::read(&path).map_err(|e| ReportError::new(&path, e.to_string()))?,
+        };
+        String::from_utf8(bytes).map_err(|_| ReportError::new(&path, "not UTF-8 text"))
     }
 }
 
@@ -133,7 +178,13 @@ pub struct RunData {
 impl RunData {
     /// Reads the results folder `dir` written by `aesim run`.
     pub fn read(dir: &Path) -> Result<RunData, ReportError> {
-        let summary = Table::read(&dir.join("summary.csv"))?;
+        RunData::read_from(Folder { dir, staged: &[] })
+    }
+
+    /// Reads a results folder whose files may be staged in memory (see [`Folder`]).
+    pub fn read_from(folder: Folder) -> Result<RunData, ReportError> {
+        let dir = folder.dir;
+        let summary = folder.table("summary.csv")?;
         let name_col = summary.require("strategy")?;
         let strategies: Vec<String> = (0..summary.rows.len())
             .map(|row| summary.text(row, name_col).to_string())
@@ -148,14 +199,13 @@ impl RunData {
                 }
             }
         }
-        let (name, description) = scenario_text(&dir.join("scenario.toml"))?;
-        let seed = run_seed(&dir.join("run.toml"))?;
-        let series = read_series(&dir.join("timeseries.csv"), &strategies)?;
-        let latency = read_latency(&dir.join("latency.csv"), &strategies)?;
-        let staleness = read_staleness(&dir.join("staleness.csv"), &strategies)?;
-        let faults_path = dir.join(crate::output::FAULTS_FILE);
-        let faults = if faults_path.exists() {
-            let table = Table::read(&faults_path)?;
+        let (name, description) = scenario_text(&folder, "scenario.toml")?;
+        let seed = run_seed(&folder.text("run.toml")?);
+        let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
+        let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
+        let staleness = read_staleness(folder.table("staleness.csv")?, &strategies)?;
+        let faults = if folder.has(crate::output::FAULTS_FILE) {
+            let table = folder.table(crate::output::FAULTS_FILE)?;
             let name_col = table.require("strategy")?;
             for row in 0..table.rows.len() {
                 for col in (0..table.header.len()).filter(|&c| c != name_col) {
@@ -215,8 +265,7 @@ fn strategy_index(table: &Table, row: usize, col: usize, strategies: &[String]) 
     })
 }
 
-fn read_series(path: &Path, strategies: &[String]) -> Result<Vec<Series>, ReportError> {
-    let table = Table::read(path)?;
+fn read_series(table: Table, strategies: &[String]) -> Result<Vec<Series>, ReportError> {
     let strategy = table.require("strategy")?;
     let cols = [
         table.require("time_s")?,
@@ -239,8 +288,7 @@ fn read_series(path: &Path, strategies: &[String]) -> Result<Vec<Series>, Report
     Ok(series)
 }
 
-fn read_latency(path: &Path, strategies: &[String]) -> Result<Vec<LatencyCurve>, ReportError> {
-    let table = Table::read(path)?;
+fn read_latency(table: Table, strategies: &[String]) -> Result<Vec<LatencyCurve>, ReportError> {
     let strategy = table.require("strategy")?;
     let quantile = table.require("quantile")?;
     let samples = table.require("samples")?;
@@ -260,8 +308,8 @@ fn read_latency(path: &Path, strategies: &[String]) -> Result<Vec<LatencyCurve>,
 /// absurd grid.
 const MAX_BUCKETS: usize = 4096;
 
-fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGrid>, ReportError> {
-    let table = Table::read(path)?;
+fn read_staleness(table: Table, strategies: &[String]) -> Result<Vec<StalenessGrid>, ReportError> {
+    let path = table.path.clone();
     let strategy = table.require("strategy")?;
     let time = table.require("time_s")?;
     let bucket = table.require("bucket")?;
@@ -274,7 +322,7 @@ fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGri
         let b = table.number(row, bucket)?;
         if !(0.0..MAX_BUCKETS as f64).contains(&b) || b.fract() != 0.0 {
             return Err(ReportError::new(
-                path,
+                &path,
                 format!("line {}: bucket {b} is not an index below {MAX_BUCKETS}", row + 2),
             ));
         }
@@ -302,25 +350,21 @@ fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGri
 
 /// The scenario's name and description from its echo (`scenario.toml`). Read as plain
 /// TOML, not validated: the report only shows them.
-fn scenario_text(path: &Path) -> Result<(String, String), ReportError> {
-    let table = read_toml(path)?;
+fn scenario_text(folder: &Folder, name: &str) -> Result<(String, String), ReportError> {
+    let table = folder
+        .text(name)?
+        .parse::<toml::Table>()
+        .map_err(|e| ReportError::new(&folder.path(name), e.message().to_string()))?;
     let text = |key: &str| table.get(key).and_then(toml::Value::as_str).unwrap_or("").to_string();
     Ok((text("name"), text("description")))
 }
 
-/// The seed recorded in `run.toml`, if the file has one. Read as a `seed = N` line rather
-/// than as TOML, because a seed above 2^63 is a valid u64 but not a TOML integer.
-fn run_seed(path: &Path) -> Result<Option<u64>, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::new(path, e.to_string()))?;
-    Ok(text
-        .lines()
+/// The seed recorded in `run.toml`'s text, if it has one. Read as a `seed = N` line
+/// rather than as TOML, because folders written before seeds were limited to 2^63 - 1
+/// may hold a seed that is a valid u64 but not a TOML integer.
+fn run_seed(text: &str) -> Option<u64> {
+    text.lines()
         .filter_map(|line| line.strip_prefix("seed"))
         .filter_map(|rest| rest.trim_start().strip_prefix('='))
-        .find_map(|value| value.trim().parse::<u64>().ok()))
-}
-
-fn read_toml(path: &Path) -> Result<toml::Table, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::new(path, e.to_string()))?;
-    text.parse::<toml::Table>()
-        .map_err(|e| ReportError::new(path, e.message().to_string()))
+        .find_map(|value| value.trim().parse::<u64>().ok())
 }

@@ -4,15 +4,16 @@
 //! `aesim run` writes its CSV files and then calls [`render`] on the folder, exactly as
 //! `aesim report DIR` does later, so a report re-rendered from the CSV files is the
 //! report the run produced, byte for byte. Reading is [`data`], drawing is [`charts`];
-//! this module composes the Markdown and writes the files (atomically, through
-//! [`crate::output::write_atomic`]). It knows nothing of the simulation.
+//! this module composes the Markdown. [`render_files`] renders in memory (what
+//! `aesim run` stages with its CSV files, publishing all of them at once); [`render`]
+//! writes a folder's report and charts together, all or nothing, through
+//! [`crate::output::write_all_atomic`]. It knows nothing of the simulation.
 
 pub mod charts;
 pub mod data;
 
-use crate::output::write_atomic;
 use charts::Chart;
-use data::RunData;
+use data::{Folder, RunData};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -66,30 +67,55 @@ pub struct Rendered {
 }
 
 /// Reads the results folder `dir`, renders every chart and the report, and writes them
-/// into `dir` (`report.md`, `charts/*.svg`). A chart the data no longer supports is
-/// removed, so a re-render never leaves a stale picture behind.
+/// into `dir` (`report.md`, `charts/*.svg`) as one unit, all or nothing. A chart the
+/// data no longer supports is removed, so a re-render never leaves a stale picture behind.
 pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
-    let data = RunData::read(dir)?;
-    let charts =
-        charts::render_all(&data).map_err(|e| ReportError::output(dir, format!("cannot draw a chart: {e}")))?;
+    let files = render_files(Folder { dir, staged: &[] })?;
+    let staged: Vec<(&str, Vec<u8>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.clone()))
+        .collect();
     let charts_dir = dir.join(CHARTS_DIR);
     std::fs::create_dir_all(&charts_dir).map_err(|e| ReportError::output(&charts_dir, e.to_string()))?;
-    let mut files = Vec::new();
+    crate::output::write_all_atomic(dir, &staged).map_err(|e| ReportError::output(dir, e.to_string()))?;
+    remove_stale_charts(dir, &files)?;
+    Ok(Rendered {
+        files: files.iter().map(|(name, _)| PathBuf::from(name)).collect(),
+    })
+}
+
+/// Renders the report and every chart of the results in `folder` without writing
+/// anything: (path relative to the folder, contents), `report.md` first.
+pub fn render_files(folder: Folder) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+    let data = RunData::read_from(folder)?;
+    let charts =
+        charts::render_all(&data).map_err(|e| ReportError::output(folder.dir, format!("cannot draw a chart: {e}")))?;
+    let mut files = vec![(REPORT_FILE.to_string(), markdown(&data, &charts)?.into_bytes())];
     for chart in &charts {
-        let path = charts_dir.join(chart.file);
-        write_atomic(&path, chart.svg.as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
-        files.push(Path::new(CHARTS_DIR).join(chart.file));
+        files.push((format!("{CHARTS_DIR}/{}", chart.file), chart.svg.clone().into_bytes()));
     }
-    if !charts.iter().any(|c| c.file == "live-vs-scheduled.svg") {
-        let stale = charts_dir.join("live-vs-scheduled.svg");
-        if stale.exists() {
-            std::fs::remove_file(&stale).map_err(|e| ReportError::output(&stale, e.to_string()))?;
+    Ok(files)
+}
+
+/// Charts drawn only for some data: removed when `files` (a fresh render) lacks them.
+const OPTIONAL_CHARTS: &[&str] = &["live-vs-scheduled.svg"];
+
+/// Removes the optional charts of `dir` that the fresh render `files` did not draw.
+pub fn remove_stale_charts(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ReportError> {
+    for chart in OPTIONAL_CHARTS {
+        let name = format!("{CHARTS_DIR}/{chart}");
+        if files.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let stale = dir.join(CHARTS_DIR).join(chart);
+        match std::fs::remove_file(&stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ReportError::output(&stale, e.to_string()));
+            }
+            _ => {}
         }
     }
-    let path = dir.join(REPORT_FILE);
-    write_atomic(&path, markdown(&data, &charts)?.as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
-    files.insert(0, PathBuf::from(REPORT_FILE));
-    Ok(Rendered { files })
+    Ok(())
 }
 
 /// Seconds as written in the CSV files (six decimals) cut to milliseconds for reading.
