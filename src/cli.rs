@@ -330,13 +330,14 @@ fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64
     }
     Err(format!(
         "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
-         (replicas {}, trees {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
+         (replicas {}, trees {}, tree cache {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
          = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
         path.display(),
         format_bytes(memory.total_bytes),
         format_bytes(limit),
         format_bytes(memory.replica_bytes),
         format_bytes(memory.tree_bytes),
+        format_bytes(memory.cache_bytes),
         format_bytes(memory.queue_bytes),
         memory.worlds_at_once,
         format_bytes(memory.sample_bytes),

@@ -6,7 +6,7 @@
 //! Every figure is formatted with integer arithmetic or fixed decimals, so outputs are
 //! byte-identical on every machine.
 
-use crate::metrics::{Sample, StrategyResult, mean_between};
+use crate::metrics::{CensoredLatency, Sample, StrategyResult, mean_between};
 use crate::scenario::Scenario;
 use crate::sim::{SimTime, format_secs};
 use std::io::{self, Write};
@@ -346,8 +346,12 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "repair_p999_s",
     "repair_max_s",
     "repair_mean_s",
+    "repair_km_p50_s",
+    "repair_km_p90_s",
+    "repair_km_p99_s",
     "divergent_at_end",
     "oldest_divergence_s",
+    "divergent_peak",
     "divergence_key_s",
     "sessions",
     "full_passes",
@@ -355,6 +359,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "max_revisit_gap_s",
     "tree_builds",
     "keys_scanned",
+    "scan_core_s",
     "hashes_sent",
     "hash_bytes",
     "round_trips",
@@ -386,10 +391,17 @@ fn quantile_or_blank(histogram: &crate::metrics::LatencyHistogram, quantile: f64
     }
 }
 
+/// A censored (Kaplan-Meier) latency quantile in seconds, or an empty cell when the run
+/// cannot estimate it (the quantile lies beyond the longest repair seen).
+fn censored_quantile(km: &CensoredLatency, quantile: f64) -> String {
+    km.quantile_ns(quantile).map_or_else(String::new, format_secs)
+}
+
 pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
     let rows = results.iter().map(|r| {
         let c = &r.counters;
         let h = &r.repair_latency;
+        let km = CensoredLatency::new(h, &r.open_divergence_ages);
         vec![
             r.strategy.clone(),
             c.writes.to_string(),
@@ -403,8 +415,12 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             format_secs(h.quantile_ns(0.999)),
             format_secs(h.max_ns()),
             format!("{:.6}", h.mean_ns() / 1e9),
+            censored_quantile(&km, 0.5),
+            censored_quantile(&km, 0.9),
+            censored_quantile(&km, 0.99),
             r.divergent_at_end.to_string(),
             format_secs(r.oldest_divergence_ns),
+            r.divergent_peak.to_string(),
             key_seconds(r.divergence_key_ns),
             c.sessions.to_string(),
             c.full_passes.to_string(),
@@ -412,6 +428,7 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             format_secs(c.max_revisit_gap_ns),
             c.tree_builds.to_string(),
             c.keys_scanned.to_string(),
+            key_seconds(r.scan_core_ns),
             c.hashes_sent.to_string(),
             c.hash_bytes.to_string(),
             c.round_trips.to_string(),
@@ -490,18 +507,34 @@ pub fn timeseries_csv(results: &[StrategyResult]) -> Vec<u8> {
     csv_bytes(&header, rows)
 }
 
+/// Per strategy and quantile: the repaired keys' latency, and the censored estimate over
+/// every episode, keys still open at the end included (`open_at_end` of them; the cell
+/// is empty where the run cannot estimate it).
 pub fn latency_csv(results: &[StrategyResult]) -> Vec<u8> {
     let rows = results.iter().flat_map(|r| {
-        LATENCY_QUANTILES.iter().map(|&q| {
+        let km = CensoredLatency::new(&r.repair_latency, &r.open_divergence_ages);
+        LATENCY_QUANTILES.iter().map(move |&q| {
             vec![
                 r.strategy.clone(),
                 format!("{q}"),
                 r.repair_latency.count().to_string(),
                 format_secs(r.repair_latency.quantile_ns(q)),
+                r.open_divergence_ages.count().to_string(),
+                censored_quantile(&km, q),
             ]
         })
     });
-    csv_bytes(&["strategy", "quantile", "samples", "repair_latency_s"], rows)
+    csv_bytes(
+        &[
+            "strategy",
+            "quantile",
+            "samples",
+            "repair_latency_s",
+            "open_at_end",
+            "censored_latency_s",
+        ],
+        rows,
+    )
 }
 
 /// Divergent keys per slice of the key space per sample: the staleness heatmap.

@@ -11,8 +11,8 @@ use crate::strategy::StrategyKind;
 
 /// Bytes per stored key in the replica table beyond its versions: the slot's key (8)
 /// inside its bucket, the bucket's growth slack (up to the slot's size again), and the
-/// key's place in first-write order (8); the 2^20 bucket headers (48 MiB at most) are
-/// covered by the margin at scale. An upper bound: the full-scale scenario measures about 60
+/// key's place in first-write order (8); the bucket index (at most 2^20 headers, 48 MiB)
+/// is counted apart. An upper bound: the full-scale scenario measures about 60
 /// bytes per key in all with two replicas (README's Performance).
 const KEY_INDEX_BYTES: u64 = 48;
 /// Bytes per queued event: the event itself, its heap entry and its sequence number.
@@ -33,6 +33,9 @@ pub struct MemoryEstimate {
     pub replica_bytes: u64,
     /// Merkle trees held at once by one world (snapshots of every node, every session).
     pub tree_bytes: u64,
+    /// Earlier trees one world keeps to rebuild incrementally (`model::tree_cache`): all
+    /// of a strategy's trees on every node, at most the cache's budget.
+    pub cache_bytes: u64,
     /// Events in flight in one world (replication messages, streamed records).
     pub queue_bytes: u64,
     /// Time series of all strategies, kept until written.
@@ -54,7 +57,11 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     // Faults that leave records stale mark each (key, node) until repaired: at most one
     // B-tree entry per stored key per node.
     let fault_mark_bytes = if scenario.faults.can_lose_data() { nodes * 48 } else { 0 };
-    let replica_bytes = stored_keys.saturating_mul(KEY_INDEX_BYTES + slot_bytes + fault_mark_bytes);
+    let replica_bytes = stored_keys
+        .saturating_mul(KEY_INDEX_BYTES + slot_bytes + fault_mark_bytes)
+        .saturating_add(crate::model::replicas::ReplicaTable::index_bytes(
+            scenario.cluster.key_count,
+        ));
 
     let tree_bytes = scenario
         .strategies
@@ -74,6 +81,21 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         })
         .max()
         .unwrap_or(0);
+
+    // The tree cache keeps each node's trees of every range compared, up to its budget.
+    let cache_bytes = scenario
+        .strategies
+        .iter()
+        .map(|s| {
+            let hashes_per_node = match s.kind {
+                StrategyKind::Monolithic { leaves, .. } => 2 * u64::from(leaves),
+                StrategyKind::Segmented(ref config) => config.segments.saturating_mul(2 * u64::from(config.leaves)),
+            };
+            hashes_per_node.saturating_mul(32).saturating_mul(nodes)
+        })
+        .max()
+        .unwrap_or(0)
+        .min(crate::model::tree_cache::TREE_CACHE_BUDGET_BYTES);
 
     // Replication messages in flight: rate x latency x receivers, with latency bounded by
     // its distribution's mean (or max) plus a generous tail, and never more than the
@@ -97,6 +119,7 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     let worlds_at_once = (jobs.max(1) as u64).min(strategies.max(1));
     let per_world = replica_bytes
         .saturating_add(tree_bytes)
+        .saturating_add(cache_bytes)
         .saturating_add(queue_bytes)
         .saturating_add(WORLD_FIXED_BYTES);
     let total_bytes = per_world
@@ -106,6 +129,7 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     MemoryEstimate {
         replica_bytes,
         tree_bytes,
+        cache_bytes,
         queue_bytes,
         sample_bytes,
         worlds_at_once,

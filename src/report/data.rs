@@ -143,6 +143,11 @@ pub struct LatencyCurve {
     pub samples: u64,
     /// (quantile in 0..=1, latency in seconds), in file order.
     pub points: Vec<(f64, f64)>,
+    /// Keys still divergent at the end of the run: censored observations.
+    pub open_at_end: u64,
+    /// The censored (Kaplan-Meier) estimate over every episode, open keys included:
+    /// (quantile, latency in seconds) where the run could estimate it.
+    pub censored: Vec<(f64, f64)>,
 }
 
 /// One strategy's divergent keys per key-space slice per sample (`staleness.csv`).
@@ -293,13 +298,19 @@ fn read_latency(table: Table, strategies: &[String]) -> Result<Vec<LatencyCurve>
     let quantile = table.require("quantile")?;
     let samples = table.require("samples")?;
     let latency = table.require("repair_latency_s")?;
+    let open = table.require("open_at_end")?;
+    let censored = table.require("censored_latency_s")?;
     let mut curves = vec![LatencyCurve::default(); strategies.len()];
     for row in 0..table.rows.len() {
         let curve = &mut curves[strategy_index(&table, row, strategy, strategies)?];
         curve.samples = table.number(row, samples)? as u64;
-        curve
-            .points
-            .push((table.number(row, quantile)?, table.number(row, latency)?));
+        curve.open_at_end = table.number(row, open)? as u64;
+        let q = table.number(row, quantile)?;
+        curve.points.push((q, table.number(row, latency)?));
+        // An empty cell: the run cannot estimate that quantile.
+        if !table.text(row, censored).is_empty() {
+            curve.censored.push((q, table.number(row, censored)?));
+        }
     }
     Ok(curves)
 }
