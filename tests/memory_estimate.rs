@@ -43,7 +43,7 @@ const SHAPES: &[(&str, &str)] = &[
 /// The `peak memory N MiB` (or `N.NN GiB`) of aesim's summary line, in bytes.
 fn peak_bytes(stdout: &str) -> Option<u64> {
     let rest = stdout.split("peak memory ").nth(1)?;
-    let mut words = rest.split(|c: char| c == ' ' || c == ';');
+    let mut words = rest.split([' ', ';']);
     let value: f64 = words.next()?.parse().ok()?;
     let scale = match words.next()? {
         "MiB" => 1u64 << 20,
