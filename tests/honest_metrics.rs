@@ -88,3 +88,29 @@ fn scheduled_scans_report_their_core_seconds_beside_write_path_hashing() {
     assert_eq!(number(live, "scan_core_s"), 0.0, "a live tree scans nothing");
     assert!(number(live, "write_path_hash_s") > 0.0);
 }
+
+#[test]
+fn the_latency_chart_draws_the_censored_estimate_and_the_table_shows_it() {
+    let scenario = common::scenario(&slow_repairs());
+    let results = run_scenario(&scenario, 1).unwrap();
+    let dir = common::temp_dir("censored-chart");
+    aesim::output::write_run(&dir, &scenario, &results).unwrap();
+    let svg = std::fs::read_to_string(dir.join("charts/repair-latency.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let width = aesim::report::charts::CENSORED_STROKE_WIDTH.to_string();
+    let color = aesim::report::charts::series_color_hex(0);
+    let dashes = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("polyline")
+                && n.attribute("stroke-width") == Some(width.as_str())
+                && n.attribute("stroke") == Some(color.as_str())
+        })
+        .count();
+    assert!(dashes > 3, "the censored curve is drawn dashed: {dashes} dashes");
+    assert!(svg.contains("open at end)"), "the legend counts the open keys");
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("| p50 censored s | p99 censored s |"), "{report}");
+    assert!(report.contains("3 significant digits"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
