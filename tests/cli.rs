@@ -305,7 +305,10 @@ fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
         stderr.contains("needs an estimated 1.2 GiB of memory, more than the limit of 256.0 MiB"),
         "{stderr}"
     );
-    assert!(stderr.contains(", tree cache "), "the tree cache is one of the parts: {stderr}");
+    assert!(
+        stderr.contains(", tree cache "),
+        "the tree cache is one of the parts: {stderr}"
+    );
     assert!(!dir.join("o").exists(), "nothing was written");
     // A sweep is refused on its largest run times the runs at once.
     let sweep = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/interval-leaves-sweep.toml");
