@@ -369,13 +369,14 @@ fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64
     }
     Err(format!(
         "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
-         (replicas {}, trees {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
+         (replicas {}, trees {}, tree cache {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
          = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
         path.display(),
         format_bytes(memory.total_bytes),
         format_bytes(limit),
         format_bytes(memory.replica_bytes),
         format_bytes(memory.tree_bytes),
+        format_bytes(memory.cache_bytes),
         format_bytes(memory.queue_bytes),
         memory.worlds_at_once,
         format_bytes(memory.sample_bytes),
@@ -418,13 +419,13 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         }
     };
     let wall = started.elapsed();
+    // The report is rendered from the staged files, exactly as `aesim report` reads
+    // written ones, and published with them: all or nothing.
     if let Err(e) = aesim::output::write_run(out, &scenario, &results) {
-        eprintln!("error: cannot write results to {}: {e}", out.display());
-        return EXIT_RUN_FAILED;
-    }
-    // The report is rendered from the files just written, exactly as `aesim report` does.
-    if let Err(e) = aesim::report::render(out) {
-        eprintln!("error: cannot render the report: {e}");
+        eprintln!(
+            "error: cannot write results to {}: {e}\n  (the folder's previous results, if any, are intact)",
+            out.display()
+        );
         return EXIT_RUN_FAILED;
     }
     if !args.quiet {

@@ -174,6 +174,69 @@ impl LatencyHistogram {
     pub fn mean_ns(&self) -> f64 {
         if self.0.is_empty() { 0.0 } else { self.0.mean() }
     }
+
+    /// (value, count) of every recorded histogram bucket, in increasing value; the value
+    /// is the bucket's highest equivalent value, as [`quantile_ns`](Self::quantile_ns)
+    /// reports.
+    fn buckets(&self) -> Vec<(u64, u64)> {
+        self.0
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    }
+}
+
+/// The repair-latency distribution with keys still divergent at the end of the run
+/// counted as *censored* observations: a key open for `a` seconds when the run ended
+/// would have taken longer than `a` to repair. Leaving them out (as the plain
+/// percentiles do) makes a strategy that leaves many keys unrepaired look fast; the
+/// Kaplan-Meier estimator uses them as "still waiting at age `a`".
+///
+/// Both inputs are histograms with 3 significant digits, so the estimate is as precise.
+/// Episodes that healed by replication are in neither (they are not lost writes).
+pub struct CensoredLatency {
+    /// (latency, survival just after it) at each repair latency: the fraction of
+    /// episodes estimated to take longer than that latency.
+    steps: Vec<(u64, f64)>,
+}
+
+impl CensoredLatency {
+    /// The Kaplan-Meier estimate from the `repaired` latencies and the ages of the keys
+    /// still `open` at the end. Ties: a key censored at the same age as a repair counts
+    /// as still at risk at that repair (the usual convention).
+    pub fn new(repaired: &LatencyHistogram, open: &LatencyHistogram) -> CensoredLatency {
+        let events = repaired.buckets();
+        let censored = open.buckets();
+        let mut at_risk = repaired.count() + open.count();
+        let (mut e, mut c) = (0, 0);
+        let mut survival = 1.0;
+        let mut steps = Vec::with_capacity(events.len());
+        while e < events.len() {
+            let (t, deaths) = events[e];
+            // Censored observations strictly before t leave the risk set first.
+            while c < censored.len() && censored[c].0 < t {
+                at_risk -= censored[c].1;
+                c += 1;
+            }
+            survival *= 1.0 - deaths as f64 / at_risk as f64;
+            steps.push((t, survival));
+            at_risk -= deaths;
+            e += 1;
+        }
+        CensoredLatency { steps }
+    }
+
+    /// The latency at `quantile` (0..=1) of all episodes, open ones included: the least
+    /// latency by which at least that fraction is estimated to have been repaired. `None`
+    /// when the run cannot tell: keys still open at the end hold more than `1 - quantile`
+    /// of the estimate beyond the longest repair seen (the quantile is later than that).
+    pub fn quantile_ns(&self, quantile: f64) -> Option<u64> {
+        // A tolerance for the product's rounding, far below one key in 10^9.
+        self.steps
+            .iter()
+            .find(|(_, survival)| 1.0 - survival >= quantile - 1e-12)
+            .map(|&(t, _)| t)
+    }
 }
 
 /// Everything one strategy's run measured.
@@ -190,8 +253,18 @@ pub struct StrategyResult {
     pub divergence_key_ns: u128,
     /// Keys still divergent when the run ended (not in the latency histogram).
     pub divergent_at_end: u64,
+    /// How long each of those had been divergent: the censored observations of
+    /// [`CensoredLatency`].
+    pub open_divergence_ages: LatencyHistogram,
+    /// The most keys divergent at once, at any instant of the run (exact, from the
+    /// oracle; the time series only samples it).
+    pub divergent_peak: u64,
     /// How long the oldest of those had been divergent, in nanoseconds.
     pub oldest_divergence_ns: u64,
+    /// Core time tree builds spent scanning (keys scanned x `scan_cost_per_key`), in
+    /// nanoseconds: what scheduled trees pay, to set beside a live tree's write-path
+    /// hashing (`Counters::write_path_hash_ns`).
+    pub scan_core_ns: u128,
     /// Keys stored in the sparse replica state at the end (memory grows with this).
     pub stored_keys: u64,
     /// Events the run processed.
@@ -209,6 +282,45 @@ pub struct StrategyResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn histogram(values: &[u64]) -> LatencyHistogram {
+        let mut h = LatencyHistogram::default();
+        for &v in values {
+            h.record(v);
+        }
+        h
+    }
+
+    #[test]
+    fn without_open_keys_the_censored_estimate_is_the_plain_one() {
+        let repaired = histogram(&[10, 20, 30, 40]);
+        let km = CensoredLatency::new(&repaired, &LatencyHistogram::default());
+        for q in [0.25, 0.5, 0.75, 1.0] {
+            assert_eq!(km.quantile_ns(q), Some(repaired.quantile_ns(q)), "q {q}");
+        }
+    }
+
+    #[test]
+    fn open_keys_push_the_median_out_where_leaving_them_out_does_not() {
+        // Four repairs at 10..40; four keys still open at 100, older than any repair. The
+        // plain median (20) ignores them; of all eight episodes, half are repaired by 40,
+        // and the rest wait longer than the run can show.
+        let repaired = histogram(&[10, 20, 30, 40]);
+        let open = histogram(&[100, 100, 100, 100]);
+        let km = CensoredLatency::new(&repaired, &open);
+        assert_eq!(repaired.quantile_ns(0.5), 20);
+        assert_eq!(km.quantile_ns(0.1), Some(10), "1 of 8 repaired by 10");
+        assert_eq!(km.quantile_ns(0.5), Some(40), "4 of 8 repaired by 40");
+        assert_eq!(km.quantile_ns(0.6), None, "not estimable: beyond the longest repair");
+        // Censored in between: repairs at 10, 20, 30; open at 5, 15, 35. At 10, 5 of 6
+        // are at risk (the key open at 5 left first): S = 4/5. At 20, 3 are at risk
+        // (15 left): S = 4/5 * 2/3 = 8/15. At 30, 2: S = 8/15 * 1/2 = 4/15.
+        let km = CensoredLatency::new(&histogram(&[10, 20, 30]), &histogram(&[15, 5, 35]));
+        assert_eq!(km.quantile_ns(0.2), Some(10));
+        assert_eq!(km.quantile_ns(0.4), Some(20), "1 - 8/15 = 0.467");
+        assert_eq!(km.quantile_ns(0.7), Some(30), "1 - 4/15 = 0.733");
+        assert_eq!(km.quantile_ns(0.8), None);
+    }
 
     #[test]
     fn a_level_is_integrated_over_time_and_averaged_between_samples() {

@@ -1,11 +1,12 @@
 //! The only code that writes files: CSV tables, the scenario echo and the run record.
 //!
 //! Every file is written whole to a temporary file in the destination folder and then
-//! renamed over the target, so a reader (or an interrupted run) never sees half a file.
+//! renamed over the target, so a reader (or an interrupted run) never sees half a file;
+//! a run's files (report and charts included) are all written before any is renamed.
 //! Every figure is formatted with integer arithmetic or fixed decimals, so outputs are
 //! byte-identical on every machine.
 
-use crate::metrics::{Sample, StrategyResult, mean_between};
+use crate::metrics::{CensoredLatency, Sample, StrategyResult, mean_between};
 use crate::scenario::Scenario;
 use crate::sim::{SimTime, format_secs};
 use std::io::{self, Write};
@@ -31,12 +32,71 @@ pub const RUN_FILES: &[&str] = &[
 /// temporary files, exactly as if it were killed mid-write (see tests/cli.rs).
 pub const ABORT_AFTER_BYTES_VAR: &str = "AESIM_TEST_ABORT_AFTER_BYTES";
 
-/// The temporary name of `name` while it is being written: hidden, beside the target,
-/// and unique to this process and call, so that threads or processes writing the same
-/// file at once (sweep shards sharing a folder) never write one temporary file.
+/// The temporary name of `name` (relative to `dir`, e.g. `charts/cost.svg`) while it is
+/// being written: hidden, beside the target, and unique to this process and call, so
+/// that threads or processes writing the same file at once (sweep shards sharing a
+/// folder) never write one temporary file. [`remove_stale_temporaries`] recognises
+/// these names.
 fn temp_name(dir: &Path, name: &str, unique: u64) -> PathBuf {
-    dir.join(format!(".{name}.{}-{unique}.tmp", std::process::id()))
+    let target = dir.join(name);
+    let file = target
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let folder = target.parent().unwrap_or(dir);
+    folder.join(format!(".{file}.{}-{unique}{TEMP_SUFFIX}", std::process::id()))
 }
+
+/// The ending of every temporary file aesim writes.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Whether `name` is one of aesim's temporary names (`.NAME.PID-N.tmp`).
+fn is_temporary_name(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(TEMP_SUFFIX)) else {
+        return false;
+    };
+    let Some((_, stamp)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    let Some((pid, unique)) = stamp.split_once('-') else {
+        return false;
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    digits(pid) && digits(unique)
+}
+
+/// Removes aesim's temporary files in `dir` (not below it) last modified at least
+/// `older_than` ago: leftovers of runs killed while writing, which no later run would
+/// otherwise replace, since their names carry the dead process's id. Files of other
+/// programs are never touched. Returns how many were removed; errors are ignored (a
+/// leftover that cannot be removed harms nothing).
+pub fn remove_stale_temporaries(dir: &Path, older_than: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        if !is_temporary_name(&name.to_string_lossy()) {
+            continue;
+        }
+        let old_enough = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .is_some_and(|modified| now.duration_since(modified).unwrap_or_default() >= older_than);
+        if old_enough && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// How old a temporary file of a sweep's folder must be to be removed as stale: far
+/// longer than any file takes to write, because shards sharing the folder (possibly
+/// from other machines) may be writing theirs right now.
+pub const STALE_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
@@ -87,15 +147,29 @@ pub fn write_all_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> io::Result<()>
         std::fs::rename(temp_name(dir, name, unique), dir.join(name))?;
     }
     // Make the renames durable too (best effort: not every platform syncs folders).
-    if let Ok(folder) = std::fs::File::open(dir) {
-        let _ = folder.sync_all();
+    let mut folders: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|(name, _)| dir.join(name).parent().map(Path::to_path_buf))
+        .collect();
+    folders.dedup();
+    for folder in folders {
+        if let Ok(folder) = std::fs::File::open(folder) {
+            let _ = folder.sync_all();
+        }
     }
     Ok(())
 }
 
-/// Writes every output of a run into `dir` (created if needed), all or nothing.
-pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+/// Writes every output of a run into `dir` (created if needed), all or nothing: the
+/// CSV files, the scenario echo, the report and its charts are all rendered in memory
+/// and written to temporary files first; only when every one is written are they
+/// renamed into place, `run.toml` last. A failure before that (a full disk, an
+/// unwritable `charts/`) leaves the folder's previous results as they were.
+///
+/// A single run's folder is its own: aesim temporaries left in it (and in `charts/`) by
+/// a run killed while writing are removed first, whatever their age.
+pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) -> Result<(), RunWriteError> {
+    let faulty = results.iter().any(|r| r.faults.is_some());
     let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("summary.csv", summary_csv(results)),
         ("timeseries.csv", timeseries_csv(results)),
@@ -105,28 +179,41 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
         ("run.toml", run_record(scenario).into_bytes()),
     ];
     debug_assert!(files.iter().map(|f| f.0).eq(RUN_FILES.iter().copied()));
-    let faulty = results.iter().any(|r| r.faults.is_some());
     if faulty {
         files.insert(4, (FAULTS_FILE, faults_csv(results)));
     }
     let ring = results.iter().any(|r| r.ring.is_some());
     if ring {
-        files.push((NODES_FILE, nodes_csv(results)));
-        files.push((RANGES_FILE, ranges_csv(results)));
+        // Before run.toml, which is staged last.
+        let at = files.len() - 1;
+        files.insert(at, (NODES_FILE, nodes_csv(results)));
+        files.insert(at + 1, (RANGES_FILE, ranges_csv(results)));
     }
-    write_all_atomic(dir, &files)?;
+    // The report reads the staged files exactly as `aesim report` reads written ones.
+    let rendered = crate::report::render_files(crate::report::data::Folder { dir, staged: &files })
+        .map_err(RunWriteError::Report)?;
+    let run_toml = files.pop().expect("run.toml is staged last");
+    files.extend(rendered.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())));
+    files.push(run_toml);
+
+    let charts = dir.join(crate::report::CHARTS_DIR);
+    std::fs::create_dir_all(&charts).map_err(|e| RunWriteError::Io(charts.clone(), e))?;
+    remove_stale_temporaries(dir, std::time::Duration::ZERO);
+    remove_stale_temporaries(&charts, std::time::Duration::ZERO);
+    write_all_atomic(dir, &files).map_err(|e| RunWriteError::Io(dir.to_path_buf(), e))?;
     // A run without faults (or without a ring) replacing one with them (with --force)
     // leaves no stale file.
-    let stale = [(FAULTS_FILE, faulty), (NODES_FILE, ring), (RANGES_FILE, ring)];
-    for (file, written) in stale {
-        if !written {
-            match std::fs::remove_file(dir.join(file)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+    for (file, written) in [(FAULTS_FILE, faulty), (NODES_FILE, ring), (RANGES_FILE, ring)] {
+        if written {
+            continue;
+        }
+        let stale = dir.join(file);
+        match std::fs::remove_file(&stale) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(RunWriteError::Io(stale, e)),
+            _ => {}
         }
     }
-    Ok(())
+    crate::report::remove_stale_charts(dir, &rendered).map_err(RunWriteError::Report)
 }
 
 /// Written only when the scenario configures a token ring (so the outputs of other
@@ -206,6 +293,26 @@ pub fn ranges_csv(results: &[StrategyResult]) -> Vec<u8> {
     });
     csv_bytes(RANGE_COLUMNS, rows)
 }
+
+/// Why a run's outputs could not be written.
+#[derive(Debug)]
+pub enum RunWriteError {
+    /// A file or folder could not be written (the path says which).
+    Io(PathBuf, io::Error),
+    /// The report or a chart could not be rendered.
+    Report(crate::report::ReportError),
+}
+
+impl std::fmt::Display for RunWriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunWriteError::Io(path, e) => write!(f, "{}: {e}", path.display()),
+            RunWriteError::Report(e) => write!(f, "cannot render the report: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunWriteError {}
 
 /// Written beside the others only when the scenario has `[faults]`, so the outputs of
 /// fault-free scenarios are exactly what they were before faults existed.
@@ -328,8 +435,12 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "repair_p999_s",
     "repair_max_s",
     "repair_mean_s",
+    "repair_km_p50_s",
+    "repair_km_p90_s",
+    "repair_km_p99_s",
     "divergent_at_end",
     "oldest_divergence_s",
+    "divergent_peak",
     "divergence_key_s",
     "sessions",
     "full_passes",
@@ -337,6 +448,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "max_revisit_gap_s",
     "tree_builds",
     "keys_scanned",
+    "scan_core_s",
     "hashes_sent",
     "hash_bytes",
     "round_trips",
@@ -368,10 +480,17 @@ fn quantile_or_blank(histogram: &crate::metrics::LatencyHistogram, quantile: f64
     }
 }
 
+/// A censored (Kaplan-Meier) latency quantile in seconds, or an empty cell when the run
+/// cannot estimate it (the quantile lies beyond the longest repair seen).
+fn censored_quantile(km: &CensoredLatency, quantile: f64) -> String {
+    km.quantile_ns(quantile).map_or_else(String::new, format_secs)
+}
+
 pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
     let rows = results.iter().map(|r| {
         let c = &r.counters;
         let h = &r.repair_latency;
+        let km = CensoredLatency::new(h, &r.open_divergence_ages);
         vec![
             r.strategy.clone(),
             c.writes.to_string(),
@@ -385,8 +504,12 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             format_secs(h.quantile_ns(0.999)),
             format_secs(h.max_ns()),
             format!("{:.6}", h.mean_ns() / 1e9),
+            censored_quantile(&km, 0.5),
+            censored_quantile(&km, 0.9),
+            censored_quantile(&km, 0.99),
             r.divergent_at_end.to_string(),
             format_secs(r.oldest_divergence_ns),
+            r.divergent_peak.to_string(),
             key_seconds(r.divergence_key_ns),
             c.sessions.to_string(),
             c.full_passes.to_string(),
@@ -394,6 +517,7 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             format_secs(c.max_revisit_gap_ns),
             c.tree_builds.to_string(),
             c.keys_scanned.to_string(),
+            key_seconds(r.scan_core_ns),
             c.hashes_sent.to_string(),
             c.hash_bytes.to_string(),
             c.round_trips.to_string(),
@@ -472,18 +596,34 @@ pub fn timeseries_csv(results: &[StrategyResult]) -> Vec<u8> {
     csv_bytes(&header, rows)
 }
 
+/// Per strategy and quantile: the repaired keys' latency, and the censored estimate over
+/// every episode, keys still open at the end included (`open_at_end` of them; the cell
+/// is empty where the run cannot estimate it).
 pub fn latency_csv(results: &[StrategyResult]) -> Vec<u8> {
     let rows = results.iter().flat_map(|r| {
-        LATENCY_QUANTILES.iter().map(|&q| {
+        let km = CensoredLatency::new(&r.repair_latency, &r.open_divergence_ages);
+        LATENCY_QUANTILES.iter().map(move |&q| {
             vec![
                 r.strategy.clone(),
                 format!("{q}"),
                 r.repair_latency.count().to_string(),
                 format_secs(r.repair_latency.quantile_ns(q)),
+                r.open_divergence_ages.count().to_string(),
+                censored_quantile(&km, q),
             ]
         })
     });
-    csv_bytes(&["strategy", "quantile", "samples", "repair_latency_s"], rows)
+    csv_bytes(
+        &[
+            "strategy",
+            "quantile",
+            "samples",
+            "repair_latency_s",
+            "open_at_end",
+            "censored_latency_s",
+        ],
+        rows,
+    )
 }
 
 /// Divergent keys per slice of the key space per sample: the staleness heatmap.
@@ -543,6 +683,47 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(Result::ok).collect();
         assert_eq!(leftovers.len(), 1, "no temporary file remains");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_by_age_and_only_aesims() {
+        let dir = std::env::temp_dir().join(format!("aesim-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for name in [
+            ".summary.csv.123-0.tmp",
+            ".runs.csv.9-12.tmp",
+            ".notes.tmp",
+            "data.csv",
+            ".x.1-2.tmp",
+        ] {
+            std::fs::write(dir.join(name), "x").unwrap();
+            if name != ".x.1-2.tmp" {
+                std::fs::File::options()
+                    .write(true)
+                    .open(dir.join(name))
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            remove_stale_temporaries(&dir, STALE_TEMPORARY_AGE),
+            2,
+            "the two old ones of aesim's naming"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".notes.tmp", ".x.1-2.tmp", "data.csv"],
+            "others' files and young ones stay"
+        );
+        assert_eq!(remove_stale_temporaries(&dir, std::time::Duration::ZERO), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -11,8 +11,8 @@ use crate::strategy::StrategyKind;
 
 /// Bytes per stored key in the replica table beyond its versions: the slot's key (8)
 /// inside its bucket, the bucket's growth slack (up to the slot's size again), and the
-/// key's place in first-write order (8); the 2^20 bucket headers (48 MiB at most) are
-/// covered by the margin at scale. An upper bound: the full-scale scenario measures about 60
+/// key's place in first-write order (8); the bucket index (at most 2^20 headers, 48 MiB)
+/// is counted apart. An upper bound: the full-scale scenario measures about 60
 /// bytes per key in all with two replicas (README's Performance).
 const KEY_INDEX_BYTES: u64 = 48;
 /// Bytes per queued event: the event itself, its heap entry and its sequence number.
@@ -23,6 +23,8 @@ const SAMPLE_BYTES: u64 = 256;
 const BUCKET_BYTES: u64 = 48;
 /// A repair-latency histogram (3 significant digits up to hours) and other fixed parts.
 const WORLD_FIXED_BYTES: u64 = 1 << 20;
+/// The estimate adds 1/`SLACK_DIVISOR` of a world's structures for what they leave out.
+const SLACK_DIVISOR: u64 = 8;
 /// The program itself, its threads and the scenario.
 const PROCESS_FIXED_BYTES: u64 = 8 << 20;
 
@@ -33,6 +35,9 @@ pub struct MemoryEstimate {
     pub replica_bytes: u64,
     /// Merkle trees held at once by one world (snapshots of every node, every session).
     pub tree_bytes: u64,
+    /// Earlier trees one world keeps to rebuild incrementally (`model::tree_cache`): all
+    /// of a strategy's trees on every node, at most the cache's budget.
+    pub cache_bytes: u64,
     /// Events in flight in one world (replication messages, streamed records).
     pub queue_bytes: u64,
     /// Time series of all strategies, kept until written.
@@ -46,22 +51,43 @@ pub struct MemoryEstimate {
 /// Estimates the peak memory of running `scenario` with `jobs` strategies at once.
 pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     let nodes = scenario.cluster.nodes as u64;
+    // On a token ring a key has `replication_factor` replicas (its table columns, its
+    // sessions' participants), and the ring has up to nodes x vnodes + 1 ranges.
+    let (replicas, ranges) = match &scenario.cluster.ring {
+        Some(ring) if (ring.replication_factor as u64) < nodes => (
+            ring.replication_factor as u64,
+            nodes.saturating_mul(u64::from(ring.vnodes)).saturating_add(1),
+        ),
+        _ => (nodes, 1),
+    };
     let run_s = scenario.workload.stop_at.nanos().min(scenario.duration_ns) as f64 / 1e9;
     // Every write may touch a new key, up to the whole key space.
     let writes = saturating_f64(scenario.workload.writes_per_s * run_s);
     let stored_keys = writes.min(scenario.cluster.key_count);
-    let slot_bytes = (2 + nodes) * 8;
+    let slot_bytes = (2 + replicas) * 8;
     // Faults that leave records stale mark each (key, node) until repaired: at most one
     // B-tree entry per stored key per node.
-    let fault_mark_bytes = if scenario.faults.can_lose_data() { nodes * 48 } else { 0 };
-    let replica_bytes = stored_keys.saturating_mul(KEY_INDEX_BYTES + slot_bytes + fault_mark_bytes);
+    let fault_mark_bytes = if scenario.faults.can_lose_data() {
+        replicas * 48
+    } else {
+        0
+    };
+    let replica_bytes = stored_keys
+        .saturating_mul(KEY_INDEX_BYTES + slot_bytes + fault_mark_bytes)
+        .saturating_add(crate::model::replicas::ReplicaTable::index_bytes(
+            scenario.cluster.key_count,
+        ));
 
     let tree_bytes = scenario
         .strategies
         .iter()
         .map(|s| {
             let (sessions_at_once, leaves) = match s.kind {
-                StrategyKind::Monolithic { leaves, .. } => (1u64, u64::from(leaves)),
+                // One session per range of the ring, all at once unless node by node.
+                StrategyKind::Monolithic { leaves, order, .. } => match order {
+                    crate::strategy::RangeOrder::AllAtOnce => (ranges, u64::from(leaves)),
+                    crate::strategy::RangeOrder::NodeByNode => (1, u64::from(leaves)),
+                },
                 // Every worker may hold a session (its trees) at once. Live trees are
                 // simulated by hashing on demand, so they hold no memory in between.
                 StrategyKind::Segmented(ref config) => {
@@ -70,10 +96,28 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
             };
             // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one
             // leaf index per divergent leaf (at most all of them).
-            sessions_at_once.saturating_mul(nodes.saturating_mul(leaves * 64) + leaves * 4)
+            sessions_at_once.saturating_mul(replicas.saturating_mul(leaves * 64) + leaves * 4)
         })
         .max()
         .unwrap_or(0);
+
+    // The tree cache keeps each node's trees of every range compared, up to its budget.
+    let cache_bytes = scenario
+        .strategies
+        .iter()
+        .map(|s| {
+            // Every range's (or segment's) tree on each of its replicas.
+            let trees = match s.kind {
+                StrategyKind::Monolithic { leaves, .. } => ranges.saturating_mul(2 * u64::from(leaves)),
+                StrategyKind::Segmented(ref config) => {
+                    config.segments.max(ranges).saturating_mul(2 * u64::from(config.leaves))
+                }
+            };
+            trees.saturating_mul(32).saturating_mul(replicas)
+        })
+        .max()
+        .unwrap_or(0)
+        .min(crate::model::tree_cache::TREE_CACHE_BUDGET_BYTES);
 
     // Replication messages in flight: rate x latency x receivers, with latency bounded by
     // its distribution's mean (or max) plus a generous tail, and never more than the
@@ -81,7 +125,8 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     // Streams in flight carry at most every stored key once per direction.
     let latency_s = scenario.network.latency_bound_ns() as f64 / 1e9;
     let writes_in_flight = saturating_f64(scenario.workload.writes_per_s * latency_s).min(writes);
-    let in_flight = writes_in_flight.saturating_mul(nodes - 1);
+    // A coordinator that is not a replica sends to every replica.
+    let in_flight = writes_in_flight.saturating_mul(if replicas < nodes { replicas } else { nodes - 1 });
     let queue_bytes = in_flight
         .saturating_add(1024)
         .saturating_mul(EVENT_BYTES)
@@ -95,10 +140,21 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .saturating_mul(strategies);
 
     let worlds_at_once = (jobs.max(1) as u64).min(strategies.max(1));
-    let per_world = replica_bytes
+    // Per link: when it is free (nodes x nodes); per range: its repair record.
+    let ring_bytes = nodes
+        .saturating_mul(nodes)
+        .saturating_mul(8)
+        .saturating_add(ranges.saturating_mul(256));
+    let structures = replica_bytes
+        .saturating_add(ring_bytes)
         .saturating_add(tree_bytes)
+        .saturating_add(cache_bytes)
         .saturating_add(queue_bytes)
         .saturating_add(WORLD_FIXED_BYTES);
+    // What the terms above leave out: a tree's build scratch space (a level of hashes
+    // while it is built), allocator overhead and fragmentation. Measured peaks stay
+    // within this share of the structures (`tests/memory_estimate.rs`).
+    let per_world = structures.saturating_add(structures / SLACK_DIVISOR);
     let total_bytes = per_world
         .saturating_mul(worlds_at_once)
         .saturating_add(sample_bytes)
@@ -106,6 +162,7 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     MemoryEstimate {
         replica_bytes,
         tree_bytes,
+        cache_bytes,
         queue_bytes,
         sample_bytes,
         worlds_at_once,

@@ -267,16 +267,17 @@ fn a_run_killed_mid_write_leaves_the_previous_results_intact() {
     );
     assert!(partial[1].starts_with(".timeseries.csv."), "{partial:?}");
 
-    // The next run completes; the killed run's hidden leftovers are all that remain of it.
+    // The next run completes and removes the killed run's leftovers: their names carry
+    // the dead process's id, so nothing else would ever replace them.
     let out = aesim(&["run", scenario.to_str().unwrap(), "--out", out_arg, "-q", "--seed", "4"]);
     assert_eq!(out.status.code(), Some(0));
     let after = files_under(&out_dir);
     let hidden: Vec<_> = after
         .iter()
-        .filter(|f| f.0.starts_with('.'))
+        .filter(|f| f.0.split('/').any(|part| part.starts_with('.')))
         .map(|f| f.0.clone())
         .collect();
-    assert_eq!(hidden, partial);
+    assert_eq!(hidden, Vec::<String>::new(), "no temporary survives the next run");
     assert_ne!(after, before);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -301,8 +302,12 @@ fn a_scenario_over_the_memory_limit_is_refused_with_its_estimate() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("needs an estimated 1.1 GiB of memory, more than the limit of 256.0 MiB"),
+        stderr.contains("needs an estimated 1.2 GiB of memory, more than the limit of 256.0 MiB"),
         "{stderr}"
+    );
+    assert!(
+        stderr.contains(", tree cache "),
+        "the tree cache is one of the parts: {stderr}"
     );
     assert!(!dir.join("o").exists(), "nothing was written");
     // A sweep is refused on its largest run times the runs at once.
@@ -409,6 +414,26 @@ fn unclear_inputs_get_messages_that_say_what_to_fix() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is a file, not a folder"), "{stderr}");
     assert!(!stderr.contains("File exists"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_whose_report_cannot_be_written_publishes_nothing() {
+    let dir = temp_dir("all-or-nothing");
+    let scenario = small_scenario(&dir, "whole", "50.0");
+    let out_dir = dir.join("out");
+    let out_arg = out_dir.to_str().unwrap();
+    let first = aesim(&["run", scenario.to_str().unwrap(), "--out", out_arg, "-q"]);
+    assert_eq!(first.status.code(), Some(0));
+    // charts/ replaced by a file: the charts cannot be written.
+    std::fs::remove_dir_all(out_dir.join("charts")).unwrap();
+    std::fs::write(out_dir.join("charts"), "in the way").unwrap();
+    let before = files_under(&out_dir);
+    let out = aesim(&["run", scenario.to_str().unwrap(), "--out", out_arg, "-q", "--seed", "8"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("previous results, if any, are intact"), "{stderr}");
+    assert_eq!(files_under(&out_dir), before, "no CSV of the failed run was published");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

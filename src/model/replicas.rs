@@ -81,6 +81,13 @@ struct Bucket {
     changed_at: u64,
 }
 
+/// log2 of the keys per bucket over a key space of `key_count` keys: at most 2^20
+/// buckets, at least 64 keys each.
+fn bucket_shift(key_count: u64) -> u32 {
+    let key_bits = u64::BITS - (key_count - 1).leading_zeros();
+    key_bits.saturating_sub(MAX_BUCKET_BITS).clamp(MIN_SHIFT, 63)
+}
+
 /// All replicas' versions of every written key, plus the divergence oracle.
 pub struct ReplicaTable {
     nodes: usize,
@@ -97,6 +104,8 @@ pub struct ReplicaTable {
     /// every change. Each bucket counts its own, so a question about a range costs
     /// O(buckets in it) plus a scan of the partly covered ones.
     divergent: u64,
+    /// The most keys divergent at once so far: the true peak, which samples can miss.
+    divergent_peak: u64,
     /// Changes of any replica's version so far: the stamp [`changed_since`](Self::changed_since)
     /// compares against.
     changes: u64,
@@ -117,8 +126,7 @@ impl ReplicaTable {
     pub fn for_key_space(nodes: usize, key_count: u64) -> ReplicaTable {
         assert!(nodes >= 2, "anti-entropy needs at least two replicas");
         assert!(key_count >= 1, "at least one key");
-        let key_bits = u64::BITS - (key_count - 1).leading_zeros();
-        let shift = key_bits.saturating_sub(MAX_BUCKET_BITS).clamp(MIN_SHIFT, 63);
+        let shift = bucket_shift(key_count);
         let bucket_count = ((key_count - 1) >> shift) as usize + 1;
         ReplicaTable {
             nodes,
@@ -128,10 +136,18 @@ impl ReplicaTable {
             stored: 0,
             slot_keys: Vec::new(),
             divergent: 0,
+            divergent_peak: 0,
             changes: 0,
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
         }
+    }
+
+    /// Bytes of the fixed bucket index a table over `key_count` keys allocates up front
+    /// (at most 2^20 buckets, 48 MiB), for the memory estimate.
+    pub fn index_bytes(key_count: u64) -> u64 {
+        let buckets = (key_count.max(1) - 1) >> bucket_shift(key_count.max(1));
+        (buckets + 1) * std::mem::size_of::<Bucket>() as u64
     }
 
     pub fn nodes(&self) -> usize {
@@ -160,6 +176,11 @@ impl ReplicaTable {
     /// Latest acknowledged version of `key` (0 if never written).
     pub fn latest(&self, key: Key) -> Version {
         self.slot(key).map_or(0, |slot| slot[LATEST])
+    }
+
+    /// The most keys divergent at once since the table was made (exact, every instant).
+    pub fn divergent_peak(&self) -> u64 {
+        self.divergent_peak
     }
 
     /// Number of keys on which the replicas currently disagree (exact ground truth).
@@ -253,6 +274,7 @@ impl ReplicaTable {
             bucket.divergent += 1;
             self.advance_integral(now);
             self.divergent += 1;
+            self.divergent_peak = self.divergent_peak.max(self.divergent);
         }
         None
     }

@@ -19,9 +19,14 @@ use super::replicas::ReplicaTable;
 use super::{KeyRange, NodeId};
 use std::sync::Arc;
 
-/// Most tree nodes (hashes) kept per node: 2^25 hashes is 1 GiB. Past it, new trees are
-/// built but not kept.
-const MAX_CACHED_HASHES: usize = 1 << 25;
+/// Bytes of cached trees one world (one strategy's run) may keep, over all its nodes:
+/// each node gets an equal share. Past its share, a node's new trees are built but not
+/// kept, which costs simulation time (full rebuilds) and changes no result. The memory
+/// estimate (`resources::estimate`) counts this budget, so an accepted run stays within
+/// its estimate; every committed scenario needs well under it (78 MiB at most).
+pub const TREE_CACHE_BUDGET_BYTES: u64 = 256 << 20;
+/// Bytes of one cached tree node (a 32-byte hash).
+const HASH_BYTES: u64 = 32;
 
 struct Entry {
     range: KeyRange,
@@ -37,6 +42,8 @@ pub struct TreeCache {
     /// overlap.
     per_node: Vec<Vec<Entry>>,
     cached_hashes: Vec<usize>,
+    /// Most hashes one node may keep: its share of [`TREE_CACHE_BUDGET_BYTES`].
+    max_hashes_per_node: usize,
     /// Leaves hashed for real so far (fresh builds and updates).
     leaves_hashed: u64,
     hasher: TreeHasher,
@@ -47,6 +54,7 @@ impl TreeCache {
         TreeCache {
             per_node: (0..nodes).map(|_| Vec::new()).collect(),
             cached_hashes: vec![0; nodes],
+            max_hashes_per_node: (TREE_CACHE_BUDGET_BYTES / HASH_BYTES / nodes.max(1) as u64) as usize,
             leaves_hashed: 0,
             hasher: TreeHasher::default(),
         }
@@ -109,7 +117,7 @@ impl TreeCache {
             self.cached_hashes[node] -= 2 * removed.tree.leaves() as usize;
         }
         let size = 2 * leaves as usize;
-        if self.cached_hashes[node] + size <= MAX_CACHED_HASHES {
+        if self.cached_hashes[node] + size <= self.max_hashes_per_node {
             self.cached_hashes[node] += size;
             trees.insert(
                 first,
@@ -161,6 +169,22 @@ mod tests {
         assert_eq!(cache.per_node[0].len(), 1);
         assert_eq!(cache.per_node[0][0].range, shifted);
         assert_eq!(cache.cached_hashes[0], 32);
+    }
+
+    #[test]
+    fn each_node_keeps_at_most_its_share_of_the_budget() {
+        let nodes = 4;
+        let replicas = ReplicaTable::for_key_space(nodes, 1 << 30);
+        let mut cache = TreeCache::new(nodes);
+        // Trees of 2^20 leaves (64 MiB each): a node's share (64 MiB) holds exactly one.
+        let leaves = 1 << 20;
+        for segment in 0..3u64 {
+            let range = KeyRange::new(segment << 24, (segment + 1) << 24);
+            cache.tree(0, 0, range, leaves, &replicas);
+        }
+        assert_eq!(cache.per_node[0].len(), 1, "the second and third trees are not kept");
+        let kept: u64 = (0..nodes).map(|n| cache.cached_hashes[n] as u64 * HASH_BYTES).sum();
+        assert!(kept <= TREE_CACHE_BUDGET_BYTES);
     }
 
     #[test]

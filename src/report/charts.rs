@@ -47,6 +47,9 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Colour of the strategy at `index`.
+/// Stroke width of the censored-latency (dashed) lines.
+pub const CENSORED_STROKE_WIDTH: u32 = 2;
+
 pub fn series_color(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }
@@ -193,10 +196,18 @@ pub fn repair_latency(data: &RunData) -> DrawResult<Chart> {
             .map(|&(q, latency_s)| (latency_s, q))
             .collect()
     };
+    let censored = |i: usize| -> Vec<(f64, f64)> {
+        data.latency[i]
+            .censored
+            .iter()
+            .filter(|(_, latency_s)| *latency_s > 0.0)
+            .map(|&(q, latency_s)| (latency_s, q))
+            .collect()
+    };
     let range = log_range(
         (0..data.strategies.len())
             .filter(|&i| data.latency[i].samples > 0)
-            .flat_map(|i| positive(i).into_iter().map(|(x, _)| x)),
+            .flat_map(|i| positive(i).into_iter().chain(censored(i)).map(|(x, _)| x)),
     );
     let svg = svg(480, |root| {
         let Some((x_min, x_max)) = range else {
@@ -228,8 +239,21 @@ pub fn repair_latency(data: &RunData) -> DrawResult<Chart> {
             let color = series_color(i);
             chart
                 .draw_series(LineSeries::new(positive(i), color.stroke_width(SERIES_STROKE_WIDTH)))?
-                .label(format!("{name} ({} repairs)", data.latency[i].samples))
+                .label(match data.latency[i].open_at_end {
+                    0 => format!("{name} ({} repairs)", data.latency[i].samples),
+                    open => format!("{name} ({} repairs, {open} open at end)", data.latency[i].samples),
+                })
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled()));
+            // The censored estimate over every episode, open keys included: dashed, and
+            // stopping where the run can no longer estimate it.
+            if data.latency[i].open_at_end > 0 {
+                chart.draw_series(DashedLineSeries::new(
+                    censored(i),
+                    6,
+                    4,
+                    color.stroke_width(CENSORED_STROKE_WIDTH),
+                ))?;
+            }
         }
         chart
             .configure_series_labels()
@@ -242,9 +266,12 @@ pub fn repair_latency(data: &RunData) -> DrawResult<Chart> {
     Ok(Chart {
         file: "repair-latency.svg",
         title: "Repair latency",
-        caption: "Fraction of repaired keys whose divergence lasted at most x seconds (x on a log \
-                  scale), from the quantile grid of `latency.csv`. Keys still divergent at the end \
-                  are not in it: see `unrepaired` in the table."
+        caption: "Solid: fraction of repaired keys whose divergence lasted at most x seconds (x on \
+                  a log scale), from the quantile grid of `latency.csv` (a histogram with 3 \
+                  significant digits). Keys still divergent at the end are not in it, so a \
+                  strategy that leaves many open looks faster than it is. Dashed: the censored \
+                  (Kaplan-Meier) estimate over every episode, counting each key still open at the \
+                  end as waiting at least its age; it stops where the run is too short to tell."
             .into(),
         svg,
     })
@@ -524,33 +551,24 @@ pub fn workers(data: &RunData) -> DrawResult<Chart> {
 }
 
 /// Summary columns measuring the live tree's write-path cost, in order of preference.
-pub const WRITE_PATH_COLUMNS: &[&str] = &["write_path_hash_s", "write_path_hash_ops"];
-
-/// Live tree vs scheduled rebuilds: write-path cost (x) against repair latency (y),
-/// one point per strategy. `None` when `summary.csv` has no write-path column, or when no
-/// strategy maintains a live tree (every write-path cost is zero: nothing to trade).
+/// Live tree vs scheduled rebuilds: the CPU anti-entropy costs (x: core-seconds of tree
+/// scans plus write-path hashing) against repair latency (y), one point per strategy.
+/// `None` when no strategy pays a write-path cost (no live tree: nothing to compare).
 pub fn live_vs_scheduled(data: &RunData) -> DrawResult<Option<Chart>> {
-    let Some(&x_column) = WRITE_PATH_COLUMNS.iter().find(|c| data.summary.column(c).is_some()) else {
-        return Ok(None);
-    };
     let n = data.strategies.len();
     let mut points = Vec::with_capacity(n);
     for i in 0..n {
-        let x = data.summary_number(i, x_column)?.unwrap_or(0.0);
+        let write_path = data.summary_number(i, "write_path_hash_s")?.unwrap_or(0.0);
+        let scan = data.summary_number(i, "scan_core_s")?.unwrap_or(0.0);
         let p50 = data.summary_number(i, "repair_p50_s")?.unwrap_or(0.0);
         let p99 = data.summary_number(i, "repair_p99_s")?.unwrap_or(0.0);
-        points.push((x, p50, p99));
+        points.push((scan, write_path, p50, p99));
     }
-    if points.iter().all(|p| p.0 == 0.0) {
+    if points.iter().all(|p| p.1 == 0.0) {
         return Ok(None);
     }
-    let x_max = linear_upper(points.iter().map(|p| p.0)) * 1.15;
-    let range = log_range(points.iter().flat_map(|p| [p.1, p.2]));
-    let x_desc = if x_column == "write_path_hash_s" {
-        "write-path hashing (CPU s)"
-    } else {
-        "write-path hash operations"
-    };
+    let x_max = linear_upper(points.iter().map(|p| p.0 + p.1)) * 1.15;
+    let range = log_range(points.iter().flat_map(|p| [p.2, p.3]));
     let svg = svg(480, |root| {
         let Some((y_min, y_max)) = range else {
             return no_data(root, "Live tree vs scheduled rebuild", "no key was repaired");
@@ -566,15 +584,23 @@ pub fn live_vs_scheduled(data: &RunData) -> DrawResult<Option<Chart>> {
             .build_cartesian_2d(0.0..x_max, (y_min..y_max).log_scale())?;
         chart
             .configure_mesh()
-            .x_desc(x_desc)
+            .x_desc("anti-entropy CPU (core-s): tree scans + write-path hashing")
             .y_desc("repair latency (s, log scale)")
             .x_label_formatter(&|v| compact(*v))
             .y_label_formatter(&|v| compact(*v))
             .light_line_style(WHITE)
             .draw()?;
         for (i, name) in data.strategies.iter().enumerate() {
-            let (x, p50, p99) = points[i];
+            let (scan, write_path, p50, p99) = points[i];
+            let x = scan + write_path;
             let color = series_color(i);
+            // The write-path share of the CPU, drawn as a bar ending at the point.
+            if p99 > 0.0 && write_path > 0.0 {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(scan, p99), (x, p99)],
+                    color.stroke_width(4),
+                )))?;
+            }
             if p50 > 0.0 {
                 chart.draw_series(std::iter::once(Circle::new((x, p50), 5, color.stroke_width(2))))?;
             }
@@ -592,11 +618,12 @@ pub fn live_vs_scheduled(data: &RunData) -> DrawResult<Option<Chart>> {
     Ok(Some(Chart {
         file: "live-vs-scheduled.svg",
         title: "Live tree vs scheduled rebuild",
-        caption: format!(
-            "Each strategy's cost on the write path (`{x_column}`, x) against its repair latency \
-             (y, log scale): a live tree pays on every write to repair sooner; a scheduled \
-             rebuild pays nothing per write and waits for the next pass."
-        ),
+        caption: "Each strategy's anti-entropy CPU (x: core-seconds of tree-build scans, \
+                  `scan_core_s`, plus write-path hashing, `write_path_hash_s`; the thick bar \
+                  is the write-path share) against its repair latency (y, log scale): a live \
+                  tree pays on every write and scans nothing; a scheduled rebuild pays nothing \
+                  per write but scans its whole range on every pass, and waits for the next one."
+            .into(),
         svg,
     }))
 }

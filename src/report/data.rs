@@ -21,8 +21,14 @@ pub struct Table {
 impl Table {
     /// Reads the CSV file at `path`; every row must have as many fields as the header.
     pub fn read(path: &Path) -> Result<Table, ReportError> {
+        let bytes = std::fs::read(path).map_err(|e| ReportError::new(path, e.to_string()))?;
+        Table::parse(path, &bytes)
+    }
+
+    /// Parses CSV `bytes`, naming `path` in errors.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Table, ReportError> {
         let fail = |message: String| ReportError::new(path, message);
-        let mut reader = csv::Reader::from_path(path).map_err(|e| fail(e.to_string()))?;
+        let mut reader = csv::Reader::from_reader(bytes);
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| fail(e.to_string()))?
@@ -79,6 +85,51 @@ impl Table {
     }
 }
 
+/// Where a results folder's files are read from: files staged in memory (what
+/// `aesim run` is about to publish, so that it renders the report before writing
+/// anything), else the folder itself. Errors always name the file's path in the folder.
+#[derive(Clone, Copy, Debug)]
+pub struct Folder<'a> {
+    pub dir: &'a Path,
+    pub staged: &'a [(&'a str, Vec<u8>)],
+}
+
+impl Folder<'_> {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn staged(&self, name: &str) -> Option<&[u8]> {
+        self.staged.iter().find(|(n, _)| *n == name).map(|(_, b)| b.as_slice())
+    }
+
+    /// Whether the folder has file `name`. While a run's files are staged, only they
+    /// count: a file left on disk by an earlier run (replaced with --force) is stale.
+    pub(super) fn has(&self, name: &str) -> bool {
+        if self.staged.is_empty() {
+            self.path(name).exists()
+        } else {
+            self.staged(name).is_some()
+        }
+    }
+
+    pub(super) fn table(&self, name: &str) -> Result<Table, ReportError> {
+        match self.staged(name) {
+            Some(bytes) => Table::parse(&self.path(name), bytes),
+            None => Table::read(&self.path(name)),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String, ReportError> {
+        let path = self.path(name);
+        let bytes = match self.staged(name) {
+            Some(bytes) => bytes.to_vec(),
+            None => std::fs::read(&path).map_err(|e| ReportError::new(&path, e.to_string()))?,
+        };
+        String::from_utf8(bytes).map_err(|_| ReportError::new(&path, "not UTF-8 text"))
+    }
+}
+
 /// One strategy's time series (`timeseries.csv`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Series {
@@ -98,6 +149,11 @@ pub struct LatencyCurve {
     pub samples: u64,
     /// (quantile in 0..=1, latency in seconds), in file order.
     pub points: Vec<(f64, f64)>,
+    /// Keys still divergent at the end of the run: censored observations.
+    pub open_at_end: u64,
+    /// The censored (Kaplan-Meier) estimate over every episode, open keys included:
+    /// (quantile, latency in seconds) where the run could estimate it.
+    pub censored: Vec<(f64, f64)>,
 }
 
 /// One strategy's divergent keys per key-space slice per sample (`staleness.csv`).
@@ -133,7 +189,13 @@ pub struct RunData {
 impl RunData {
     /// Reads the results folder `dir` written by `aesim run`.
     pub fn read(dir: &Path) -> Result<RunData, ReportError> {
-        let summary = Table::read(&dir.join("summary.csv"))?;
+        RunData::read_from(Folder { dir, staged: &[] })
+    }
+
+    /// Reads a results folder whose files may be staged in memory (see [`Folder`]).
+    pub fn read_from(folder: Folder) -> Result<RunData, ReportError> {
+        let dir = folder.dir;
+        let summary = folder.table("summary.csv")?;
         let name_col = summary.require("strategy")?;
         let strategies: Vec<String> = (0..summary.rows.len())
             .map(|row| summary.text(row, name_col).to_string())
@@ -148,14 +210,13 @@ impl RunData {
                 }
             }
         }
-        let (name, description) = scenario_text(&dir.join("scenario.toml"))?;
-        let seed = run_seed(&dir.join("run.toml"))?;
-        let series = read_series(&dir.join("timeseries.csv"), &strategies)?;
-        let latency = read_latency(&dir.join("latency.csv"), &strategies)?;
-        let staleness = read_staleness(&dir.join("staleness.csv"), &strategies)?;
-        let faults_path = dir.join(crate::output::FAULTS_FILE);
-        let faults = if faults_path.exists() {
-            let table = Table::read(&faults_path)?;
+        let (name, description) = scenario_text(&folder, "scenario.toml")?;
+        let seed = run_seed(&folder.text("run.toml")?);
+        let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
+        let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
+        let staleness = read_staleness(folder.table("staleness.csv")?, &strategies)?;
+        let faults = if folder.has(crate::output::FAULTS_FILE) {
+            let table = folder.table(crate::output::FAULTS_FILE)?;
             let name_col = table.require("strategy")?;
             for row in 0..table.rows.len() {
                 for col in (0..table.header.len()).filter(|&c| c != name_col) {
@@ -215,8 +276,7 @@ fn strategy_index(table: &Table, row: usize, col: usize, strategies: &[String]) 
     })
 }
 
-fn read_series(path: &Path, strategies: &[String]) -> Result<Vec<Series>, ReportError> {
-    let table = Table::read(path)?;
+fn read_series(table: Table, strategies: &[String]) -> Result<Vec<Series>, ReportError> {
     let strategy = table.require("strategy")?;
     let cols = [
         table.require("time_s")?,
@@ -239,19 +299,24 @@ fn read_series(path: &Path, strategies: &[String]) -> Result<Vec<Series>, Report
     Ok(series)
 }
 
-fn read_latency(path: &Path, strategies: &[String]) -> Result<Vec<LatencyCurve>, ReportError> {
-    let table = Table::read(path)?;
+fn read_latency(table: Table, strategies: &[String]) -> Result<Vec<LatencyCurve>, ReportError> {
     let strategy = table.require("strategy")?;
     let quantile = table.require("quantile")?;
     let samples = table.require("samples")?;
     let latency = table.require("repair_latency_s")?;
+    let open = table.require("open_at_end")?;
+    let censored = table.require("censored_latency_s")?;
     let mut curves = vec![LatencyCurve::default(); strategies.len()];
     for row in 0..table.rows.len() {
         let curve = &mut curves[strategy_index(&table, row, strategy, strategies)?];
         curve.samples = table.number(row, samples)? as u64;
-        curve
-            .points
-            .push((table.number(row, quantile)?, table.number(row, latency)?));
+        curve.open_at_end = table.number(row, open)? as u64;
+        let q = table.number(row, quantile)?;
+        curve.points.push((q, table.number(row, latency)?));
+        // An empty cell: the run cannot estimate that quantile.
+        if !table.text(row, censored).is_empty() {
+            curve.censored.push((q, table.number(row, censored)?));
+        }
     }
     Ok(curves)
 }
@@ -260,8 +325,8 @@ fn read_latency(path: &Path, strategies: &[String]) -> Result<Vec<LatencyCurve>,
 /// absurd grid.
 const MAX_BUCKETS: usize = 4096;
 
-fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGrid>, ReportError> {
-    let table = Table::read(path)?;
+fn read_staleness(table: Table, strategies: &[String]) -> Result<Vec<StalenessGrid>, ReportError> {
+    let path = table.path.clone();
     let strategy = table.require("strategy")?;
     let time = table.require("time_s")?;
     let bucket = table.require("bucket")?;
@@ -274,7 +339,7 @@ fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGri
         let b = table.number(row, bucket)?;
         if !(0.0..MAX_BUCKETS as f64).contains(&b) || b.fract() != 0.0 {
             return Err(ReportError::new(
-                path,
+                &path,
                 format!("line {}: bucket {b} is not an index below {MAX_BUCKETS}", row + 2),
             ));
         }
@@ -302,25 +367,21 @@ fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGri
 
 /// The scenario's name and description from its echo (`scenario.toml`). Read as plain
 /// TOML, not validated: the report only shows them.
-fn scenario_text(path: &Path) -> Result<(String, String), ReportError> {
-    let table = read_toml(path)?;
+fn scenario_text(folder: &Folder, name: &str) -> Result<(String, String), ReportError> {
+    let table = folder
+        .text(name)?
+        .parse::<toml::Table>()
+        .map_err(|e| ReportError::new(&folder.path(name), e.message().to_string()))?;
     let text = |key: &str| table.get(key).and_then(toml::Value::as_str).unwrap_or("").to_string();
     Ok((text("name"), text("description")))
 }
 
-/// The seed recorded in `run.toml`, if the file has one. Read as a `seed = N` line rather
-/// than as TOML, because a seed above 2^63 is a valid u64 but not a TOML integer.
-fn run_seed(path: &Path) -> Result<Option<u64>, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::new(path, e.to_string()))?;
-    Ok(text
-        .lines()
+/// The seed recorded in `run.toml`'s text, if it has one. Read as a `seed = N` line
+/// rather than as TOML, because folders written before seeds were limited to 2^63 - 1
+/// may hold a seed that is a valid u64 but not a TOML integer.
+fn run_seed(text: &str) -> Option<u64> {
+    text.lines()
         .filter_map(|line| line.strip_prefix("seed"))
         .filter_map(|rest| rest.trim_start().strip_prefix('='))
-        .find_map(|value| value.trim().parse::<u64>().ok()))
-}
-
-fn read_toml(path: &Path) -> Result<toml::Table, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::new(path, e.to_string()))?;
-    text.parse::<toml::Table>()
-        .map_err(|e| ReportError::new(path, e.message().to_string()))
+        .find_map(|value| value.trim().parse::<u64>().ok())
 }

@@ -4,16 +4,17 @@
 //! `aesim run` writes its CSV files and then calls [`render`] on the folder, exactly as
 //! `aesim report DIR` does later, so a report re-rendered from the CSV files is the
 //! report the run produced, byte for byte. Reading is [`data`], drawing is [`charts`];
-//! this module composes the Markdown and writes the files (atomically, through
-//! [`crate::output::write_atomic`]). It knows nothing of the simulation.
+//! this module composes the Markdown. [`render_files`] renders in memory (what
+//! `aesim run` stages with its CSV files, publishing all of them at once); [`render`]
+//! writes a folder's report and charts together, all or nothing, through
+//! [`crate::output::write_all_atomic`]. It knows nothing of the simulation.
 
 pub mod charts;
 pub mod data;
 mod ring;
 
-use crate::output::write_atomic;
 use charts::Chart;
-use data::RunData;
+use data::{Folder, RunData};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -67,32 +68,59 @@ pub struct Rendered {
 }
 
 /// Reads the results folder `dir`, renders every chart and the report, and writes them
-/// into `dir` (`report.md`, `charts/*.svg`). A chart the data no longer supports is
-/// removed, so a re-render never leaves a stale picture behind.
+/// into `dir` (`report.md`, `charts/*.svg`) as one unit, all or nothing. A chart the
+/// data no longer supports is removed, so a re-render never leaves a stale picture behind.
 pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
-    let data = RunData::read(dir)?;
-    let charts =
-        charts::render_all(&data).map_err(|e| ReportError::output(dir, format!("cannot draw a chart: {e}")))?;
+    let files = render_files(Folder { dir, staged: &[] })?;
+    let staged: Vec<(&str, Vec<u8>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.clone()))
+        .collect();
     let charts_dir = dir.join(CHARTS_DIR);
     std::fs::create_dir_all(&charts_dir).map_err(|e| ReportError::output(&charts_dir, e.to_string()))?;
-    let mut files = Vec::new();
+    crate::output::write_all_atomic(dir, &staged).map_err(|e| ReportError::output(dir, e.to_string()))?;
+    remove_stale_charts(dir, &files)?;
+    Ok(Rendered {
+        files: files.iter().map(|(name, _)| PathBuf::from(name)).collect(),
+    })
+}
+
+/// Renders the report and every chart of the results in `folder` without writing
+/// anything: (path relative to the folder, contents), `report.md` first.
+pub fn render_files(folder: Folder) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+    let data = RunData::read_from(folder)?;
+    let charts =
+        charts::render_all(&data).map_err(|e| ReportError::output(folder.dir, format!("cannot draw a chart: {e}")))?;
+    let ring = ring::section(folder, &data.summary)?;
+    let mut files = vec![(
+        REPORT_FILE.to_string(),
+        markdown(&data, &charts, ring.as_deref())?.into_bytes(),
+    )];
     for chart in &charts {
-        let path = charts_dir.join(chart.file);
-        write_atomic(&path, chart.svg.as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
-        files.push(Path::new(CHARTS_DIR).join(chart.file));
+        files.push((format!("{CHARTS_DIR}/{}", chart.file), chart.svg.clone().into_bytes()));
     }
-    if !charts.iter().any(|c| c.file == "live-vs-scheduled.svg") {
-        let stale = charts_dir.join("live-vs-scheduled.svg");
-        if stale.exists() {
-            std::fs::remove_file(&stale).map_err(|e| ReportError::output(&stale, e.to_string()))?;
+    Ok(files)
+}
+
+/// Charts drawn only for some data: removed when `files` (a fresh render) lacks them.
+const OPTIONAL_CHARTS: &[&str] = &["live-vs-scheduled.svg"];
+
+/// Removes the optional charts of `dir` that the fresh render `files` did not draw.
+pub fn remove_stale_charts(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ReportError> {
+    for chart in OPTIONAL_CHARTS {
+        let name = format!("{CHARTS_DIR}/{chart}");
+        if files.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let stale = dir.join(CHARTS_DIR).join(chart);
+        match std::fs::remove_file(&stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ReportError::output(&stale, e.to_string()));
+            }
+            _ => {}
         }
     }
-    let ring = ring::section(dir, &data.summary)?;
-    let path = dir.join(REPORT_FILE);
-    write_atomic(&path, markdown(&data, &charts, ring.as_deref())?.as_bytes())
-        .map_err(|e| ReportError::output(&path, e.to_string()))?;
-    files.insert(0, PathBuf::from(REPORT_FILE));
-    Ok(Rendered { files })
+    Ok(())
 }
 
 /// Seconds as written in the CSV files (six decimals) cut to milliseconds for reading.
@@ -138,9 +166,24 @@ const TABLE: &[Column] = &[
         seconds: true,
     },
     Column {
+        heading: "p50 censored s",
+        source: "repair_km_p50_s",
+        seconds: true,
+    },
+    Column {
+        heading: "p99 censored s",
+        source: "repair_km_p99_s",
+        seconds: true,
+    },
+    Column {
         heading: "divergence key-s",
         source: "divergence_key_s",
         seconds: true,
+    },
+    Column {
+        heading: "peak divergent",
+        source: "divergent_peak",
+        seconds: false,
     },
     Column {
         heading: "hashes",
@@ -171,6 +214,11 @@ const TABLE: &[Column] = &[
         heading: "keys scanned",
         source: "keys_scanned",
         seconds: false,
+    },
+    Column {
+        heading: "scan core-s",
+        source: "scan_core_s",
+        seconds: true,
     },
     Column {
         heading: "mean pass s",
@@ -206,6 +254,9 @@ fn comparison_table(data: &RunData) -> Result<String, ReportError> {
             let text = data.summary.text(row, *i);
             if none_repaired && c.source.starts_with("repair_") {
                 "-".to_string()
+            } else if text.is_empty() && c.source.starts_with("repair_km_") {
+                // The censored estimate lies beyond the longest repair the run saw.
+                "n/e".to_string()
             } else if c.seconds {
                 millis_text(text)
             } else {
@@ -268,10 +319,16 @@ fn markdown(data: &RunData, charts: &[Chart], ring: Option<&str>) -> Result<Stri
     out.push_str(&comparison_table(data)?);
     out.push_str(
         "\n*repaired*: divergent keys anti-entropy repaired; *unrepaired*: still divergent when the \
-         run ended; *p50/p99/max*: repair latency, from divergence to agreement; *divergence key-s*: \
-         divergent keys integrated over time; *hashes*, *hash bytes*, *records streamed*: both \
+         run ended; *p50/p99/max*: repair latency of the repaired keys, from divergence to \
+         agreement (from a histogram with 3 significant digits); *p50/p99 censored*: the \
+         Kaplan-Meier estimate over every episode, counting each key still divergent at the end \
+         as waiting at least its age (*n/e*: not estimable, later than the longest repair the \
+         run saw), the figure to compare when strategies leave keys unrepaired; *divergence \
+         key-s*: divergent keys integrated over time; *peak divergent*: the most keys divergent \
+         at once (exact, not sampled); *hashes*, *hash bytes*, *records streamed*: both \
          directions; *needed*: streamed records the receiver lacked; *overstream* = streamed - \
-         needed. Every column is in `summary.csv`.\n\n",
+         needed; *scan core-s*: core time tree builds spent scanning; *write-path hash s*: \
+         what live trees spend hashing on every write. Every column is in `summary.csv`.\n\n",
     );
     if let Some(faults) = &data.faults {
         out.push_str("## Faults\n\n");

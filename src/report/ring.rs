@@ -3,21 +3,19 @@
 //! of the ring takes, how long ranges go without a complete repair (the figure held
 //! against gc_grace), and how the repair load falls on the nodes.
 
-use super::data::Table;
+use super::data::{Folder, Table};
 use super::{ReportError, markdown_table, millis_text};
-use std::path::Path;
 
 /// Cassandra's default gc_grace_seconds: 10 days.
 const GC_GRACE_S: f64 = 864_000.0;
 
 /// The section, or `None` when the folder has no ring files.
-pub fn section(dir: &Path, summary: &Table) -> Result<Option<String>, ReportError> {
-    let (nodes_path, ranges_path) = (dir.join("nodes.csv"), dir.join("ranges.csv"));
-    if !nodes_path.exists() && !ranges_path.exists() {
+pub fn section(folder: Folder, summary: &Table) -> Result<Option<String>, ReportError> {
+    if !folder.has("nodes.csv") && !folder.has("ranges.csv") {
         return Ok(None);
     }
-    let nodes = Table::read(&nodes_path)?;
-    let ranges = Table::read(&ranges_path)?;
+    let nodes = folder.table("nodes.csv")?;
+    let ranges = folder.table("ranges.csv")?;
     let strategy_col = summary.require("strategy")?;
     let pass_col = summary.require("mean_full_pass_s")?;
     let passes_col = summary.require("full_passes")?;

@@ -8,7 +8,7 @@
 
 use super::{Plan, PlannedRun, SweepError, io_error};
 use crate::metrics::StrategyResult;
-use crate::output::{SUMMARY_COLUMNS, summary_csv, write_atomic};
+use crate::output::{STALE_TEMPORARY_AGE, SUMMARY_COLUMNS, remove_stale_temporaries, summary_csv, write_atomic};
 use crate::scenario::{Override, ScenarioDocument};
 use std::path::{Path, PathBuf};
 
@@ -28,9 +28,15 @@ pub fn run_path(dir: &Path, run: &PlannedRun) -> PathBuf {
 
 /// Writes `scenario.toml` and `sweep.toml` into `out` and creates `out/runs/`. Both
 /// depend only on the sweep (not the shard), so shards may share one folder.
+///
+/// Temporary files that killed runs left in the folder are removed here once they are
+/// [`STALE_TEMPORARY_AGE`] old (younger ones may be a sharing shard's, being written).
 pub fn write_header_files(plan: &Plan, out: &Path) -> Result<(), SweepError> {
     let runs = out.join(RUNS_DIR);
     std::fs::create_dir_all(&runs).map_err(io_error(&runs))?;
+    for dir in [out.to_path_buf(), runs.clone(), out.join(crate::report::CHARTS_DIR)] {
+        remove_stale_temporaries(&dir, STALE_TEMPORARY_AGE);
+    }
     let scenario = out.join(SCENARIO_FILE);
     write_atomic(&scenario, plan.document.source.as_bytes()).map_err(io_error(&scenario))?;
     let record = out.join(SWEEP_FILE);

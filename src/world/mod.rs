@@ -352,12 +352,15 @@ impl World {
             self.record_sample();
         }
         self.check_state("the end-of-run check")?;
-        let oldest = self
-            .replicas
-            .divergent_in(KeyRange::new(0, self.params.key_count))
-            .map(|(_, since)| self.now.since(since))
-            .max()
-            .unwrap_or(0);
+        let scan_core_ns = u128::from(self.counters.keys_scanned) * u128::from(self.params.scan_cost_ns_per_key);
+        // Keys still divergent are censored repair latencies (`metrics::CensoredLatency`).
+        let mut open_divergence_ages = LatencyHistogram::default();
+        let mut oldest = 0;
+        for (_, since) in self.replicas.divergent_in(KeyRange::new(0, self.params.key_count)) {
+            let age = self.now.since(since);
+            open_divergence_ages.record(age);
+            oldest = oldest.max(age);
+        }
         let ring = self.ring_result();
         Ok(StrategyResult {
             strategy: self.params.strategy_name,
@@ -368,6 +371,9 @@ impl World {
             samples: self.samples,
             divergence_key_ns: self.replicas.divergence_key_ns(self.now),
             divergent_at_end: self.replicas.divergent_keys(),
+            open_divergence_ages,
+            divergent_peak: self.replicas.divergent_peak(),
+            scan_core_ns,
             oldest_divergence_ns: oldest,
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
