@@ -43,6 +43,9 @@ enum Command {
     Report {
         /// A results folder written by `aesim run`.
         dir: PathBuf,
+        /// Also write every chart as PNG (charts/NAME.png, for slides).
+        #[arg(long)]
+        png: bool,
     },
     /// Validate a scenario file (and every point of its sweep) without running it.
     Check {
@@ -124,7 +127,7 @@ pub fn main() -> ExitCode {
         Command::Check { scenario, set } => check(scenario, &set),
         Command::Run(args) => run(args),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
-        Command::Report { dir } => match aesim::report::render(&dir) {
+        Command::Report { dir, png } => match aesim::report::render_with(&dir, &aesim::report::Options { png }) {
             Ok(rendered) => {
                 println!("{}: wrote {} files", dir.display(), rendered.files.len());
                 EXIT_OK

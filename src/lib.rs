@@ -9,6 +9,7 @@
 //! written files; [`sweep`] runs a grid of scenarios x seeds and aggregates them;
 //! [`profile`] reads the process's peak memory for the terminal summary.
 
+pub mod chart;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -115,6 +115,8 @@ pub struct RunData {
     pub dir: PathBuf,
     pub name: String,
     pub description: String,
+    /// When client writes stop (`workload.stop_at`), if the scenario says.
+    pub writes_stop_s: Option<f64>,
     pub seed: Option<u64>,
     /// Strategy names in `summary.csv` order; every per-strategy vector follows it.
     pub strategies: Vec<String>,
@@ -144,7 +146,7 @@ impl RunData {
                 }
             }
         }
-        let (name, description) = scenario_text(&dir.join("scenario.toml"))?;
+        let (name, description, writes_stop_s) = scenario_text(&dir.join("scenario.toml"))?;
         let seed = run_seed(&dir.join("run.toml"))?;
         let series = read_series(&dir.join("timeseries.csv"), &strategies)?;
         let latency = read_latency(&dir.join("latency.csv"), &strategies)?;
@@ -166,6 +168,7 @@ impl RunData {
             dir: dir.to_path_buf(),
             name,
             description,
+            writes_stop_s,
             seed,
             strategies,
             summary,
@@ -286,10 +289,18 @@ fn read_staleness(path: &Path, strategies: &[String]) -> Result<Vec<StalenessGri
 
 /// The scenario's name and description from its echo (`scenario.toml`). Read as plain
 /// TOML, not validated: the report only shows them.
-fn scenario_text(path: &Path) -> Result<(String, String), ReportError> {
+fn scenario_text(path: &Path) -> Result<(String, String, Option<f64>), ReportError> {
     let table = read_toml(path)?;
     let text = |key: &str| table.get(key).and_then(toml::Value::as_str).unwrap_or("").to_string();
-    Ok((text("name"), text("description")))
+    // When client writes stop (`workload.stop_at`), marked on the time charts; a value
+    // that does not parse is simply not marked (the scenario was checked when it ran).
+    let stop = table
+        .get("workload")
+        .and_then(|w| w.get("stop_at"))
+        .and_then(toml::Value::as_str)
+        .and_then(|t| humantime::parse_duration(t).ok())
+        .map(|d| d.as_secs_f64());
+    Ok((text("name"), text("description"), stop))
 }
 
 /// The seed recorded in `run.toml`, if the file has one. Read as a `seed = N` line rather

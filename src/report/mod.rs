@@ -69,6 +69,33 @@ pub struct Rendered {
 /// into `dir` (`report.md`, `charts/*.svg`). A chart the data no longer supports is
 /// removed, so a re-render never leaves a stale picture behind.
 pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
+    render_with(dir, &Options::default())
+}
+
+/// What [`render_with`] adds to the committed outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Also write `charts/*.png` (rendered in-process from the SVGs; see
+    /// [`crate::chart::png`]). Off by default: PNGs are for slides, made on request, and
+    /// not kept in `results/`.
+    pub png: bool,
+}
+
+/// Writes every chart's PNG beside its SVG (`charts/NAME.png`), at twice the SVG's size.
+pub fn write_pngs(charts_dir: &Path, charts: &[(String, &str)]) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = Vec::new();
+    for (file, svg) in charts {
+        let png_name = format!("{}.png", file.trim_end_matches(".svg"));
+        let path = charts_dir.join(&png_name);
+        let bytes = crate::chart::png::render(svg, 2.0).map_err(|e| ReportError::output(&path, e))?;
+        write_atomic(&path, &bytes).map_err(|e| ReportError::output(&path, e.to_string()))?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// [`render`], with [`Options`].
+pub fn render_with(dir: &Path, options: &Options) -> Result<Rendered, ReportError> {
     let data = RunData::read(dir)?;
     let charts =
         charts::render_all(&data).map_err(|e| ReportError::output(dir, format!("cannot draw a chart: {e}")))?;
@@ -84,6 +111,12 @@ pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
         let stale = charts_dir.join("live-vs-scheduled.svg");
         if stale.exists() {
             std::fs::remove_file(&stale).map_err(|e| ReportError::output(&stale, e.to_string()))?;
+        }
+    }
+    if options.png {
+        let svgs: Vec<(String, &str)> = charts.iter().map(|c| (c.file.to_string(), c.svg.as_str())).collect();
+        for path in write_pngs(&charts_dir, &svgs)? {
+            files.push(path.strip_prefix(dir).unwrap_or(&path).to_path_buf());
         }
     }
     let path = dir.join(REPORT_FILE);
