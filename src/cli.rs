@@ -127,6 +127,16 @@ pub fn main() -> ExitCode {
         Command::Check { scenario, set } => check(scenario, &set),
         Command::Run(args) => run(args),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Report { dir, png } if dir.join("sweep.toml").is_file() => match aesim::report::sweep_folder(&dir, png) {
+            Ok(message) => {
+                println!("{}: {message}", dir.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+            }
+        },
         Command::Report { dir, png } => match aesim::report::render_with(&dir, &aesim::report::Options { png }) {
             Ok(rendered) => {
                 println!("{}: wrote {} files", dir.display(), rendered.files.len());

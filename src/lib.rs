@@ -10,6 +10,7 @@
 //! [`profile`] reads the process's peak memory for the terminal summary.
 
 pub mod chart;
+pub mod html;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -113,7 +113,8 @@ pub fn linear_ticks(lo: f64, hi: f64, unit: Unit, target: usize) -> Vec<(f64, St
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return vec![(lo, human(lo, unit))];
     }
-    let (div, suffix) = scale(unit, lo.abs().max(hi.abs()));
+    // Scaled by half the larger end, so that an axis to 62 s reads "60 s", not "1.0 min".
+    let (div, suffix) = scale(unit, lo.abs().max(hi.abs()) / 2.0);
     let (a, b) = (lo / div, hi / div);
     let raw = (b - a) / target.max(1) as f64;
     let power = 10f64.powf(raw.log10().floor());

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 pub const CHARTS_DIR: &str = "charts";
 /// The report's file name inside a results folder.
 pub const REPORT_FILE: &str = "report.md";
+/// The self-contained HTML page inside a results folder.
+pub const HTML_FILE: &str = "report.html";
 
 /// A results folder could not be read or the report could not be written; names the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +96,41 @@ pub fn write_pngs(charts_dir: &Path, charts: &[(String, &str)]) -> Result<Vec<Pa
     Ok(files)
 }
 
+/// Writes a PNG beside every `charts/*.svg` of `dir` (any results folder: a run, a sweep
+/// or a comparison), in file-name order. Returns the files written.
+pub fn pngs_of_folder(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let charts_dir = dir.join(CHARTS_DIR);
+    let entries = std::fs::read_dir(&charts_dir).map_err(|e| ReportError::new(&charts_dir, e.to_string()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    names.sort();
+    let mut svgs = Vec::new();
+    for name in names {
+        let path = charts_dir.join(&name);
+        let text = std::fs::read_to_string(&path).map_err(|e| ReportError::new(&path, e.to_string()))?;
+        svgs.push((name, text));
+    }
+    let refs: Vec<(String, &str)> = svgs.iter().map(|(n, t)| (n.clone(), t.as_str())).collect();
+    write_pngs(&charts_dir, &refs)
+}
+
+/// `aesim report` on a sweep's folder: its report is rewritten with its aggregates (by
+/// `aesim run scenario.toml --out DIR`, which reruns nothing already done); with `png`,
+/// its charts are rendered to PNG here.
+pub fn sweep_folder(dir: &Path, png: bool) -> Result<String, ReportError> {
+    let hint = "a sweep's report.md and report.html are rewritten with its aggregates: \
+                `aesim run scenario.toml --out .` in the folder reruns nothing already done";
+    if png {
+        let files = pngs_of_folder(dir)?;
+        Ok(format!("wrote {} PNG charts; {hint}", files.len()))
+    } else {
+        Ok(hint.to_string())
+    }
+}
+
 /// [`render`], with [`Options`].
 pub fn render_with(dir: &Path, options: &Options) -> Result<Rendered, ReportError> {
     let data = RunData::read(dir)?;
@@ -122,6 +159,9 @@ pub fn render_with(dir: &Path, options: &Options) -> Result<Rendered, ReportErro
     let path = dir.join(REPORT_FILE);
     write_atomic(&path, markdown(&data, &charts).as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
     files.insert(0, PathBuf::from(REPORT_FILE));
+    let path = dir.join(HTML_FILE);
+    write_atomic(&path, html(&data, &charts).as_bytes()).map_err(|e| ReportError::output(&path, e.to_string()))?;
+    files.insert(1, PathBuf::from(HTML_FILE));
     Ok(Rendered { files })
 }
 
@@ -219,30 +259,66 @@ const TABLE: &[Column] = &[
     },
 ];
 
-/// The comparison table in Markdown: one row per strategy, the columns `summary.csv` has.
-fn comparison_table(data: &RunData) -> String {
+/// The comparison table: headings, and per strategy its cells (text as shown, and the
+/// number when the cell is one).
+fn comparison_rows(data: &RunData) -> (Vec<String>, Vec<Vec<(String, Option<f64>)>>) {
     let columns: Vec<(&Column, usize)> = TABLE
         .iter()
         .filter_map(|c| data.summary.column(c.source).map(|i| (c, i)))
         .collect();
-    let headings = std::iter::once("strategy".to_string()).chain(columns.iter().map(|(c, _)| c.heading.to_string()));
+    let headings = std::iter::once("strategy".to_string())
+        .chain(columns.iter().map(|(c, _)| c.heading.to_string()))
+        .collect();
     let repaired = data.summary.column("keys_repaired");
-    let rows = data.strategies.iter().enumerate().map(|(row, name)| {
-        // Latency percentiles of a strategy that repaired nothing are not zero but absent.
-        let none_repaired = repaired.is_some_and(|col| data.summary.text(row, col) == "0");
-        let cells = columns.iter().map(|(c, i)| {
-            let text = data.summary.text(row, *i);
-            if none_repaired && c.source.starts_with("repair_") {
-                "-".to_string()
-            } else if c.seconds {
-                millis_text(text)
-            } else {
-                text.to_string()
-            }
-        });
-        std::iter::once(name.clone()).chain(cells).collect()
-    });
-    markdown_table(headings.collect(), rows)
+    let rows = data
+        .strategies
+        .iter()
+        .enumerate()
+        .map(|(row, name)| {
+            // Latency percentiles of a strategy that repaired nothing are not zero but absent.
+            let none_repaired = repaired.is_some_and(|col| data.summary.text(row, col) == "0");
+            let cells = columns.iter().map(|(c, i)| {
+                let text = data.summary.text(row, *i);
+                let number = text.parse::<f64>().ok();
+                if none_repaired && c.source.starts_with("repair_") {
+                    ("-".to_string(), None)
+                } else if c.seconds {
+                    (millis_text(text), number)
+                } else {
+                    (text.to_string(), number)
+                }
+            });
+            std::iter::once((name.clone(), None)).chain(cells).collect()
+        })
+        .collect();
+    (headings, rows)
+}
+
+/// The comparison table in Markdown: one row per strategy, the columns `summary.csv` has.
+fn comparison_table(data: &RunData) -> String {
+    let (headings, rows) = comparison_rows(data);
+    markdown_table(
+        headings,
+        rows.into_iter().map(|r| r.into_iter().map(|(text, _)| text).collect()),
+    )
+}
+
+/// Rows of text cells as sortable HTML cells (figures sort by their value).
+fn html_table(headings: Vec<String>, rows: Vec<Vec<(String, Option<f64>)>>) -> crate::html::Table {
+    crate::html::Table {
+        headings,
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|(text, number)| match number {
+                        Some(v) => crate::html::Cell::number(text, v),
+                        None => crate::html::Cell::text(text),
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
 }
 
 /// A Markdown table: the first column left-aligned (names), the others right-aligned
@@ -270,6 +346,57 @@ fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// How to read the comparison table (Markdown emphasis; the HTML page shows it plain).
+const TABLE_NOTE: &str = "*repaired*: divergent keys anti-entropy repaired; *unrepaired*: still divergent when the \
+     run ended; *p50/p99/max*: repair latency, from divergence to agreement (from an HDR histogram \
+     with 3 significant digits); *divergence key-s*: divergent keys integrated over time; *hashes*, \
+     *hash bytes*, *records streamed*: both directions; *needed*: streamed records the receiver \
+     lacked; *overstream* = streamed - needed. Every column is in `summary.csv`.";
+
+/// How to read the faults table.
+const FAULTS_NOTE: &str = "What each modelled fault did, per strategy. *writes redirected*: client writes \
+     whose node was down, applied by the next node up; *lost to crash* / *lost to \
+     partition*: replication messages lost to them, and *repaired after*: the stale \
+     records anti-entropy repaired; *partition heal max s*: the longest a partition's \
+     divergence took to heal after it ended (*unhealed*: not by the end of the run); \
+     *sessions aborted*: anti-entropy sessions a crash or partition cut (restarted \
+     later); *bitrot skipped*: rot drawn on the only copy of a version, not applied. \
+     Every column is in `faults.csv`.";
+
+/// The report as a self-contained HTML page (`report.html`): the same sections as
+/// `report.md`, charts inline, tables sortable.
+fn html(data: &RunData, charts: &[Chart]) -> String {
+    use crate::chart::escape;
+    use crate::html::{figure, inline_code, page};
+    let plain = |text: &str| inline_code(&text.replace('*', ""));
+    let title = if data.name.is_empty() { "aesim run" } else { &data.name };
+    let mut body = format!("<h1>{}</h1>\n", escape(title));
+    if !data.description.is_empty() {
+        body.push_str(&format!("<p>{}</p>\n", escape(&data.description)));
+    }
+    if let Some(seed) = data.seed {
+        body.push_str(&format!(
+            "<p>Seed {seed}. Reproduce from this folder with <code>aesim run scenario.toml --seed {seed} --out .</code>; \
+             re-render this report with <code>aesim report .</code>.</p>\n"
+        ));
+    }
+    body.push_str("<h2>Comparison</h2>\n<div class=\"scroll\">\n");
+    let (headings, rows) = comparison_rows(data);
+    body.push_str(&html_table(headings, rows).to_html());
+    body.push_str(&format!("</div>\n<p>{}</p>\n", plain(TABLE_NOTE)));
+    if let Some(faults) = &data.faults {
+        body.push_str("<h2>Faults</h2>\n<div class=\"scroll\">\n");
+        let (headings, rows) = faults_rows(faults);
+        body.push_str(&html_table(headings, rows).to_html());
+        body.push_str(&format!("</div>\n<p>{}</p>\n", plain(FAULTS_NOTE)));
+    }
+    body.push_str("<h2>Charts</h2>\n");
+    for chart in charts {
+        body.push_str(&figure(chart.title, &chart.svg, &chart.caption));
+    }
+    page(title, &body)
+}
+
 /// The whole report: the scenario, the comparison table, every chart with its caption.
 fn markdown(data: &RunData, charts: &[Chart]) -> String {
     let mut out = String::new();
@@ -294,26 +421,11 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
     }
     out.push_str("## Comparison\n\n");
     out.push_str(&comparison_table(data));
-    out.push_str(
-        "\n*repaired*: divergent keys anti-entropy repaired; *unrepaired*: still divergent when the \
-         run ended; *p50/p99/max*: repair latency, from divergence to agreement; *divergence key-s*: \
-         divergent keys integrated over time; *hashes*, *hash bytes*, *records streamed*: both \
-         directions; *needed*: streamed records the receiver lacked; *overstream* = streamed - \
-         needed. Every column is in `summary.csv`.\n\n",
-    );
+    out.push_str(&format!("\n{TABLE_NOTE}\n\n"));
     if let Some(faults) = &data.faults {
         out.push_str("## Faults\n\n");
         out.push_str(&faults_table(faults));
-        out.push_str(
-            "\nWhat each modelled fault did, per strategy. *writes redirected*: client writes \
-             whose node was down, applied by the next node up; *lost to crash* / *lost to \
-             partition*: replication messages lost to them, and *repaired after*: the stale \
-             records anti-entropy repaired; *partition heal max s*: the longest a partition's \
-             divergence took to heal after it ended (*unhealed*: not by the end of the run); \
-             *sessions aborted*: anti-entropy sessions a crash or partition cut (restarted \
-             later); *bitrot skipped*: rot drawn on the only copy of a version, not applied. \
-             Every column is in `faults.csv`.\n\n",
-        );
+        out.push_str(&format!("\n{FAULTS_NOTE}\n\n"));
     }
     out.push_str("## Charts\n\n");
     for chart in charts {
@@ -339,25 +451,41 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
     out
 }
 
-/// `faults.csv` as a Markdown table: every column, headed by its name in words
-/// (seconds cut to milliseconds).
-fn faults_table(faults: &data::Table) -> String {
+/// `faults.csv`'s headings in words and its cells (seconds cut to milliseconds).
+fn faults_rows(faults: &data::Table) -> (Vec<String>, Vec<Vec<(String, Option<f64>)>>) {
     let heading = |name: &str| {
         name.strip_suffix("_s")
             .map_or(name.replace('_', " "), |n| format!("{} s", n.replace('_', " ")))
     };
-    let rows = (0..faults.rows.len()).map(|row| {
-        let cells = faults.header.iter().enumerate().map(|(col, name)| {
-            let text = faults.text(row, col);
-            if name.ends_with("_s") {
-                millis_text(text)
-            } else {
-                text.to_string()
-            }
-        });
-        cells.collect()
-    });
-    markdown_table(faults.header.iter().map(|name| heading(name)).collect(), rows)
+    let rows = (0..faults.rows.len())
+        .map(|row| {
+            faults
+                .header
+                .iter()
+                .enumerate()
+                .map(|(col, name)| {
+                    let text = faults.text(row, col);
+                    let number = if col == 0 { None } else { text.parse::<f64>().ok() };
+                    if name.ends_with("_s") {
+                        (millis_text(text), number)
+                    } else {
+                        (text.to_string(), number)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (faults.header.iter().map(|name| heading(name)).collect(), rows)
+}
+
+/// `faults.csv` as a Markdown table: every column, headed by its name in words
+/// (seconds cut to milliseconds).
+fn faults_table(faults: &data::Table) -> String {
+    let (headings, rows) = faults_rows(faults);
+    markdown_table(
+        headings,
+        rows.into_iter().map(|r| r.into_iter().map(|(text, _)| text).collect()),
+    )
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 mod aggregate;
 mod chart;
 mod files;
+mod report;
 pub mod stats;
 
 pub use files::RUNS_DIR;
