@@ -349,6 +349,7 @@ struct Svg {
 }
 
 impl Svg {
+    #[allow(clippy::too_many_arguments)]
     fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, color: Rgb, width: f64, dash: &str) {
         let dash = if dash.is_empty() {
             String::new()

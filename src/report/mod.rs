@@ -259,9 +259,14 @@ const TABLE: &[Column] = &[
     },
 ];
 
+/// A table cell: its text, and its number when it is one (HTML sorts by it).
+type TableCell = (String, Option<f64>);
+/// A table's headings and rows.
+type Rows = (Vec<String>, Vec<Vec<TableCell>>);
+
 /// The comparison table: headings, and per strategy its cells (text as shown, and the
 /// number when the cell is one).
-fn comparison_rows(data: &RunData) -> (Vec<String>, Vec<Vec<(String, Option<f64>)>>) {
+fn comparison_rows(data: &RunData) -> Rows {
     let columns: Vec<(&Column, usize)> = TABLE
         .iter()
         .filter_map(|c| data.summary.column(c.source).map(|i| (c, i)))
@@ -304,7 +309,7 @@ fn comparison_table(data: &RunData) -> String {
 }
 
 /// Rows of text cells as sortable HTML cells (figures sort by their value).
-fn html_table(headings: Vec<String>, rows: Vec<Vec<(String, Option<f64>)>>) -> crate::html::Table {
+fn html_table(headings: Vec<String>, rows: Vec<Vec<TableCell>>) -> crate::html::Table {
     crate::html::Table {
         headings,
         rows: rows
@@ -452,7 +457,7 @@ fn markdown(data: &RunData, charts: &[Chart]) -> String {
 }
 
 /// `faults.csv`'s headings in words and its cells (seconds cut to milliseconds).
-fn faults_rows(faults: &data::Table) -> (Vec<String>, Vec<Vec<(String, Option<f64>)>>) {
+fn faults_rows(faults: &data::Table) -> Rows {
     let heading = |name: &str| {
         name.strip_suffix("_s")
             .map_or(name.replace('_', " "), |n| format!("{} s", n.replace('_', " ")))

@@ -94,10 +94,13 @@ fn spans_decades(values: impl IntoIterator<Item = f64> + Clone) -> bool {
     all_positive && hi >= lo * 100.0
 }
 
+/// x, mean and 95% interval of one point of a line.
+type SeriesPoint = (f64, f64, Option<(f64, f64)>);
+
 /// One line: its label and points (x, mean, 95% interval).
 struct Series {
     label: String,
-    points: Vec<(f64, f64, Option<(f64, f64)>)>,
+    points: Vec<SeriesPoint>,
 }
 
 /// The chart of headline metric number `m` (named `metric`) against axis `a`.
