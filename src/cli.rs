@@ -5,7 +5,8 @@ use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Override, ScenarioDocument, canonical_text};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::commands::{self, Format};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,7 +22,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 #[derive(Parser)]
 #[command(
     name = "aesim",
-    version,
+    version = aesim::VERSION,
     about = "Deterministic simulator of Merkle-tree anti-entropy between replicas",
     after_help = "Exit codes:\n  \
                   0  success\n  \
@@ -55,6 +56,33 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
+    /// Compare two or more results folders (runs, or sweeps): the same metrics side by
+    /// side with their differences.
+    Compare {
+        /// Results folders written by `aesim run` (the first is the baseline, A).
+        #[arg(required = true, num_args = 2..)]
+        dirs: Vec<PathBuf>,
+        /// Compare even runs over different key spaces, durations or sweep grids.
+        #[arg(long)]
+        force: bool,
+        /// Print a table or JSON.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Also write report.md, report.html and charts/compare.svg into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --out, also write the chart as PNG.
+        #[arg(long, requires = "out")]
+        png: bool,
+    },
+    /// Print a shell completion script (e.g. `aesim completions bash > /etc/bash_completion.d/aesim`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `aesim man > aesim.1`.
+    Man,
     /// Combine the partial results of a sharded sweep into the complete sweep's results.
     Merge {
         /// Output folders of `aesim run --shard` (any number, in any order).
@@ -111,6 +139,9 @@ struct RunArgs {
     /// When to check whole-state invariants (results are identical either way).
     #[arg(long, value_enum, default_value_t = Checks::EverySample)]
     invariants: Checks,
+    /// Print the comparison table (default) or every column of summary.csv as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Also print each strategy's wall time, events, events/s and virtual time per
     /// wall second (the last line, always printed, has the totals and peak memory).
     #[arg(long)]
@@ -127,6 +158,15 @@ pub fn main() -> ExitCode {
         Command::Check { scenario, set } => check(scenario, &set),
         Command::Run(args) => run(args),
         Command::Merge { partials, out, quiet } => merge(&partials, &out, quiet),
+        Command::Compare {
+            dirs,
+            force,
+            format,
+            out,
+            png,
+        } => commands::compare(&dirs, force, format, out.as_deref(), png),
+        Command::Completions { shell } => commands::completions(shell, Cli::command()),
+        Command::Man => commands::man(Cli::command()),
         Command::Report { dir, png } if dir.join("sweep.toml").is_file() => match aesim::report::sweep_folder(&dir, png) {
             Ok(message) => {
                 println!("{}: {message}", dir.display());
@@ -221,7 +261,10 @@ fn run(args: RunArgs) -> u8 {
         memory_limit,
         invariants,
         profile,
+        format,
     } = args;
+    // JSON goes to standard output alone: no table, no progress bar.
+    let quiet = quiet || format == Format::Json;
     let document = match load(&path, &set, seed) {
         Ok(d) => d,
         Err(code) => return code,
@@ -259,7 +302,11 @@ fn run(args: RunArgs) -> u8 {
                 return EXIT_BAD_INPUT;
             }
         }
-        return sweep(document, &out, jobs, shard, quiet);
+        let code = sweep(document, &out, jobs, shard, quiet);
+        if code == EXIT_OK && format == Format::Json && out.join("summary.csv").is_file() {
+            return commands::print_summary_json(&out);
+        }
+        return code;
     }
     if shard.is_some() {
         eprintln!(
@@ -332,6 +379,9 @@ fn run(args: RunArgs) -> u8 {
     if let Err(e) = aesim::report::render(&out) {
         eprintln!("error: cannot render the report: {e}");
         return EXIT_RUN_FAILED;
+    }
+    if format == Format::Json {
+        return commands::print_summary_json(&out);
     }
     if !quiet {
         let events: u64 = results.iter().map(|r| r.events).sum();

@@ -143,6 +143,38 @@ pub fn linear_ticks(lo: f64, hi: f64, unit: Unit, target: usize) -> Vec<(f64, St
         .collect()
 }
 
+/// A metric's name in words, for titles and axis labels.
+pub fn column_title(metric: &str) -> String {
+    let known = match metric {
+        "repair_p50_s" => "repair latency p50",
+        "repair_p99_s" => "repair latency p99",
+        "repair_max_s" => "repair latency max",
+        "repair_mean_s" => "repair latency mean",
+        "keys_repaired" => "keys repaired",
+        "divergent_at_end" => "keys divergent at the end",
+        "divergence_key_s" => "divergence (key-seconds)",
+        "mean_full_pass_s" => "mean full pass",
+        "hashes_sent" => "hashes sent",
+        "hash_bytes" => "hash traffic",
+        "records_streamed" => "records streamed",
+        "records_overstreamed" => "records overstreamed",
+        "stream_bytes" => "stream traffic",
+        "writes" => "client writes",
+        "lost_messages" => "lost replication messages",
+        other => return other.replace('_', " "),
+    };
+    known.to_string()
+}
+
+/// The unit of a metric's values. Key-seconds are a count-like integral, not a time.
+pub fn column_unit(metric: &str) -> Unit {
+    if metric == "divergence_key_s" {
+        Unit::Count
+    } else {
+        Unit::of_column(metric)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,57 @@ pub fn sweep_folder(dir: &Path, png: bool) -> Result<String, ReportError> {
     }
 }
 
+/// A results folder's `summary.csv` as JSON: `{"results": DIR, "scenario": NAME,
+/// "seed": N, "kind": "run"|"sweep", "rows": [{column: value, ...}, ...]}` with every
+/// column of the file, numbers as JSON numbers (an empty cell is `null`).
+pub fn summary_json(dir: &Path) -> Result<String, ReportError> {
+    let table = data::Table::read(&dir.join("summary.csv"))?;
+    let rows: Vec<serde_json::Value> = (0..table.rows.len())
+        .map(|row| {
+            let fields = table.header.iter().enumerate().map(|(col, name)| {
+                let text = table.text(row, col);
+                let value = if text.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    // Integers stay integers (counts); other figures are floats.
+                    let number = match text.parse::<i64>() {
+                        Ok(i) => Some(serde_json::Number::from(i)),
+                        Err(_) => text.parse::<f64>().ok().and_then(serde_json::Number::from_f64),
+                    };
+                    match number {
+                        Some(n) if name != "strategy" => serde_json::Value::Number(n),
+                        _ => serde_json::Value::String(text.to_string()),
+                    }
+                };
+                (name.clone(), value)
+            });
+            serde_json::Value::Object(fields.collect())
+        })
+        .collect();
+    let echo = std::fs::read_to_string(dir.join("scenario.toml")).unwrap_or_default();
+    let scenario = echo
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("name").and_then(toml::Value::as_str).map(str::to_string));
+    let seed = std::fs::read_to_string(dir.join("run.toml")).ok().and_then(|text| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("seed"))
+            .filter_map(|r| r.trim_start().strip_prefix('='))
+            .find_map(|v| v.trim().parse::<u64>().ok())
+    });
+    let kind = if dir.join("sweep.toml").is_file() { "sweep" } else { "run" };
+    let value = serde_json::json!({
+        "results": dir.display().to_string(),
+        "scenario": scenario,
+        "seed": seed,
+        "kind": kind,
+        "rows": rows,
+    });
+    serde_json::to_string_pretty(&value)
+        .map(|t| t + "\n")
+        .map_err(|e| ReportError::output(dir, e.to_string()))
+}
+
 /// [`render`], with [`Options`].
 pub fn render_with(dir: &Path, options: &Options) -> Result<Rendered, ReportError> {
     let data = RunData::read(dir)?;

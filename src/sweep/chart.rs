@@ -9,6 +9,7 @@
 
 use super::Plan;
 use super::aggregate::PointSummary;
+use crate::chart::units::{column_title as metric_title, column_unit as metric_unit};
 use crate::chart::{Axis, Figure, Mark, Plot, Scale, Unit};
 use toml::Value;
 
@@ -22,38 +23,6 @@ pub struct SweepChart {
     /// Heading for the report.
     pub title: String,
     pub svg: String,
-}
-
-/// A metric's name in words, for titles and axis labels.
-pub fn metric_title(metric: &str) -> String {
-    let known = match metric {
-        "repair_p50_s" => "repair latency p50",
-        "repair_p99_s" => "repair latency p99",
-        "repair_max_s" => "repair latency max",
-        "repair_mean_s" => "repair latency mean",
-        "keys_repaired" => "keys repaired",
-        "divergent_at_end" => "keys divergent at the end",
-        "divergence_key_s" => "divergence (key-seconds)",
-        "mean_full_pass_s" => "mean full pass",
-        "hashes_sent" => "hashes sent",
-        "hash_bytes" => "hash traffic",
-        "records_streamed" => "records streamed",
-        "records_overstreamed" => "records overstreamed",
-        "stream_bytes" => "stream traffic",
-        "writes" => "client writes",
-        "lost_messages" => "lost replication messages",
-        other => return other.replace('_', " "),
-    };
-    known.to_string()
-}
-
-/// The unit of a metric's values. Key-seconds are a count-like integral, not a time.
-pub fn metric_unit(metric: &str) -> Unit {
-    if metric == "divergence_key_s" {
-        Unit::Count
-    } else {
-        Unit::of_column(metric)
-    }
 }
 
 /// The numbers of an axis's values and their unit, or `None` when some value is not a

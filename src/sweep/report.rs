@@ -6,7 +6,8 @@
 
 use super::Plan;
 use super::aggregate::PointSummary;
-use super::chart::{SweepChart, metric_title, metric_unit};
+use super::chart::SweepChart;
+use crate::chart::units::{column_title as metric_title, column_unit as metric_unit};
 use crate::chart::human;
 use crate::html::{Cell, Table, figure, page};
 
