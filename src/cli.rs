@@ -1,11 +1,11 @@
 //! Command-line interface: subcommands, flags, terminal output and exit codes.
 
+use crate::commands::{self, Format};
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Override, ScenarioDocument, canonical_text};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
-use crate::commands::{self, Format};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -167,16 +167,18 @@ pub fn main() -> ExitCode {
         } => commands::compare(&dirs, force, format, out.as_deref(), png),
         Command::Completions { shell } => commands::completions(shell, Cli::command()),
         Command::Man => commands::man(Cli::command()),
-        Command::Report { dir, png } if dir.join("sweep.toml").is_file() => match aesim::report::sweep_folder(&dir, png) {
-            Ok(message) => {
-                println!("{}: {message}", dir.display());
-                EXIT_OK
+        Command::Report { dir, png } if dir.join("sweep.toml").is_file() => {
+            match aesim::report::sweep_folder(&dir, png) {
+                Ok(message) => {
+                    println!("{}: {message}", dir.display());
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
-            }
-        },
+        }
         Command::Report { dir, png } => match aesim::report::render_with(&dir, &aesim::report::Options { png }) {
             Ok(rendered) => {
                 println!("{}: wrote {} files", dir.display(), rendered.files.len());

@@ -110,7 +110,11 @@ fn scenario_facts(dir: &Path) -> Result<(String, String, String), ReportError> {
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| ReportError::new(&path, e.message().to_string()))?;
-    let name = table.get("name").and_then(toml::Value::as_str).unwrap_or("").to_string();
+    let name = table
+        .get("name")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let keys = table
         .get("cluster")
         .and_then(|c| c.get("keys"))
@@ -118,10 +122,7 @@ fn scenario_facts(dir: &Path) -> Result<(String, String, String), ReportError> {
     let duration = table
         .get("duration")
         .and_then(toml::Value::as_str)
-        .map(|d| {
-            humantime::parse_duration(d.trim())
-                .map_or(d.to_string(), |t| human(t.as_secs_f64(), Unit::Seconds))
-        })
+        .map(|d| humantime::parse_duration(d.trim()).map_or(d.to_string(), |t| human(t.as_secs_f64(), Unit::Seconds)))
         .unwrap_or_else(|| "?".into());
     Ok((name, keys, duration))
 }
@@ -466,7 +467,11 @@ impl Comparison {
             width_px: 960,
             title: Some(format!(
                 "Comparison: {}",
-                self.inputs.iter().map(|i| i.label.as_str()).collect::<Vec<_>>().join(" vs ")
+                self.inputs
+                    .iter()
+                    .map(|i| i.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" vs ")
             )),
             panels,
         }
@@ -477,7 +482,11 @@ impl Comparison {
     pub fn html(&self) -> String {
         let title = format!(
             "aesim compare: {}",
-            self.inputs.iter().map(|i| i.scenario.as_str()).collect::<Vec<_>>().join(" vs ")
+            self.inputs
+                .iter()
+                .map(|i| i.scenario.as_str())
+                .collect::<Vec<_>>()
+                .join(" vs ")
         );
         let mut body = format!("<h1>{}</h1>\n<ul>\n", escape(&title));
         for line in self.legend() {

@@ -24,7 +24,10 @@ fn compare_on_two_committed_runs_gives_the_golden_table() {
         std::fs::write(&golden_path, &table).unwrap();
     }
     let golden = std::fs::read_to_string(&golden_path).unwrap();
-    assert_eq!(table, golden, "compare output changed (AESIM_BLESS=1 rewrites the golden file)");
+    assert_eq!(
+        table, golden,
+        "compare output changed (AESIM_BLESS=1 rewrites the golden file)"
+    );
     assert!(table.contains("| hottest-first | repair latency p50 |"));
 }
 
@@ -38,9 +41,19 @@ fn compare_refuses_incomparable_runs_with_a_clear_message() {
     assert!(stderr.contains("duration 10 min vs 15 s"), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
     // Forced, it compares anyway.
-    stdout(&aesim(&["compare", "--force", "results/quickstart", "results/02-descent"]));
+    stdout(&aesim(&[
+        "compare",
+        "--force",
+        "results/quickstart",
+        "results/02-descent",
+    ]));
     // A run and a sweep never compare.
-    let out = aesim(&["compare", "results/quickstart", "results/interval-leaves-sweep", "--force"]);
+    let out = aesim(&[
+        "compare",
+        "results/quickstart",
+        "results/interval-leaves-sweep",
+        "--force",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("compare runs with runs"));
     // A folder that is not a results folder names its missing file.
@@ -129,7 +142,10 @@ fn completions_man_page_and_version() {
     assert!(man.starts_with(".ie") || man.contains(".TH"), "{man}");
     assert!(man.contains("compare"));
     let version = stdout(&aesim(&["--version"]));
-    assert!(version.starts_with(&format!("aesim {}", env!("CARGO_PKG_VERSION"))), "{version}");
+    assert!(
+        version.starts_with(&format!("aesim {}", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
     // Built from a git checkout, the version names the commit.
     if Path::new(ROOT).join(".git").exists() {
         assert!(version.contains("(commit "), "{version}");

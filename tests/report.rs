@@ -156,7 +156,13 @@ fn every_chart_is_well_formed_svg_holding_its_series() {
 
     // No chart carries an `opacity` attribute (ImageMagick 6 fills such polylines black),
     // and the writes-stop marker appears only when the scenario stops writes.
-    for file in ["divergent-keys.svg", "repair-latency.svg", "cost.svg", "staleness.svg", "workers.svg"] {
+    for file in [
+        "divergent-keys.svg",
+        "repair-latency.svg",
+        "cost.svg",
+        "staleness.svg",
+        "workers.svg",
+    ] {
         assert!(!read_svg(&dir, file).contains("opacity"), "{file} uses opacity");
     }
 
@@ -198,7 +204,10 @@ fn the_report_shows_the_runs_figures_and_every_chart() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(html.matches("<svg ").count(), 5, "every chart inline");
     for forbidden in ["<img", "<link", " src=", "@import", "url("] {
-        assert!(!html.contains(forbidden), "report.html refers outside itself: {forbidden}");
+        assert!(
+            !html.contains(forbidden),
+            "report.html refers outside itself: {forbidden}"
+        );
     }
     assert!(html.contains("class=\"sortable\""));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -324,7 +333,10 @@ fn bad_results_are_errors_naming_the_file_and_line() {
 fn report_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files = vec![
         (REPORT_FILE.to_string(), std::fs::read(dir.join(REPORT_FILE)).unwrap()),
-        (report::HTML_FILE.to_string(), std::fs::read(dir.join(report::HTML_FILE)).unwrap()),
+        (
+            report::HTML_FILE.to_string(),
+            std::fs::read(dir.join(report::HTML_FILE)).unwrap(),
+        ),
     ];
     let mut charts: Vec<_> = std::fs::read_dir(dir.join(CHARTS_DIR))
         .unwrap()

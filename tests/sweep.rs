@@ -407,12 +407,21 @@ fn sweep_charts_put_values_on_a_true_numeric_axis() {
     let dir = temp_dir("sweep-numeric");
     let text = SWEEP
         .replace("replications = 3", "replications = 2")
-        .replace("strategy.interval = [\"2s\", \"5s\"]", "strategy.interval = [\"1s\", \"10s\"]")
+        .replace(
+            "strategy.interval = [\"2s\", \"5s\"]",
+            "strategy.interval = [\"1s\", \"10s\"]",
+        )
         .replace("network.loss = [0.01, 0.1]", "workload.writes_per_s = [1.0, 10.0]");
     let path = dir.join("numeric.toml");
     std::fs::write(&path, text).unwrap();
     let out = dir.join("out");
-    ok(&aesim(&["run", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
+    ok(&aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
     for chart in [
         "repair_p50_s-vs-workload.writes_per_s.svg",
         "repair_p50_s-vs-strategy.interval.svg",
@@ -443,13 +452,20 @@ fn sweep_charts_put_values_on_a_true_numeric_axis() {
 #[test]
 fn log_axes_for_values_spanning_decades_with_human_units() {
     let dir = temp_dir("sweep-log");
-    let text = SWEEP
-        .replace("replications = 3", "replications = 2")
-        .replace("strategy.interval = [\"2s\", \"5s\"]", "strategy.leaves = [16, 256, 4096]");
+    let text = SWEEP.replace("replications = 3", "replications = 2").replace(
+        "strategy.interval = [\"2s\", \"5s\"]",
+        "strategy.leaves = [16, 256, 4096]",
+    );
     let path = dir.join("log.toml");
     std::fs::write(&path, text).unwrap();
     let out = dir.join("out");
-    ok(&aesim(&["run", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]));
+    ok(&aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
     let svg = std::fs::read_to_string(out.join("charts/stream_bytes-vs-strategy.leaves.svg")).unwrap();
     assert!(svg.contains("strategy.leaves (log scale)"));
     let (lines, origin) = line_xs_and_origin(&svg);

@@ -80,9 +80,15 @@ const DASHES: [&str; 4] = ["", "9 4", "3 3", "12 3 3 3"];
 /// How values map onto an axis.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scale {
-    Linear { lo: f64, hi: f64 },
+    Linear {
+        lo: f64,
+        hi: f64,
+    },
     /// Base-10 logarithmic; both ends positive.
-    Log { lo: f64, hi: f64 },
+    Log {
+        lo: f64,
+        hi: f64,
+    },
     /// Named slots at 0, 1, 2, ... (the first at the top of a vertical axis).
     Category(Vec<String>),
 }
@@ -96,7 +102,10 @@ impl Scale {
             .filter(|v| v.is_finite())
             .fold((0.0_f64, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         if hi > lo {
-            Scale::Linear { lo, hi: hi + (hi - lo) * 0.04 }
+            Scale::Linear {
+                lo,
+                hi: hi + (hi - lo) * 0.04,
+            }
         } else {
             Scale::Linear { lo: 0.0, hi: 1.0 }
         }
@@ -258,7 +267,13 @@ pub enum Mark {
     /// Vertical error bars (x, low, high) in the series colour.
     ErrorBars { series: usize, bars: Vec<(f64, f64, f64)> },
     /// A filled rectangle between two data corners.
-    Rect { x0: f64, y0: f64, x1: f64, y1: f64, fill: Rgb },
+    Rect {
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+        fill: Rgb,
+    },
     /// A dashed vertical line across the plot at `x`, labelled at its top.
     VLine { x: f64, label: String },
     /// A small text label anchored at a data point (left of it when `left`, else right).
@@ -504,7 +519,15 @@ impl Figure {
             .fold(60.0_f64, f64::max);
         let mut top = title_px;
         for (plot, h) in &self.panels {
-            draw_plot(&mut svg, plot, left, top, width - legend_w - 40.0, top + f64::from(*h), legend_w);
+            draw_plot(
+                &mut svg,
+                plot,
+                left,
+                top,
+                width - legend_w - 40.0,
+                top + f64::from(*h),
+                legend_w,
+            );
             top += f64::from(*h);
         }
         svg.out.push_str("</svg>\n");
@@ -557,9 +580,27 @@ fn draw_plot(svg: &mut Svg, plot: &Plot, left: f64, top: f64, right: f64, bottom
     }
     svg.line(left, area_bottom, right, area_bottom, AXIS, 1.0, "");
     svg.line(left, area_top, left, area_bottom, AXIS, 1.0, "");
-    svg.text((left + right) / 2.0, area_bottom + 36.0, &plot.x.title, 13.0, "middle", TEXT, false, false);
+    svg.text(
+        (left + right) / 2.0,
+        area_bottom + 36.0,
+        &plot.x.title,
+        13.0,
+        "middle",
+        TEXT,
+        false,
+        false,
+    );
     let y_title_x = 16.0;
-    svg.text(y_title_x, (area_top + area_bottom) / 2.0, &plot.y.title, 13.0, "middle", TEXT, true, false);
+    svg.text(
+        y_title_x,
+        (area_top + area_bottom) / 2.0,
+        &plot.y.title,
+        13.0,
+        "middle",
+        TEXT,
+        true,
+        false,
+    );
 
     for mark in &plot.marks {
         match mark {
@@ -606,14 +647,7 @@ fn draw_plot(svg: &mut Svg, plot: &Plot, left: f64, top: f64, right: f64, bottom
                 size,
             } => {
                 for &(x, y) in points {
-                    svg.marker(
-                        Marker::of(*series),
-                        sx(x),
-                        sy(y),
-                        *size,
-                        series_color(*series),
-                        *filled,
-                    );
+                    svg.marker(Marker::of(*series), sx(x), sy(y), *size, series_color(*series), *filled);
                 }
             }
             Mark::ErrorBars { series, bars } => {
@@ -654,7 +688,16 @@ fn draw_plot(svg: &mut Svg, plot: &Plot, left: f64, top: f64, right: f64, bottom
         } else {
             svg.rect(lx + 4.0, y - 6.0, 18.0, 12.0, color, None);
         }
-        svg.text(lx + 34.0, y + 4.0, &legend_label(&entry.label), 12.0, "start", TEXT, false, false);
+        svg.text(
+            lx + 34.0,
+            y + 4.0,
+            &legend_label(&entry.label),
+            12.0,
+            "start",
+            TEXT,
+            false,
+            false,
+        );
     }
 }
 
@@ -678,7 +721,12 @@ mod tests {
         assert_eq!(Scale::log_covering([0.0]), None);
         let ticks = Scale::Log { lo: 1.0, hi: 1000.0 }.ticks(Unit::Seconds, 5);
         let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
-        assert_eq!(labels, ["1 s", "2 s", "5 s", "10 s", "20 s", "30 s", "1 min", "2 min", "5 min", "10 min"]);
+        assert_eq!(
+            labels,
+            [
+                "1 s", "2 s", "5 s", "10 s", "20 s", "30 s", "1 min", "2 min", "5 min", "10 min"
+            ]
+        );
         let ticks = Scale::Log { lo: 1e3, hi: 1e5 }.ticks(Unit::Bytes, 5);
         let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
         assert_eq!(labels, ["1 kB", "2 kB", "5 kB", "10 kB", "20 kB", "50 kB", "100 kB"]);

@@ -26,7 +26,11 @@ pub fn render(svg: &str, scale: f32) -> Result<Vec<u8>, String> {
         (size.height() * scale).ceil() as u32,
     );
     let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or_else(|| format!("cannot make a {w}x{h} image"))?;
-    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
     pixmap.encode_png().map_err(|e| format!("cannot encode the PNG: {e}"))
 }
 

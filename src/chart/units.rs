@@ -194,10 +194,12 @@ mod tests {
 
     #[test]
     fn linear_ticks_share_one_scale_and_round_steps() {
-        let labels = |lo, hi, unit| -> Vec<String> {
-            linear_ticks(lo, hi, unit, 5).into_iter().map(|(_, l)| l).collect()
-        };
-        assert_eq!(labels(0.0, 630.0, Unit::Seconds), ["0 min", "2 min", "4 min", "6 min", "8 min", "10 min"]);
+        let labels =
+            |lo, hi, unit| -> Vec<String> { linear_ticks(lo, hi, unit, 5).into_iter().map(|(_, l)| l).collect() };
+        assert_eq!(
+            labels(0.0, 630.0, Unit::Seconds),
+            ["0 min", "2 min", "4 min", "6 min", "8 min", "10 min"]
+        );
         assert_eq!(labels(0.0, 1.0, Unit::Ratio), ["0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
         assert_eq!(labels(0.0, 1.6e8, Unit::Bytes), ["0 MB", "50 MB", "100 MB", "150 MB"]);
         let ticks = linear_ticks(0.0, 630.0, Unit::Seconds, 5);

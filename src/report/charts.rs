@@ -58,11 +58,17 @@ fn time_axis(data: &RunData) -> Axis {
 
 /// "writes stop" marked where client writes stop, when the scenario stops them.
 fn writes_stop(data: &RunData) -> Option<Mark> {
-    let end = data.series.iter().filter_map(|s| s.time_s.last().copied()).fold(0.0_f64, f64::max);
-    data.writes_stop_s.filter(|t| *t > 0.0 && *t < end).map(|t| Mark::VLine {
-        x: t,
-        label: format!("writes stop at {}", human(t, Unit::Seconds)),
-    })
+    let end = data
+        .series
+        .iter()
+        .filter_map(|s| s.time_s.last().copied())
+        .fold(0.0_f64, f64::max);
+    data.writes_stop_s
+        .filter(|t| *t > 0.0 && *t < end)
+        .map(|t| Mark::VLine {
+            x: t,
+            label: format!("writes stop at {}", human(t, Unit::Seconds)),
+        })
 }
 
 /// One line per strategy on the time axis.
@@ -168,7 +174,11 @@ struct Bar {
 fn bar_panel(title: &str, unit: Unit, x_title: &str, names: &[String], groups: &[Vec<Bar>]) -> Plot {
     let category = Axis::new(Scale::Category(names.to_vec()), Unit::Count, "");
     let Some(scale) = Scale::log_covering(groups.iter().flatten().map(|b| b.value)) else {
-        let mut plot = Plot::new(title, Axis::new(Scale::Linear { lo: 0.0, hi: 1.0 }, unit, x_title), category);
+        let mut plot = Plot::new(
+            title,
+            Axis::new(Scale::Linear { lo: 0.0, hi: 1.0 }, unit, x_title),
+            category,
+        );
         plot.note = Some("all zero".into());
         return plot;
     };
@@ -245,7 +255,13 @@ pub fn cost(data: &RunData) -> DrawResult<Chart> {
         title: Some("Cost of repair (totals over the run, both directions; log scales)".into()),
         panels: vec![
             (
-                bar_panel("Hashes sent", Unit::Count, "hashes (log)", &data.strategies, &single(&hashes)),
+                bar_panel(
+                    "Hashes sent",
+                    Unit::Count,
+                    "hashes (log)",
+                    &data.strategies,
+                    &single(&hashes),
+                ),
                 panel_px,
             ),
             (

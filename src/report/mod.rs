@@ -169,7 +169,11 @@ pub fn summary_json(dir: &Path) -> Result<String, ReportError> {
             .filter_map(|r| r.trim_start().strip_prefix('='))
             .find_map(|v| v.trim().parse::<u64>().ok())
     });
-    let kind = if dir.join("sweep.toml").is_file() { "sweep" } else { "run" };
+    let kind = if dir.join("sweep.toml").is_file() {
+        "sweep"
+    } else {
+        "run"
+    };
     let value = serde_json::json!({
         "results": dir.display().to_string(),
         "scenario": scenario,

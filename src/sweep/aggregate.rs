@@ -164,10 +164,15 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
     }
     if !axes.is_empty() {
         let names: Vec<&str> = headline.iter().map(|(name, _)| *name).collect();
-        write("report.md", super::report::markdown(plan, &summaries, &names, &drawn).as_bytes())?;
-        write("report.html", super::report::html(plan, &summaries, &names, &drawn).as_bytes())?;
+        write(
+            "report.md",
+            super::report::markdown(plan, &summaries, &names, &drawn).as_bytes(),
+        )?;
+        write(
+            "report.html",
+            super::report::html(plan, &summaries, &names, &drawn).as_bytes(),
+        )?;
     }
     debug_assert!(out.join(RUNS_DIR).is_dir());
     Ok(())
 }
-

@@ -112,7 +112,11 @@ pub fn metric_vs_axis(plan: &Plan, summaries: &[PointSummary], metric: &str, m: 
             } else {
                 Scale::linear_from_zero(values.iter().copied())
             };
-            let note = if matches!(scale, Scale::Log { .. }) { " (log scale)" } else { "" };
+            let note = if matches!(scale, Scale::Log { .. }) {
+                " (log scale)"
+            } else {
+                ""
+            };
             Axis::new(scale, *unit, format!("{}{note}", axis.path))
         }
         None => Axis::new(
@@ -151,7 +155,11 @@ pub fn metric_vs_axis(plan: &Plan, summaries: &[PointSummary], metric: &str, m: 
         plot.line(index, s.label.clone(), s.points.iter().map(|p| (p.0, p.1)).collect());
         plot.marks.push(Mark::ErrorBars {
             series: index,
-            bars: s.points.iter().filter_map(|p| p.2.map(|(lo, hi)| (p.0, lo, hi))).collect(),
+            bars: s
+                .points
+                .iter()
+                .filter_map(|p| p.2.map(|(lo, hi)| (p.0, lo, hi)))
+                .collect(),
         });
     }
     SweepChart {
@@ -198,7 +206,10 @@ mod tests {
             Some((vec![10.0, 60.0], Unit::Seconds))
         );
         let values = [Value::Integer(256), Value::Integer(65536)];
-        assert_eq!(numeric_values("strategy.leaves", &values), Some((vec![256.0, 65536.0], Unit::Count)));
+        assert_eq!(
+            numeric_values("strategy.leaves", &values),
+            Some((vec![256.0, 65536.0], Unit::Count))
+        );
         let values = [Value::String("round_robin".into())];
         assert_eq!(numeric_values("strategy.policy", &values), None);
         assert!(spans_decades([256.0, 4096.0, 65536.0]));

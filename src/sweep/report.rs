@@ -7,8 +7,8 @@
 use super::Plan;
 use super::aggregate::PointSummary;
 use super::chart::SweepChart;
-use crate::chart::units::{column_title as metric_title, column_unit as metric_unit};
 use crate::chart::human;
+use crate::chart::units::{column_title as metric_title, column_unit as metric_unit};
 use crate::html::{Cell, Table, figure, page};
 
 /// Metrics in the report's table (a subset of the headline metrics, by name).
@@ -103,7 +103,11 @@ pub fn markdown(plan: &Plan, summaries: &[PointSummary], headline: &[&str], char
     }
     out.push('\n');
     out.push('|');
-    for cell in &t.rows.first().map_or(Vec::new(), |r| r.iter().map(|c| c.sort.is_some()).collect()) {
+    for cell in &t
+        .rows
+        .first()
+        .map_or(Vec::new(), |r| r.iter().map(|c| c.sort.is_some()).collect())
+    {
         out.push_str(if *cell { " ---: |" } else { " --- |" });
     }
     out.push('\n');
@@ -116,7 +120,10 @@ pub fn markdown(plan: &Plan, summaries: &[PointSummary], headline: &[&str], char
     }
     out.push_str("\nEvery metric, with its standard deviation and interval ends, is in `summary.csv`; every run's figures in `raw.csv`.\n\n## Charts\n\n");
     for chart in charts {
-        out.push_str(&format!("### {}\n\n![{}](charts/{})\n\n", chart.title, chart.title, chart.file));
+        out.push_str(&format!(
+            "### {}\n\n![{}](charts/{})\n\n",
+            chart.title, chart.title, chart.file
+        ));
     }
     out
 }
