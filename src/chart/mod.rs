@@ -384,7 +384,10 @@ impl Svg {
     }
 
     fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: Rgb, stroke: Option<Rgb>) {
-        let stroke = stroke.map_or(String::new(), |s| format!(" stroke=\"{}\" stroke-width=\"1\"", s.hex()));
+        // An explicit "none": ImageMagick 6 outlines a rect that names no stroke.
+        let stroke = stroke.map_or(" stroke=\"none\"".to_string(), |s| {
+            format!(" stroke=\"{}\" stroke-width=\"1\"", s.hex())
+        });
         let _ = writeln!(
             self.out,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"{stroke}/>",
@@ -399,10 +402,16 @@ impl Svg {
     /// Text; `anchor` is start, middle or end; `rotate` turns it -90 degrees about (x, y).
     #[allow(clippy::too_many_arguments)]
     fn text(&mut self, x: f64, y: f64, text: &str, size: f64, anchor: &str, color: Rgb, rotate: bool, bold: bool) {
-        let transform = if rotate {
-            format!(" transform=\"rotate(-90 {} {})\"", px(x), px(y))
+        // Rotated text is placed by translate-then-rotate at (0, 0): ImageMagick 6 ignores
+        // the `rotate(angle cx cy)` form and draws nothing.
+        let (x, y, transform) = if rotate {
+            (
+                0.0,
+                0.0,
+                format!(" transform=\"translate({} {}) rotate(-90)\"", px(x), px(y)),
+            )
         } else {
-            String::new()
+            (x, y, String::new())
         };
         let weight = if bold { " font-weight=\"bold\"" } else { "" };
         let _ = writeln!(
