@@ -89,7 +89,7 @@ const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;mar
 color:#141414;line-height:1.45;padding:0 1em}\
 table{border-collapse:collapse;margin:1em 0;font-size:13px}\
 th,td{border:1px solid #d0d0d0;padding:3px 7px}th{background:#f2f2f2;cursor:pointer;user-select:none}\
-th.asc::after{content:' \\25B2'}th.desc::after{content:' \\25BC'}td.num{text-align:right;font-variant-numeric:tabular-nums}\
+th.asc::after{content:' \\25B2'}th.desc::after{content:' \\25BC'}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 figure.chart{margin:1.5em 0}figure.chart svg{max-width:100%;height:auto;display:block;border:1px solid #eee}\
 figcaption{font-size:13px;color:#444;margin-top:.4em}code{background:#f4f4f4;padding:0 3px}\
 .scroll{overflow-x:auto}";

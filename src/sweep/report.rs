@@ -34,12 +34,16 @@ fn table(plan: &Plan, summaries: &[PointSummary], headline: &[&str]) -> Table {
     let rows = summaries
         .iter()
         .map(|s| {
+            // Axis values sort by their number (durations in seconds) where they have one.
             let mut row: Vec<Cell> = plan
                 .sweep
                 .coordinates(s.point)
                 .iter()
                 .zip(axes)
-                .map(|(&i, a)| Cell::text(a.label(i)))
+                .map(|(&i, a)| match super::chart::numeric_values(&a.path, &a.values) {
+                    Some((numbers, _)) => Cell::number(a.label(i), numbers[i]),
+                    None => Cell::text(a.label(i)),
+                })
                 .collect();
             row.push(Cell::text(s.strategy.clone()));
             for &(m, name) in &metrics {
