@@ -1,12 +1,13 @@
 //! Command-line interface: subcommands, flags, terminal output and exit codes.
 
+use crate::commands::{self, Format};
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_with};
 use aesim::scenario::{Origin, Override, Scenario, ScenarioDocument, canonical_text};
 use aesim::sweep::engine::{AutoShard, EXPLICIT_SOURCE, ShardArg, granted_cpus};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -24,7 +25,7 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 #[derive(Parser)]
 #[command(
     name = "aesim",
-    version,
+    version = aesim::VERSION,
     about = "Deterministic simulator of Merkle-tree anti-entropy between replicas",
     after_help = "Exit codes:\n  \
                   0  success\n  \
@@ -46,7 +47,37 @@ enum Command {
     Report {
         /// A results folder written by `aesim run`.
         dir: PathBuf,
+        /// Also write every chart as PNG (charts/NAME.png, for slides).
+        #[arg(long)]
+        png: bool,
     },
+    /// Compare two or more results folders (runs, or sweeps): the same metrics side by
+    /// side with their differences.
+    Compare {
+        /// Results folders written by `aesim run` (the first is the baseline, A).
+        #[arg(required = true, num_args = 2..)]
+        dirs: Vec<PathBuf>,
+        /// Compare even runs over different key spaces, durations or sweep grids.
+        #[arg(long)]
+        force: bool,
+        /// Print a table or JSON.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Also write report.md, report.html and charts/compare.svg into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --out, also write the chart as PNG.
+        #[arg(long, requires = "out")]
+        png: bool,
+    },
+    /// Print a shell completion script (e.g. `aesim completions bash > /etc/bash_completion.d/aesim`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `aesim man > aesim.1`.
+    Man,
     /// Validate a scenario file (and every point of its sweep) without running it.
     Check {
         /// The scenario file (TOML).
@@ -125,12 +156,21 @@ struct RunArgs {
     /// wall second (the last line, always printed, has the totals and peak memory).
     #[arg(long)]
     profile: bool,
+    /// Print the comparison table (default) or every column of summary.csv as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 impl RunArgs {
     /// `--jobs`, or the CPUs the engine granted.
     fn jobs(&self) -> usize {
         self.jobs_flag.unwrap_or_else(default_jobs)
+    }
+
+    /// Print nothing but errors: `--quiet`, or JSON, which goes to standard output alone
+    /// (no table, no progress bar).
+    fn quiet(&self) -> bool {
+        self.quiet || self.format == Format::Json
     }
 }
 
@@ -149,7 +189,16 @@ pub fn main() -> ExitCode {
             quiet,
             force,
         } => merge(&partials, &out, quiet, force),
-        Command::Report { dir } => report(&dir),
+        Command::Compare {
+            dirs,
+            force,
+            format,
+            out,
+            png,
+        } => commands::compare(&dirs, force, format, out.as_deref(), png),
+        Command::Completions { shell } => commands::completions(shell, Cli::command()),
+        Command::Man => commands::man(Cli::command()),
+        Command::Report { dir, png } => report(&dir, png),
         Command::Sweep(command) => sweep::run(command),
     };
     ExitCode::from(code)
@@ -212,9 +261,21 @@ fn check(path: PathBuf, set: &[String]) -> u8 {
     EXIT_OK
 }
 
-/// `aesim report DIR`.
-fn report(dir: &Path) -> u8 {
-    match aesim::report::render(dir) {
+/// `aesim report DIR [--png]`: a run's folder, or a sweep's.
+fn report(dir: &Path, png: bool) -> u8 {
+    if dir.join("sweep.toml").is_file() {
+        return match aesim::report::sweep_folder(dir, png) {
+            Ok(message) => {
+                println!("{}: {message}", dir.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED }
+            }
+        };
+    }
+    match aesim::report::render_with(dir, &aesim::report::Options { png }) {
         Ok(rendered) => {
             println!("{}: wrote {} files", dir.display(), rendered.files.len());
             EXIT_OK
@@ -270,7 +331,7 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
     let shard = match args.shard.as_deref().map(resolve_shard).transpose() {
         Ok(Some(auto)) if auto.source != EXPLICIT_SOURCE => {
             // Say what the engine gave, for the job's log.
-            if !args.quiet {
+            if !args.quiet() {
                 let from = if args.jobs_flag.is_some() {
                     "--jobs"
                 } else {
@@ -314,7 +375,11 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return sweep_failed(&e);
         }
     }
-    sweep(plan, out, args.jobs(), shard, args.quiet)
+    let code = sweep(plan, out, args.jobs(), shard, args.quiet());
+    if code == EXIT_OK && args.format == Format::Json && out.join("summary.csv").is_file() {
+        return commands::print_summary_json(out);
+    }
+    code
 }
 
 /// Refuses a sweep whose largest run's estimate times the runs made at once (`jobs`)
@@ -427,6 +492,9 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
             out.display()
         );
         return EXIT_RUN_FAILED;
+    }
+    if args.format == Format::Json {
+        return commands::print_summary_json(out);
     }
     if !args.quiet {
         let events: u64 = results.iter().map(|r| r.events).sum();

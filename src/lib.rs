@@ -9,6 +9,14 @@
 //! written files; [`sweep`] runs a grid of scenarios x seeds and aggregates them;
 //! [`profile`] reads the process's peak memory for the terminal summary.
 
+/// aesim's version for `--version`: the package version and, when built from a git
+/// checkout, the commit (`0.1.0 (commit 0123456789ab)`; see `build.rs`). Result files
+/// and run hashes use the package version alone, so a commit changes no result.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("AESIM_GIT_SUFFIX"));
+
+pub mod chart;
+pub mod compare;
+pub mod html;
 pub mod metrics;
 pub mod model;
 pub mod output;

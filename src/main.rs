@@ -2,6 +2,7 @@
 //! and maps errors to exit codes (0 success, 1 run failure, 2 bad scenario or usage).
 
 mod cli;
+mod commands;
 
 fn main() -> std::process::ExitCode {
     restore_default_sigpipe();

@@ -97,17 +97,18 @@ fn the_latency_chart_draws_the_censored_estimate_and_the_table_shows_it() {
     aesim::output::write_run(&dir, &scenario, &results).unwrap();
     let svg = std::fs::read_to_string(dir.join("charts/repair-latency.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
-    let width = aesim::report::charts::CENSORED_STROKE_WIDTH.to_string();
-    let color = aesim::report::charts::series_color_hex(0);
-    let dashes = doc
+    // The censored (Kaplan-Meier) estimate: hollow markers in the first strategy's colour,
+    // beyond the few markers its line itself carries.
+    let color = aesim::chart::series_color_hex(0);
+    let hollow = doc
         .descendants()
         .filter(|n| {
-            n.has_tag_name("polyline")
-                && n.attribute("stroke-width") == Some(width.as_str())
+            n.has_tag_name("circle")
                 && n.attribute("stroke") == Some(color.as_str())
+                && n.attribute("fill") == Some("#FFFFFF")
         })
         .count();
-    assert!(dashes > 3, "the censored curve is drawn dashed: {dashes} dashes");
+    assert!(hollow > 10, "the censored estimate is drawn: {hollow} hollow markers");
     assert!(svg.contains("open at end)"), "the legend counts the open keys");
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(report.contains("| p50 censored s | p99 censored s |"), "{report}");

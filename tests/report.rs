@@ -55,13 +55,11 @@ fn texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
-/// Filled rectangles of a chart in `color` (`#RRGGBB`) at `opacity`.
-fn rects_filled(svg: &str, color: &str, opacity: &str) -> usize {
+/// Filled rectangles of a chart in `color` (`#RRGGBB`).
+fn rects_filled(svg: &str, color: &str) -> usize {
     let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
     doc.descendants()
-        .filter(|n| {
-            n.has_tag_name("rect") && n.attribute("fill") == Some(color) && n.attribute("opacity") == Some(opacity)
-        })
+        .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(color))
         .count()
 }
 
@@ -126,19 +124,12 @@ fn every_chart_is_well_formed_svg_holding_its_series() {
     assert!(data_lines(&svg).is_empty());
     for i in 0..strategies.len() {
         let color = series_color_hex(i);
-        assert_eq!(
-            rects_filled(&svg, &color, "1"),
-            3,
-            "strategy {i}: hashes, bytes, needed"
-        );
-        assert_eq!(
-            rects_filled(&svg, &color, "0.4"),
-            1,
-            "strategy {i}: streamed, drawn light"
-        );
+        assert_eq!(rects_filled(&svg, &color), 3, "strategy {i}: hashes, bytes, needed");
+        let light = aesim::chart::series_color(i).lighten(0.4).hex();
+        assert_eq!(rects_filled(&svg, &light), 1, "strategy {i}: streamed, drawn light");
     }
     let streamed = &rows_of(&dir, "summary.csv", "mono")[0][column_of(&dir, "summary.csv", "records_streamed")];
-    let shown = aesim::report::charts::compact(streamed.parse().unwrap());
+    let shown = aesim::chart::human(streamed.parse().unwrap(), aesim::chart::Unit::Count);
     assert!(
         texts(&svg).contains(&shown),
         "streamed {streamed} not labelled as {shown}"
@@ -162,6 +153,18 @@ fn every_chart_is_well_formed_svg_holding_its_series() {
     let lines = data_lines(&svg);
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().all(|(_, points)| *points == samples));
+
+    // No chart carries an `opacity` attribute (ImageMagick 6 fills such polylines black),
+    // and the writes-stop marker appears only when the scenario stops writes.
+    for file in [
+        "divergent-keys.svg",
+        "repair-latency.svg",
+        "cost.svg",
+        "staleness.svg",
+        "workers.svg",
+    ] {
+        assert!(!read_svg(&dir, file).contains("opacity"), "{file} uses opacity");
+    }
 
     // No write-path columns: no live-tree chart, and the report says why.
     assert!(!dir.join(CHARTS_DIR).join("live-vs-scheduled.svg").exists());
@@ -196,6 +199,17 @@ fn the_report_shows_the_runs_figures_and_every_chart() {
     for chart in ["divergent-keys", "repair-latency", "cost", "staleness", "workers"] {
         assert!(report.contains(&format!("](charts/{chart}.svg)")), "{chart} missing");
     }
+    // The HTML page: self-contained (every chart inline, nothing loaded from anywhere).
+    let html = std::fs::read_to_string(dir.join(report::HTML_FILE)).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg ").count(), 5, "every chart inline");
+    for forbidden in ["<img", "<link", " src=", "@import", "url("] {
+        assert!(
+            !html.contains(forbidden),
+            "report.html refers outside itself: {forbidden}"
+        );
+    }
+    assert!(html.contains("class=\"sortable\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -261,11 +275,18 @@ fn the_live_tree_chart_appears_with_write_path_columns() {
     let svg = read_svg(&dir, "live-vs-scheduled.svg");
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
     for i in 0..2 {
+        // Filled markers (any shape) in the strategy's colour: its p99 point and its
+        // legend entry; the p50 point is hollow.
+        let color = series_color_hex(i);
         let filled = doc
             .descendants()
-            .filter(|n| n.has_tag_name("circle") && n.attribute("fill") == Some(series_color_hex(i).as_str()))
+            .filter(|n| {
+                ["circle", "rect", "polygon"].iter().any(|t| n.has_tag_name(*t))
+                    && n.attribute("fill") == Some(color.as_str())
+                    && n.attribute("stroke") == Some(color.as_str())
+            })
             .count();
-        assert_eq!(filled, 1, "one p99 point for strategy {i}");
+        assert_eq!(filled, 2, "one p99 point and one legend marker for strategy {i}");
     }
     assert!(texts(&svg).contains(&"fine".to_string()));
     let report = std::fs::read_to_string(dir.join(REPORT_FILE)).unwrap();
@@ -310,7 +331,13 @@ fn bad_results_are_errors_naming_the_file_and_line() {
 
 /// Every file of the report, relative name and bytes, in name order.
 fn report_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = vec![(REPORT_FILE.to_string(), std::fs::read(dir.join(REPORT_FILE)).unwrap())];
+    let mut files = vec![
+        (REPORT_FILE.to_string(), std::fs::read(dir.join(REPORT_FILE)).unwrap()),
+        (
+            report::HTML_FILE.to_string(),
+            std::fs::read(dir.join(report::HTML_FILE)).unwrap(),
+        ),
+    ];
     let mut charts: Vec<_> = std::fs::read_dir(dir.join(CHARTS_DIR))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -332,9 +359,10 @@ fn aesim_report_reproduces_what_aesim_run_wrote() {
     let run = aesim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let from_run = report_files(&out);
-    assert_eq!(from_run.len(), 6, "report.md and five charts");
+    assert_eq!(from_run.len(), 7, "report.md, report.html and five charts");
 
     std::fs::remove_file(out.join(REPORT_FILE)).unwrap();
+    std::fs::remove_file(out.join(report::HTML_FILE)).unwrap();
     std::fs::remove_dir_all(out.join(CHARTS_DIR)).unwrap();
     let report = aesim(&["report", out.to_str().unwrap()]);
     assert_eq!(
@@ -343,7 +371,7 @@ fn aesim_report_reproduces_what_aesim_run_wrote() {
         "{}",
         String::from_utf8_lossy(&report.stderr)
     );
-    assert!(String::from_utf8_lossy(&report.stdout).contains("wrote 6 files"));
+    assert!(String::from_utf8_lossy(&report.stdout).contains("wrote 7 files"));
     assert_eq!(
         report_files(&out),
         from_run,

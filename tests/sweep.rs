@@ -87,8 +87,9 @@ fn jobs_1_and_jobs_2_give_identical_bytes() {
     ]));
     let files = tree(&one);
     assert_eq!(files, tree(&two));
-    // 12 run files, the echo and record, raw and summary, 8 charts per axis.
-    assert_eq!(files.len(), 12 + 2 + 2 + 16, "{:?}", names(&files));
+    // 12 run files, the echo and record, raw and summary, 8 charts per axis, the
+    // report in Markdown and HTML.
+    assert_eq!(files.len(), 12 + 2 + 2 + 16 + 2, "{:?}", names(&files));
     let raw = String::from_utf8(files.iter().find(|f| f.0 == "raw.csv").unwrap().1.clone()).unwrap();
     assert_eq!(raw.lines().count(), 1 + 12 * 2, "one row per run and strategy");
     assert!(raw.starts_with("point,strategy.interval,network.loss,replication,seed,run_hash,strategy,writes,"));
@@ -493,5 +494,115 @@ fn merge_names_a_truncated_run_file() {
         "{stderr}"
     );
     assert!(!stderr.contains("in none of the partial results"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The x pixel of every point of every data line (`<polyline>` at the series width) of a
+/// chart, and the x pixel of the y axis (the vertical axis line, where x = 0).
+fn line_xs_and_origin(svg: &str) -> (Vec<Vec<f64>>, f64) {
+    let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+    let width = aesim::chart::SERIES_STROKE_WIDTH.to_string();
+    let lines = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some(width.as_str()))
+        .map(|n| {
+            n.attribute("points")
+                .unwrap()
+                .split_whitespace()
+                .map(|p| p.split(',').next().unwrap().parse::<f64>().unwrap())
+                .collect()
+        })
+        .collect();
+    // The y axis: the only vertical line in the axis colour spanning the plot's height.
+    let origin = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line") && n.attribute("stroke") == Some("#505050"))
+        .filter(|n| n.attribute("x1") == n.attribute("x2"))
+        .filter(|n| {
+            let y = |a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+            (y("y2") - y("y1")).abs() > 100.0
+        })
+        .map(|n| n.attribute("x1").unwrap().parse::<f64>().unwrap())
+        .next()
+        .expect("a y axis");
+    (lines, origin)
+}
+
+#[test]
+fn sweep_charts_put_values_on_a_true_numeric_axis() {
+    // Axis values 1 and 10 (linear: they span one decade), and 1s / 10s as durations.
+    let dir = temp_dir("sweep-numeric");
+    let text = SWEEP
+        .replace("replications = 3", "replications = 2")
+        .replace(
+            "strategy.interval = [\"2s\", \"5s\"]",
+            "strategy.interval = [\"1s\", \"10s\"]",
+        )
+        .replace("network.loss = [0.01, 0.1]", "workload.writes_per_s = [1.0, 10.0]");
+    let path = dir.join("numeric.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join("out");
+    ok(&aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
+    for chart in [
+        "repair_p50_s-vs-workload.writes_per_s.svg",
+        "repair_p50_s-vs-strategy.interval.svg",
+    ] {
+        let svg = std::fs::read_to_string(out.join("charts").join(chart)).unwrap();
+        let (lines, origin) = line_xs_and_origin(&svg);
+        assert!(!lines.is_empty(), "{chart}: no data line");
+        for xs in lines {
+            assert_eq!(xs.len(), 2, "{chart}: one point per axis value");
+            let (one, ten) = (xs[0] - origin, xs[1] - origin);
+            assert!(one > 0.0, "{chart}: x = 1 is right of the origin");
+            assert!(
+                (ten / one - 10.0).abs() < 0.05,
+                "{chart}: x = 10 lies {:.3} times as far from the origin as x = 1",
+                ten / one
+            );
+        }
+        assert!(svg.contains("Repair latency p50 vs"), "{chart}: a title in words");
+    }
+    // The sweep's report, in Markdown and HTML, shows every chart.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("](charts/repair_p50_s-vs-strategy.interval.svg)"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg ").count(), 16, "every chart inline");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn log_axes_for_values_spanning_decades_with_human_units() {
+    let dir = temp_dir("sweep-log");
+    let text = SWEEP.replace("replications = 3", "replications = 2").replace(
+        "strategy.interval = [\"2s\", \"5s\"]",
+        "strategy.leaves = [16, 256, 4096]",
+    );
+    let path = dir.join("log.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join("out");
+    ok(&aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
+    let svg = std::fs::read_to_string(out.join("charts/stream_bytes-vs-strategy.leaves.svg")).unwrap();
+    assert!(svg.contains("strategy.leaves (log scale)"));
+    let (lines, origin) = line_xs_and_origin(&svg);
+    for xs in lines {
+        // Equal ratios, equal distances.
+        let (a, b) = (xs[1] - xs[0], xs[2] - xs[1]);
+        assert!((a - b).abs() < 0.2, "16 -> 256 spans {a} px, 256 -> 4096 {b} px");
+        assert!(xs[0] > origin);
+    }
+    assert!(svg.contains(" kB<") || svg.contains(" MB<"), "bytes in human units");
+    assert!(!svg.contains("opacity"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

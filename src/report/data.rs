@@ -175,6 +175,8 @@ pub struct RunData {
     pub dir: PathBuf,
     pub name: String,
     pub description: String,
+    /// When client writes stop (`workload.stop_at`), if the scenario says.
+    pub writes_stop_s: Option<f64>,
     pub seed: Option<u64>,
     /// Strategy names in `summary.csv` order; every per-strategy vector follows it.
     pub strategies: Vec<String>,
@@ -210,7 +212,7 @@ impl RunData {
                 }
             }
         }
-        let (name, description) = scenario_text(&folder, "scenario.toml")?;
+        let (name, description, writes_stop_s) = scenario_text(&folder, "scenario.toml")?;
         let seed = run_seed(&folder.text("run.toml")?);
         let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
         let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
@@ -231,6 +233,7 @@ impl RunData {
             dir: dir.to_path_buf(),
             name,
             description,
+            writes_stop_s,
             seed,
             strategies,
             summary,
@@ -367,13 +370,21 @@ fn read_staleness(table: Table, strategies: &[String]) -> Result<Vec<StalenessGr
 
 /// The scenario's name and description from its echo (`scenario.toml`). Read as plain
 /// TOML, not validated: the report only shows them.
-fn scenario_text(folder: &Folder, name: &str) -> Result<(String, String), ReportError> {
+fn scenario_text(folder: &Folder, name: &str) -> Result<(String, String, Option<f64>), ReportError> {
     let table = folder
         .text(name)?
         .parse::<toml::Table>()
         .map_err(|e| ReportError::new(&folder.path(name), e.message().to_string()))?;
     let text = |key: &str| table.get(key).and_then(toml::Value::as_str).unwrap_or("").to_string();
-    Ok((text("name"), text("description")))
+    // When client writes stop (`workload.stop_at`), marked on the time charts; a value
+    // that does not parse is simply not marked (the scenario was checked when it ran).
+    let stop = table
+        .get("workload")
+        .and_then(|w| w.get("stop_at"))
+        .and_then(toml::Value::as_str)
+        .and_then(|t| humantime::parse_duration(t).ok())
+        .map(|d| d.as_secs_f64());
+    Ok((text("name"), text("description"), stop))
 }
 
 /// The seed recorded in `run.toml`'s text, if it has one. Read as a `seed = N` line

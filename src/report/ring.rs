@@ -9,8 +9,29 @@ use super::{ReportError, markdown_table, millis_text};
 /// Cassandra's default gc_grace_seconds: 10 days.
 const GC_GRACE_S: f64 = 864_000.0;
 
+/// The Ring section's parts, for `report.md` and `report.html` alike.
+pub struct RingSection {
+    /// The ring's shape, in one paragraph.
+    pub intro: String,
+    pub headings: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// How to read the table (Markdown emphasis).
+    pub note: String,
+}
+
+impl RingSection {
+    pub fn to_markdown(&self) -> String {
+        format!(
+            "## Ring\n\n{}\n\n{}\n{}\n\n",
+            self.intro,
+            markdown_table(self.headings.clone(), self.rows.iter().cloned()),
+            self.note
+        )
+    }
+}
+
 /// The section, or `None` when the folder has no ring files.
-pub fn section(folder: Folder, summary: &Table) -> Result<Option<String>, ReportError> {
+pub fn section(folder: Folder, summary: &Table) -> Result<Option<RingSection>, ReportError> {
     if !folder.has("nodes.csv") && !folder.has("ranges.csv") {
         return Ok(None);
     }
@@ -22,8 +43,7 @@ pub fn section(folder: Folder, summary: &Table) -> Result<Option<String>, Report
     let strategies: Vec<String> = (0..summary.rows.len())
         .map(|row| summary.text(row, strategy_col).to_string())
         .collect();
-    let mut out = String::from("## Ring\n\n");
-    out.push_str(&ownership_text(&nodes, strategies.first().map_or("", String::as_str))?);
+    let intro = ownership_text(&nodes, strategies.first().map_or("", String::as_str))?;
 
     let n_strategy = nodes.require("strategy")?;
     let n_core = nodes.require("build_core_s")?;
@@ -83,21 +103,22 @@ pub fn section(folder: Folder, summary: &Table) -> Result<Option<String>, Report
         "busiest node MB",
         "most stale keys on a node",
     ];
-    out.push_str(&markdown_table(
-        headings.iter().map(|h| h.to_string()).collect(),
-        rows.into_iter(),
-    ));
-    out.push_str(&format!(
-        "\n*full ring repair*: mean time for every range to be compared afresh; *range unrepaired*: per \
+    let note = format!(
+        "*full ring repair*: mean time for every range to be compared afresh; *range unrepaired*: per \
          range, the longest it went without a complete repair (from the start of the run, between \
          repairs, or until the end), over the ranges: the figure to hold against gc_grace \
          (Cassandra's default is {GC_GRACE_S:.0} s, 10 days); *never repaired*: ranges no repair \
          covered completely; *build core-s*: core time each node spent scanning for tree builds; \
          *busiest node MB*: anti-entropy bytes sent and received by the node with the most; *stale \
          keys*: keys on which a node held an older version than another replica when the run \
-         ended. Per node figures are in `nodes.csv`, per range figures in `ranges.csv`.\n\n"
-    ));
-    Ok(Some(out))
+         ended. Per node figures are in `nodes.csv`, per range figures in `ranges.csv`."
+    );
+    Ok(Some(RingSection {
+        intro,
+        headings: headings.iter().map(|h| h.to_string()).collect(),
+        rows,
+        note,
+    }))
 }
 
 /// One paragraph on the ring's shape, from the first strategy's rows of `nodes.csv`.
@@ -116,7 +137,7 @@ fn ownership_text(nodes: &Table, strategy: &str) -> Result<String, ReportError> 
     let stdev = (shares.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
     Ok(format!(
         "{} nodes, {tokens:.0} token ranges. Each node stores {:.1}% of the keys on average (min \
-         {:.1}%, max {:.1}%, standard deviation {:.2} points).\n\n",
+         {:.1}%, max {:.1}%, standard deviation {:.2} points).",
         shares.len(),
         100.0 * mean,
         100.0 * min(&shares),

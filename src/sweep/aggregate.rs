@@ -146,6 +146,7 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
     write("raw.csv", &raw.into_inner().expect("flushing to memory"))?;
     write("summary.csv", &table.into_inner().expect("flushing to memory"))?;
 
+    let mut drawn = Vec::new();
     if !axes.is_empty() {
         let charts = out.join("charts");
         std::fs::create_dir_all(&charts).map_err(io_error(&charts))?;
@@ -153,27 +154,25 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
             let Some(m) = headline.iter().position(|(name, _)| name == metric) else {
                 continue;
             };
-            for (a, axis) in axes.iter().enumerate() {
-                let svg = chart::metric_vs_axis(plan, &summaries, metric, m, a);
-                let name = format!("{metric}-vs-{}.svg", file_safe(&axis.path));
-                let path = charts.join(name);
-                write_atomic(&path, svg.as_bytes()).map_err(io_error(&path))?;
+            for a in 0..axes.len() {
+                let chart = chart::metric_vs_axis(plan, &summaries, metric, m, a);
+                let path = charts.join(&chart.file);
+                write_atomic(&path, chart.svg.as_bytes()).map_err(io_error(&path))?;
+                drawn.push(chart);
             }
         }
     }
+    if !axes.is_empty() {
+        let names: Vec<&str> = headline.iter().map(|(name, _)| *name).collect();
+        write(
+            "report.md",
+            super::report::markdown(plan, &summaries, &names, &drawn).as_bytes(),
+        )?;
+        write(
+            "report.html",
+            super::report::html(plan, &summaries, &names, &drawn).as_bytes(),
+        )?;
+    }
     debug_assert!(out.join(RUNS_DIR).is_dir());
     Ok(())
-}
-
-/// `path` with every character but letters, digits, '.', '-' and '_' replaced by '_'.
-fn file_safe(path: &str) -> String {
-    path.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -19,6 +19,7 @@ mod chart;
 pub mod engine;
 mod files;
 pub mod plan;
+mod report;
 pub mod stats;
 pub mod status;
 
