@@ -386,6 +386,11 @@ fn unclear_inputs_get_messages_that_say_what_to_fix() {
     assert!(stderr.contains("latin1.toml:3:19"), "{stderr}");
     assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
     assert!(!stderr.contains("check the path"), "{stderr}");
+    // A file that cannot be read names the file, not a position `:0:0` in it.
+    let missing = dir.join("missing.toml");
+    let stderr = String::from_utf8_lossy(&aesim(&["check", missing.to_str().unwrap()]).stderr).into_owned();
+    assert!(stderr.contains(&format!("--> {}\n", missing.display())), "{stderr}");
+    assert!(!stderr.contains(":0:0"), "{stderr}");
 
     // Serde's Rust type names stay out of the messages.
     let typed = dir.join("typed.toml");
