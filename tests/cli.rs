@@ -25,6 +25,10 @@ fn run_writes_every_output_and_reports_events_per_second() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("events/s"), "{stdout}");
     assert!(stdout.contains("monolithic-1024"), "{stdout}");
+    assert!(
+        stdout.contains("unrepaired  censored p50 s"),
+        "the censored median beside the open keys: {stdout}"
+    );
     for file in aesim::output::RUN_FILES {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
