@@ -4,8 +4,8 @@
 //! threads; results are always returned in the scenario's strategy order, so the
 //! output does not depend on the thread count.
 
-use crate::metrics::StrategyResult;
 use crate::metrics::ring::RingResult;
+use crate::metrics::{CensoredLatency, StrategyResult};
 use crate::scenario::Scenario;
 use crate::sim::format_secs;
 use crate::world::{InvariantChecks, InvariantViolation, World};
@@ -60,6 +60,7 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         "p99 s",
         "max s",
         "unrepaired",
+        "censored p50 s",
         "key-s",
         "hashes",
         "MB",
@@ -79,6 +80,10 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
                 short_secs(h.quantile_ns(0.99)),
                 short_secs(h.max_ns()),
                 r.divergent_at_end.to_string(),
+                // Open keys counted at their age (Kaplan-Meier); n/e: beyond this run.
+                CensoredLatency::new(h, &r.open_divergence_ages)
+                    .quantile_ns(0.5)
+                    .map_or_else(|| "n/e".into(), short_secs),
                 format!("{:.1}", r.divergence_key_ns as f64 / 1e9),
                 c.hashes_sent.to_string(),
                 format!("{:.1}", (c.hash_bytes + c.stream_bytes) as f64 / 1e6),

@@ -25,6 +25,10 @@ fn run_writes_every_output_and_reports_events_per_second() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("events/s"), "{stdout}");
     assert!(stdout.contains("monolithic-1024"), "{stdout}");
+    assert!(
+        stdout.contains("unrepaired  censored p50 s"),
+        "the censored median beside the open keys: {stdout}"
+    );
     for file in aesim::output::RUN_FILES {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
@@ -386,6 +390,11 @@ fn unclear_inputs_get_messages_that_say_what_to_fix() {
     assert!(stderr.contains("latin1.toml:3:19"), "{stderr}");
     assert!(stderr.contains("save the file as UTF-8"), "{stderr}");
     assert!(!stderr.contains("check the path"), "{stderr}");
+    // A file that cannot be read names the file, not a position `:0:0` in it.
+    let missing = dir.join("missing.toml");
+    let stderr = String::from_utf8_lossy(&aesim(&["check", missing.to_str().unwrap()]).stderr).into_owned();
+    assert!(stderr.contains(&format!("--> {}\n", missing.display())), "{stderr}");
+    assert!(!stderr.contains(":0:0"), "{stderr}");
 
     // Serde's Rust type names stay out of the messages.
     let typed = dir.join("typed.toml");

@@ -155,9 +155,10 @@ pub(crate) fn read_source(path: &Path) -> Result<(String, String), ScenarioError
             std::io::ErrorKind::IsADirectory => "name a .toml file, not a folder",
             _ => "check the file's permissions",
         };
-        fail(Locator::new("").at_span(
+        // Nothing in the file to point at: the diagnostic names the file alone.
+        fail(Diagnostic::elsewhere(
             "",
-            None,
+            &file,
             format!("cannot read the scenario file: {e}"),
             Some(hint.into()),
         ))
