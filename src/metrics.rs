@@ -18,8 +18,14 @@ pub struct Counters {
     pub replication_messages: u64,
     /// Replication messages the network lost.
     pub lost_messages: u64,
-    /// Divergence episodes ended by ordinary replication (transient divergence).
+    /// Divergence episodes ended by the replication of the write that began them (or
+    /// of a later write while an earlier one's message was still on its way): transient
+    /// divergence, nothing was lost.
     pub healed_by_replication: u64,
+    /// Divergence episodes begun by a lost replication message and ended when a later
+    /// write's replication reached the stale replica: a lost write covered up by a later
+    /// one, not repaired.
+    pub lost_writes_covered: u64,
     /// Divergence episodes ended by anti-entropy: the keys it repaired (lost writes,
     /// and whatever else only anti-entropy could have fixed).
     pub keys_repaired: u64,

@@ -4,6 +4,7 @@ use crate::model::faults::FaultEvent;
 use crate::model::workload::ClientWrite;
 use crate::model::{Key, NodeId, Version};
 use crate::protocol::SessionId;
+use crate::sim::SimTime;
 
 /// An event; the queue orders them by (time, insertion sequence).
 #[derive(Debug)]
@@ -25,6 +26,9 @@ pub enum Event {
         to: NodeId,
         key: Key,
         version: Version,
+        /// When the client write was made (to tell a write's own replication from a
+        /// later write covering an earlier lost one).
+        written: SimTime,
     },
     /// A session's setup overhead has passed: its participants start their builds.
     SessionReady { session: SessionId },

@@ -496,7 +496,13 @@ impl World {
                 coordinator,
                 lose_replication,
             } => self.client_write(key, coordinator, lose_replication),
-            Event::ReplicationArrives { from, to, key, version } => {
+            Event::ReplicationArrives {
+                from,
+                to,
+                key,
+                version,
+                written,
+            } => {
                 self.replication_in_flight -= 1;
                 self.remove_in_flight(key, to, version);
                 // Faults: a receiver that is down, or cut off, never sees the message.
@@ -517,8 +523,17 @@ impl World {
                     self.charge_write_path();
                     self.strategy.on_local_write(to, key, time);
                 }
-                if applied.healed_after_ns.is_some() {
-                    self.counters.healed_by_replication += 1;
+                if let Some(latency_ns) = applied.healed_after_ns {
+                    // The key diverged before this write was made, and no older message
+                    // for this replica is still on its way: an earlier write's message was
+                    // lost, and this later write covered it up rather than repairing it.
+                    let diverged = time.nanos() - latency_ns;
+                    let older_in_flight = self.in_flight.range((key, to, 0)..(key, to, version)).next().is_some();
+                    if diverged < written.nanos() && !older_in_flight {
+                        self.counters.lost_writes_covered += 1;
+                    } else {
+                        self.counters.healed_by_replication += 1;
+                    }
                     self.faults.healed(key, time);
                 }
             }
@@ -612,6 +627,7 @@ impl World {
                         to,
                         key,
                         version,
+                        written: self.now,
                     };
                     // Faults: a message into a crashed node or across a partition is
                     // lost; one that goes may be held back, or delivered twice.
@@ -633,6 +649,7 @@ impl World {
                                 to,
                                 key,
                                 version,
+                                written: self.now,
                             },
                         );
                     }
