@@ -23,6 +23,7 @@ fn event(rng: &mut Rng) -> Event {
         to: (rng.next() % 2) as NodeId,
         key: rng.next() as Key,
         version: rng.next() as Version,
+        written: SimTime::ZERO,
     }
 }
 
