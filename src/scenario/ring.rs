@@ -2,9 +2,10 @@
 //! protocol fields (`pairs`, `session_overhead`).
 
 use super::Checker;
-use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, TokensFile};
+use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, ReconcilerFile, TokensFile};
 use crate::model::ring::{CoordinatorChoice, RingConfig, TokenAllocation};
 use crate::protocol::PairSelection;
+use crate::protocol::reconciler::ReconcilerChoice;
 use crate::strategy::RepairSettings;
 
 /// Most tokens one node may own.
@@ -138,9 +139,67 @@ impl Checker<'_> {
                 PairsFile::Ring => PairSelection::Ring,
             },
             session_overhead_ns: session_overhead_ns.unwrap_or(0),
+            reconciler: ReconcilerChoice::Merkle,
+        }
+    }
+
+    /// A strategy's `reconciler` and its knobs (`iblt_cells`); a sketch needs a
+    /// scheduled snapshot (it is not kept live on the write path).
+    pub(super) fn reconciler(
+        &mut self,
+        choice: ReconcilerFile,
+        iblt_cells: Option<u32>,
+        live: bool,
+        at: &dyn Fn(&str) -> String,
+    ) -> ReconcilerChoice {
+        if live && choice != ReconcilerFile::Merkle {
+            self.error(
+                &at("tree"),
+                "a set-reconciliation sketch is built from a snapshot, not kept live".into(),
+                "remove `tree = \"live\"`, or use `reconciler = \"merkle\"`",
+            );
+        }
+        match choice {
+            ReconcilerFile::Merkle | ReconcilerFile::RatelessIblt => {
+                if iblt_cells.is_some() {
+                    self.error(
+                        &at("iblt_cells"),
+                        format!(
+                            "`iblt_cells` applies only to `reconciler = \"iblt\"` (this strategy's is \"{}\")",
+                            if choice == ReconcilerFile::Merkle {
+                                "merkle"
+                            } else {
+                                "rateless_iblt"
+                            }
+                        ),
+                        "remove `iblt_cells`, or set `reconciler = \"iblt\"`",
+                    );
+                }
+                if choice == ReconcilerFile::Merkle {
+                    ReconcilerChoice::Merkle
+                } else {
+                    ReconcilerChoice::RatelessIblt
+                }
+            }
+            ReconcilerFile::Iblt => {
+                let cells = iblt_cells.unwrap_or(DEFAULT_IBLT_CELLS);
+                self.require(
+                    (MIN_IBLT_CELLS..=MAX_IBLT_CELLS).contains(&cells),
+                    &at("iblt_cells"),
+                    "between 3 and 2^24",
+                    cells,
+                    "cells of each range's first IBLT (3 hash functions: about 1.3 cells per differing record decode)",
+                );
+                ReconcilerChoice::Iblt { cells }
+            }
         }
     }
 }
+
+/// Cells of a range's first IBLT when `iblt_cells` is not given.
+pub const DEFAULT_IBLT_CELLS: u32 = 1_024;
+const MIN_IBLT_CELLS: u32 = 3;
+const MAX_IBLT_CELLS: u32 = 1 << 24;
 
 /// "1 entry", "3 entries".
 fn entries(count: usize) -> String {

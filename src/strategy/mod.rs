@@ -21,6 +21,7 @@ pub use segmented::Segmented;
 
 use crate::model::ring::Ring;
 use crate::model::{Key, KeyRange, NodeId};
+use crate::protocol::reconciler::ReconcilerChoice;
 use crate::protocol::{PairSelection, SessionReport, SessionSpec, TreeMaintenance};
 use crate::sim::SimTime;
 
@@ -42,6 +43,15 @@ pub struct RepairSettings {
     /// Fixed virtual time from a session's start to its builds (setup, validation
     /// requests, messages): what makes thousands of tiny sessions cost something.
     pub session_overhead_ns: u64,
+    /// What the replicas exchange to find their differences.
+    pub reconciler: ReconcilerChoice,
+}
+
+impl RepairSettings {
+    /// The same settings with `reconciler`.
+    pub fn with_reconciler(self, reconciler: ReconcilerChoice) -> RepairSettings {
+        RepairSettings { reconciler, ..self }
+    }
 }
 
 /// One unit of repair: a contiguous key range whose keys share one replica set.

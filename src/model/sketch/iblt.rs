@@ -125,7 +125,11 @@ mod tests {
                 // Twice the difference's elements (each divergent key is one or two).
                 let cells = 3 * expected.len().max(1);
                 let decoded = Iblt::encode(cells, &a).subtract(&Iblt::encode(cells, &b)).decode();
-                assert_eq!(decoded.difference.as_ref(), Some(&expected), "seed {seed} trial {trial}");
+                assert_eq!(
+                    decoded.difference.as_ref(),
+                    Some(&expected),
+                    "seed {seed} trial {trial}"
+                );
             }
         }
     }

@@ -206,7 +206,11 @@ mod tests {
             for trial in 0..5u64 {
                 let (a, b, expected) = pair(seed * 100 + trial, common, d);
                 let exchange = reconcile(&a, &b, u64::MAX);
-                assert_eq!(exchange.difference.as_ref(), Some(&expected), "seed {seed} trial {trial}");
+                assert_eq!(
+                    exchange.difference.as_ref(),
+                    Some(&expected),
+                    "seed {seed} trial {trial}"
+                );
             }
         }
     }
