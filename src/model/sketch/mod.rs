@@ -11,6 +11,7 @@
 //! operations it performed, and the reconciler turns them into virtual time.
 
 pub mod iblt;
+pub mod pinsketch;
 pub mod riblt;
 
 use crate::model::{Key, Version};
