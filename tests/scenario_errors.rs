@@ -314,6 +314,26 @@ const CASES: &[Case] = &[
         )],
     ),
     (
+        "a PinSketch of capacity one",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"pinsketch\"\npinsketch_capacity = 1",
+        &[(
+            25,
+            22,
+            "`strategy[0].pinsketch_capacity` must be between 2 and 4,096, got 1",
+        )],
+    ),
+    (
+        "a PinSketch capacity for an IBLT",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"iblt\"\npinsketch_capacity = 64",
+        &[(
+            25,
+            22,
+            "`pinsketch_capacity` applies only to `reconciler = \"pinsketch\"` (this strategy's is \"iblt\")",
+        )],
+    ),
+    (
         "a sketch kept live",
         "interval = \"30s\"",
         "interval = \"30s\"\ntree = \"live\"\nreconciler = \"rateless_iblt\"",
@@ -330,7 +350,7 @@ const CASES: &[Case] = &[
         &[(
             19,
             1,
-            "unknown variant `minisketch`, expected one of `merkle`, `iblt`, `rateless_iblt`",
+            "unknown variant `minisketch`, expected one of `merkle`, `iblt`, `rateless_iblt`, `pinsketch`",
         )],
     ),
     (

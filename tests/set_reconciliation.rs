@@ -42,6 +42,13 @@ name = "rateless"
 leaves = 1024
 interval = "10s"
 reconciler = "rateless_iblt"
+[[strategy]]
+kind = "monolithic"
+name = "pinsketch-64"
+leaves = 1024
+interval = "10s"
+reconciler = "pinsketch"
+pinsketch_capacity = 64
 "#;
 
 fn run() -> Vec<StrategyResult> {
@@ -51,8 +58,8 @@ fn run() -> Vec<StrategyResult> {
 #[test]
 fn sketches_stream_exactly_the_divergent_keys_and_trees_do_not() {
     let results = run();
-    let [merkle, iblt, rateless] = &results[..] else {
-        panic!("three strategies")
+    let [merkle, iblt, rateless, pinsketch] = &results[..] else {
+        panic!("four strategies")
     };
     let d = merkle.counters.keys_repaired;
     assert!((900..=1_100).contains(&d), "{d} divergent keys");
@@ -60,7 +67,7 @@ fn sketches_stream_exactly_the_divergent_keys_and_trees_do_not() {
         assert_eq!(r.divergent_at_end, 0, "{}", r.strategy);
         assert_eq!(r.counters.keys_repaired, d, "{}: same writes, same losses", r.strategy);
     }
-    for sketch in [iblt, rateless] {
+    for sketch in [iblt, rateless, pinsketch] {
         assert_eq!(sketch.counters.records_streamed, d, "{}", sketch.strategy);
         assert_eq!(sketch.counters.records_needed, d, "{}", sketch.strategy);
         assert_eq!(sketch.counters.stream_bytes, d * 100);
@@ -110,6 +117,24 @@ fn the_rateless_code_sends_about_1_35_symbols_per_difference() {
         per_key > floor && per_key < 5.0 * floor,
         "{per_key} bytes per key, floor {floor}"
     );
+}
+
+#[test]
+fn pinsketch_bisects_a_difference_beyond_its_capacity() {
+    let results = run();
+    let pinsketch = &results[3];
+    let d = pinsketch.counters.keys_repaired;
+    // ~1,000 keys against 64 syndromes: the range is halved until each part holds at
+    // most 64 differing records, about log2(1,000 / 64) + 1 = 5 levels, and a few more
+    // where a part's keys cluster; the identical comparisons take one round each.
+    let rounds = pinsketch.counters.round_trips - 2;
+    assert!((5..=12).contains(&rounds), "{rounds} rounds");
+    // Every sketch is 64 x 8 bytes: at least one per 64 differing records.
+    let sketches = pinsketch.counters.hashes_sent / 64;
+    assert_eq!(pinsketch.counters.hashes_sent % 64, 0);
+    assert!(sketches >= 2 + d / 64, "{sketches} sketches");
+    let per_key = pinsketch.counters.hash_bytes as f64 / d as f64;
+    assert!(per_key < 60.0, "{per_key} bytes per key");
 }
 
 #[test]

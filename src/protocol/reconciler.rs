@@ -85,6 +85,9 @@ pub enum ReconcilerChoice {
     /// The rateless IBLT: coded symbols streamed until the difference decodes
     /// ([`super::sketches::RatelessIblt`]).
     RatelessIblt,
+    /// PinSketch of `capacity` 64-bit syndromes per sketch, bisecting a range whose
+    /// difference exceeds it ([`super::sketches::PinSketchBisect`]).
+    PinSketch { capacity: u32 },
 }
 
 impl ReconcilerChoice {
@@ -94,6 +97,7 @@ impl ReconcilerChoice {
             ReconcilerChoice::Merkle => "merkle",
             ReconcilerChoice::Iblt { .. } => "iblt",
             ReconcilerChoice::RatelessIblt => "rateless_iblt",
+            ReconcilerChoice::PinSketch { .. } => "pinsketch",
         }
     }
 
@@ -103,6 +107,7 @@ impl ReconcilerChoice {
             ReconcilerChoice::Merkle => Box::new(MerkleWalk::new(nodes)),
             ReconcilerChoice::Iblt { cells } => Box::new(super::sketches::FixedIblt::new(cells)),
             ReconcilerChoice::RatelessIblt => Box::new(super::sketches::RatelessIblt),
+            ReconcilerChoice::PinSketch { capacity } => Box::new(super::sketches::PinSketchBisect::new(capacity)),
         }
     }
 }

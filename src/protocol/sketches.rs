@@ -13,7 +13,8 @@
 use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
 use crate::model::sketch::iblt::{self, Iblt};
-use crate::model::sketch::{CELL_BYTES, Difference, Element, SKETCH_OP_NS, riblt};
+use crate::model::sketch::pinsketch::{Sketch, Work};
+use crate::model::sketch::{CELL_BYTES, Difference, Element, SKETCH_OP_NS, checksum, riblt};
 use crate::model::{KeyRange, NodeId};
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub struct SetSummary {
     /// The fixed-size IBLT built with the summary (none for the rateless code, whose
     /// symbols are produced during the exchange).
     iblt: Option<Iblt>,
+    /// The PinSketch of the whole range built with the summary.
+    pin: Option<Sketch>,
 }
 
 fn set(summary: &Summary) -> &SetSummary {
@@ -112,6 +115,7 @@ impl Reconciler for FixedIblt {
             range,
             elements,
             iblt: Some(iblt),
+            pin: None,
         })
     }
 
@@ -182,6 +186,7 @@ impl Reconciler for RatelessIblt {
             range,
             elements: records(replica, range, replicas),
             iblt: None,
+            pin: None,
         })
     }
 
@@ -218,13 +223,179 @@ impl Reconciler for RatelessIblt {
     }
 }
 
+/// PinSketch (BCH syndromes, as in Minisketch) of a fixed capacity per sketch over
+/// 64-bit element ids (a hash of key and version, as Erlay's short ids). A range whose
+/// difference exceeds the capacity fails to decode and is bisected: the next round
+/// trip carries one sketch per half of every range that failed, until every part
+/// decodes. No estimate of d is sent ahead; the bisection is the fallback, and its
+/// depth (about log2(d / c) rounds) the price of a difference beyond the capacity.
+pub struct PinSketchBisect {
+    capacity: usize,
+}
+
+impl PinSketchBisect {
+    /// Bisection depth after which a part that still fails is streamed whole (a key
+    /// range of 10^10 keys is down to single keys after 34 halvings).
+    pub const MAX_ROUNDS: usize = 64;
+
+    pub fn new(capacity: u32) -> PinSketchBisect {
+        PinSketchBisect {
+            capacity: capacity.max(2) as usize,
+        }
+    }
+
+    /// A side's records in `part` (its elements are sorted by key).
+    fn within(elements: &[Element], part: KeyRange) -> &[Element] {
+        let start = elements.partition_point(|e| e.0 < part.start);
+        let end = elements.partition_point(|e| e.0 < part.end);
+        &elements[start..end]
+    }
+
+    /// The non-zero id of a record.
+    fn id(element: Element) -> u64 {
+        checksum(element).max(1)
+    }
+
+    /// One part's exchange: its difference, or `None` beyond the capacity.
+    fn part(
+        &self,
+        a: &[Element],
+        b: &[Element],
+        prebuilt: Option<(&Sketch, &Sketch)>,
+        work: &mut Work,
+    ) -> Option<Difference> {
+        let index = |side: &[Element]| {
+            let mut ids: Vec<(u64, Element)> = side.iter().map(|&e| (Self::id(e), e)).collect();
+            ids.sort_unstable();
+            ids
+        };
+        let (ia, ib) = (index(a), index(b));
+        let ids = |v: &[(u64, Element)]| v.iter().map(|p| p.0).collect::<Vec<u64>>();
+        let (ids_a, ids_b) = (ids(&ia), ids(&ib));
+        let combined = match prebuilt {
+            Some((sa, sb)) => sa.combine(sb),
+            None => Sketch::of(self.capacity, ids_a.iter().copied(), work).combine(&Sketch::of(
+                self.capacity,
+                ids_b.iter().copied(),
+                work,
+            )),
+        };
+        let (found_a, found_b) = combined.decode(&ids_a, &ids_b, work)?;
+        let lookup = |index: &[(u64, Element)], found: &[u64]| -> Vec<Element> {
+            let mut out: Vec<Element> = found
+                .iter()
+                .filter_map(|id| index.binary_search_by_key(id, |p| p.0).ok().map(|at| index[at].1))
+                .collect();
+            out.sort_unstable();
+            out
+        };
+        Some(Difference {
+            only_first: lookup(&ia, &found_a),
+            only_second: lookup(&ib, &found_b),
+        })
+    }
+}
+
+impl Reconciler for PinSketchBisect {
+    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+        let mut elements = records(replica, range, replicas);
+        elements.sort_unstable();
+        let pin = Sketch::of(
+            self.capacity,
+            elements.iter().map(|&e| Self::id(e)),
+            &mut Work::default(),
+        );
+        Arc::new(SetSummary {
+            range,
+            elements,
+            iblt: None,
+            pin: Some(pin),
+        })
+    }
+
+    fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
+        let (a, b) = (set(a), set(b));
+        let span = KeyRange::new(a.range.start.min(b.range.start), a.range.end.max(b.range.end));
+        let mut pending = vec![span];
+        let mut difference = Difference::default();
+        let mut streamed_whole = Vec::new();
+        let mut rounds = Vec::new();
+        let mut hashes_compared = 0;
+        for level in 0..Self::MAX_ROUNDS {
+            if pending.is_empty() {
+                break;
+            }
+            let mut work = Work::default();
+            let mut failed = Vec::new();
+            for &part in &pending {
+                let prebuilt = match (level, &a.pin, &b.pin) {
+                    (0, Some(sa), Some(sb)) => Some((sa, sb)),
+                    _ => None,
+                };
+                let (ea, eb) = (Self::within(&a.elements, part), Self::within(&b.elements, part));
+                match self.part(ea, eb, prebuilt, &mut work) {
+                    Some(found) => {
+                        difference.only_first.extend(found.only_first);
+                        difference.only_second.extend(found.only_second);
+                    }
+                    None if part.len() >= 2 && level + 1 < Self::MAX_ROUNDS => {
+                        let middle = part.start + part.len() / 2;
+                        failed.push(KeyRange::new(part.start, middle));
+                        failed.push(KeyRange::new(middle, part.end));
+                    }
+                    None => streamed_whole.push((part, part)),
+                }
+            }
+            let sketches = pending.len() as u64;
+            hashes_compared += sketches * self.capacity as u64;
+            rounds.push(Round {
+                request: Message {
+                    hashes: sketches * self.capacity as u64,
+                    bytes: sketches * self.capacity as u64 * 8,
+                },
+                // One bit per part: decoded, or split.
+                reply: Message {
+                    hashes: 0,
+                    bytes: sketches.div_ceil(8),
+                },
+                compute_ns: work.multiplications.saturating_mul(SKETCH_OP_NS),
+            });
+            pending = failed;
+        }
+        difference.only_first.sort_unstable();
+        difference.only_second.sort_unstable();
+        let mut divergent = parts(&difference);
+        divergent.extend(streamed_whole);
+        divergent.sort_unstable_by_key(|(p, q)| (p.start.min(q.start), p.end.max(q.end)));
+        if let Some(last) = rounds.last_mut() {
+            last.reply.bytes += keys_reply(&divergent).bytes;
+        }
+        Reconciliation {
+            rounds,
+            hashes_compared,
+            divergent,
+        }
+    }
+
+    fn build_cost_ns(&self, summary: &Summary, range: KeyRange, scan_cost_ns_per_key: u64) -> u64 {
+        // c multiplications per record for the whole range's sketch.
+        let encode = (set(summary).elements.len() * self.capacity) as u64 * SKETCH_OP_NS;
+        range.len().saturating_mul(scan_cost_ns_per_key).saturating_add(encode)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn summary(range: KeyRange, elements: Vec<Element>, cells: Option<usize>) -> Summary {
         let iblt = cells.map(|c| Iblt::encode(c, &elements));
-        Arc::new(SetSummary { range, elements, iblt })
+        Arc::new(SetSummary {
+            range,
+            elements,
+            iblt,
+            pin: None,
+        })
     }
 
     #[test]
@@ -289,5 +460,47 @@ mod tests {
             "{symbols} for {missing}"
         );
         assert_eq!(r.rounds[0].reply.bytes, missing as u64 * KEY_BYTES);
+    }
+}
+
+#[cfg(test)]
+mod pinsketch_tests {
+    use super::*;
+
+    fn summary(capacity: u32, range: KeyRange, mut elements: Vec<Element>) -> Summary {
+        elements.sort_unstable();
+        let pin = Sketch::of(
+            capacity as usize,
+            elements.iter().map(|&e| PinSketchBisect::id(e)),
+            &mut Work::default(),
+        );
+        Arc::new(SetSummary {
+            range,
+            elements,
+            iblt: None,
+            pin: Some(pin),
+        })
+    }
+
+    #[test]
+    fn within_capacity_one_round_beyond_it_bisection_finds_every_key() {
+        let range = KeyRange::new(0, 1 << 20);
+        let a: Vec<Element> = (0..4_000).map(|k| (k * 250, 3)).collect();
+        for (d, min_rounds) in [(10usize, 1usize), (500, 4)] {
+            let b: Vec<Element> = a
+                .iter()
+                .enumerate()
+                .map(|(i, &(k, v))| (k, if i < d { v + 1 } else { v }))
+                .collect();
+            let r = PinSketchBisect::new(32).reconcile(&summary(32, range, a.clone()), &summary(32, range, b));
+            assert_eq!(r.divergent.len(), d, "d {d}");
+            assert!(r.divergent.iter().all(|(pa, pb)| pa.is_empty() && pb.len() == 1));
+            assert!(r.rounds.len() >= min_rounds, "d {d}: {} rounds", r.rounds.len());
+            if d <= 16 {
+                // Two elements per key (old and new version): 20 <= 32 decodes at once.
+                assert_eq!(r.rounds.len(), 1);
+                assert_eq!(r.rounds[0].request.bytes, 32 * 8);
+            }
+        }
     }
 }

@@ -180,6 +180,7 @@ pub enum StrategyFile {
         #[serde(default)]
         reconciler: ReconcilerFile,
         iblt_cells: Option<u32>,
+        pinsketch_capacity: Option<u32>,
     },
     Segmented(SegmentedFile),
 }
@@ -209,6 +210,7 @@ pub struct SegmentedFile {
     #[serde(default)]
     pub reconciler: ReconcilerFile,
     pub iblt_cells: Option<u32>,
+    pub pinsketch_capacity: Option<u32>,
 }
 
 /// What replicas exchange to find their differences (`reconciler = "..."`).
@@ -219,6 +221,7 @@ pub enum ReconcilerFile {
     Merkle,
     Iblt,
     RatelessIblt,
+    Pinsketch,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

@@ -143,15 +143,22 @@ impl Checker<'_> {
         }
     }
 
-    /// A strategy's `reconciler` and its knobs (`iblt_cells`); a sketch needs a
-    /// scheduled snapshot (it is not kept live on the write path).
+    /// A strategy's `reconciler` and its knobs (`iblt_cells`, `pinsketch_capacity`),
+    /// each accepted only with its own reconciler; a sketch needs a scheduled snapshot
+    /// (it is not kept live on the write path).
     pub(super) fn reconciler(
         &mut self,
         choice: ReconcilerFile,
-        iblt_cells: Option<u32>,
+        (iblt_cells, pinsketch_capacity): (Option<u32>, Option<u32>),
         live: bool,
         at: &dyn Fn(&str) -> String,
     ) -> ReconcilerChoice {
+        let name = match choice {
+            ReconcilerFile::Merkle => "merkle",
+            ReconcilerFile::Iblt => "iblt",
+            ReconcilerFile::RatelessIblt => "rateless_iblt",
+            ReconcilerFile::Pinsketch => "pinsketch",
+        };
         if live && choice != ReconcilerFile::Merkle {
             self.error(
                 &at("tree"),
@@ -159,28 +166,26 @@ impl Checker<'_> {
                 "remove `tree = \"live\"`, or use `reconciler = \"merkle\"`",
             );
         }
-        match choice {
-            ReconcilerFile::Merkle | ReconcilerFile::RatelessIblt => {
-                if iblt_cells.is_some() {
-                    self.error(
-                        &at("iblt_cells"),
-                        format!(
-                            "`iblt_cells` applies only to `reconciler = \"iblt\"` (this strategy's is \"{}\")",
-                            if choice == ReconcilerFile::Merkle {
-                                "merkle"
-                            } else {
-                                "rateless_iblt"
-                            }
-                        ),
-                        "remove `iblt_cells`, or set `reconciler = \"iblt\"`",
-                    );
-                }
-                if choice == ReconcilerFile::Merkle {
-                    ReconcilerChoice::Merkle
+        for (field, value, owner) in [
+            ("iblt_cells", iblt_cells, ReconcilerFile::Iblt),
+            ("pinsketch_capacity", pinsketch_capacity, ReconcilerFile::Pinsketch),
+        ] {
+            if value.is_some() && choice != owner {
+                let owner = if owner == ReconcilerFile::Iblt {
+                    "iblt"
                 } else {
-                    ReconcilerChoice::RatelessIblt
-                }
+                    "pinsketch"
+                };
+                self.error(
+                    &at(field),
+                    format!("`{field}` applies only to `reconciler = \"{owner}\"` (this strategy's is \"{name}\")"),
+                    &format!("remove `{field}`, or set `reconciler = \"{owner}\"`"),
+                );
             }
+        }
+        match choice {
+            ReconcilerFile::Merkle => ReconcilerChoice::Merkle,
+            ReconcilerFile::RatelessIblt => ReconcilerChoice::RatelessIblt,
             ReconcilerFile::Iblt => {
                 let cells = iblt_cells.unwrap_or(DEFAULT_IBLT_CELLS);
                 self.require(
@@ -192,6 +197,17 @@ impl Checker<'_> {
                 );
                 ReconcilerChoice::Iblt { cells }
             }
+            ReconcilerFile::Pinsketch => {
+                let capacity = pinsketch_capacity.unwrap_or(DEFAULT_PINSKETCH_CAPACITY);
+                self.require(
+                    (MIN_PINSKETCH_CAPACITY..=MAX_PINSKETCH_CAPACITY).contains(&capacity),
+                    &at("pinsketch_capacity"),
+                    "between 2 and 4,096",
+                    capacity,
+                    "differing records one sketch decodes (64 bits each; decoding costs O(capacity^2))",
+                );
+                ReconcilerChoice::PinSketch { capacity }
+            }
         }
     }
 }
@@ -200,6 +216,10 @@ impl Checker<'_> {
 pub const DEFAULT_IBLT_CELLS: u32 = 1_024;
 const MIN_IBLT_CELLS: u32 = 3;
 const MAX_IBLT_CELLS: u32 = 1 << 24;
+/// Syndromes of a PinSketch when `pinsketch_capacity` is not given.
+pub const DEFAULT_PINSKETCH_CAPACITY: u32 = 64;
+const MIN_PINSKETCH_CAPACITY: u32 = 2;
+const MAX_PINSKETCH_CAPACITY: u32 = 4_096;
 
 /// "1 entry", "3 entries".
 fn entries(count: usize) -> String {
