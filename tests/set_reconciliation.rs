@@ -94,7 +94,7 @@ fn a_fixed_iblt_pays_every_failed_decode_in_rounds_and_bytes() {
     assert_eq!(iblt.counters.hashes_sent, cells);
     // Cells of 28 bytes, and the reply naming the keys the responder needs (8 bytes each).
     let key_bytes = iblt.counters.hash_bytes - cells * 28;
-    assert!(key_bytes % 8 == 0 && key_bytes / 8 < iblt.counters.keys_repaired);
+    assert!(key_bytes.is_multiple_of(8) && key_bytes / 8 < iblt.counters.keys_repaired);
     assert_eq!(
         rateless.counters.round_trips, 3,
         "one round trip per session, however large d"

@@ -37,7 +37,7 @@ pub const fn mix(mut z: u64) -> u64 {
 
 /// The checksum of a record: what proves a peeled cell holds exactly one element.
 pub const fn checksum(element: Element) -> u64 {
-    mix(mix(element.0 ^ 0x5EED_0F_AE51) ^ element.1.rotate_left(17))
+    mix(mix(element.0 ^ 0x005E_ED0F_AE51) ^ element.1.rotate_left(17))
 }
 
 /// The symmetric difference of two sets, as decoded: records only the first side holds,
