@@ -126,13 +126,15 @@ fn pinsketch_bisects_a_difference_beyond_its_capacity() {
     let d = pinsketch.counters.keys_repaired;
     // ~1,000 keys against 64 syndromes: the range is halved until each part holds at
     // most 64 differing records, about log2(1,000 / 64) + 1 = 5 levels, and a few more
-    // where a part's keys cluster; the identical comparisons take one round each.
+    // where a part's keys cluster; the identical comparisons take one round each, the
+    // one at 20 s split in 32 parts by the previous round's estimate (~1,000 elements).
     let rounds = pinsketch.counters.round_trips - 2;
     assert!((5..=12).contains(&rounds), "{rounds} rounds");
     // Every sketch is 64 x 8 bytes: at least one per 64 differing records.
     let sketches = pinsketch.counters.hashes_sent / 64;
     assert_eq!(pinsketch.counters.hashes_sent % 64, 0);
     assert!(sketches >= 2 + d / 64, "{sketches} sketches");
+    assert!(sketches >= 2 + d / 64 + 32, "{sketches} sketches");
     let per_key = pinsketch.counters.hash_bytes as f64 / d as f64;
     assert!(per_key < 60.0, "{per_key} bytes per key");
 }

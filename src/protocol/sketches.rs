@@ -15,8 +15,9 @@ use crate::model::replicas::ReplicaTable;
 use crate::model::sketch::iblt::{self, Iblt};
 use crate::model::sketch::pinsketch::{Sketch, Work};
 use crate::model::sketch::{CELL_BYTES, Difference, Element, SKETCH_OP_NS, checksum, riblt};
-use crate::model::{KeyRange, NodeId};
-use std::sync::Arc;
+use crate::model::{Key, KeyRange, NodeId};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 /// Bytes naming one key in the responder's reply (the keys it needs sent).
 pub const KEY_BYTES: u64 = 8;
@@ -224,13 +225,17 @@ impl Reconciler for RatelessIblt {
 }
 
 /// PinSketch (BCH syndromes, as in Minisketch) of a fixed capacity per sketch over
-/// 64-bit element ids (a hash of key and version, as Erlay's short ids). A range whose
-/// difference exceeds the capacity fails to decode and is bisected: the next round
-/// trip carries one sketch per half of every range that failed, until every part
-/// decodes. No estimate of d is sent ahead; the bisection is the fallback, and its
-/// depth (about log2(d / c) rounds) the price of a difference beyond the capacity.
+/// 64-bit element ids (a hash of key and version, as Erlay's short ids). The estimate
+/// of d is the previous round's: the difference last decoded on the same range (none
+/// before its first session), which splits the range's first round into enough parts
+/// to hold about half a capacity each. The fallback when d exceeds the capacity is
+/// bisection: a part that fails to decode is halved, and the next round trip carries
+/// one sketch per half, until every part decodes (about log2(d / c) extra rounds).
 pub struct PinSketchBisect {
     capacity: usize,
+    /// Elements of the difference last decoded per range (start, end): the estimate
+    /// of the next session's d. Sessions run in event order, so it is deterministic.
+    estimates: Mutex<BTreeMap<(Key, Key), u64>>,
 }
 
 impl PinSketchBisect {
@@ -241,7 +246,19 @@ impl PinSketchBisect {
     pub fn new(capacity: u32) -> PinSketchBisect {
         PinSketchBisect {
             capacity: capacity.max(2) as usize,
+            estimates: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Parts the first round cuts `span` into for an estimated difference of `estimate`
+    /// elements: the smallest power of two giving at most half a capacity per part.
+    fn first_parts(&self, span: KeyRange, estimate: u64) -> Vec<KeyRange> {
+        let half = (self.capacity as u64 / 2).max(1);
+        let mut parts = 1u64;
+        while estimate.div_ceil(parts) > half && parts < span.len() && parts < 1 << 20 {
+            parts *= 2;
+        }
+        (0..parts).map(|i| span.part(i, parts)).collect()
     }
 
     /// A side's records in `part` (its elements are sorted by key).
@@ -316,7 +333,15 @@ impl Reconciler for PinSketchBisect {
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
         let (a, b) = (set(a), set(b));
         let span = KeyRange::new(a.range.start.min(b.range.start), a.range.end.max(b.range.end));
-        let mut pending = vec![span];
+        let estimate = self
+            .estimates
+            .lock()
+            .map(|e| e.get(&(span.start, span.end)).copied().unwrap_or(0))
+            .unwrap_or(0);
+        let mut pending = self.first_parts(span, estimate);
+        // The sketches built with the summaries cover the whole range: usable only when
+        // the first round does not split it.
+        let whole_first = pending.len() == 1;
         let mut difference = Difference::default();
         let mut streamed_whole = Vec::new();
         let mut rounds = Vec::new();
@@ -329,7 +354,7 @@ impl Reconciler for PinSketchBisect {
             let mut failed = Vec::new();
             for &part in &pending {
                 let prebuilt = match (level, &a.pin, &b.pin) {
-                    (0, Some(sa), Some(sb)) => Some((sa, sb)),
+                    (0, Some(sa), Some(sb)) if whole_first => Some((sa, sb)),
                     _ => None,
                 };
                 let (ea, eb) = (Self::within(&a.elements, part), Self::within(&b.elements, part));
@@ -364,6 +389,9 @@ impl Reconciler for PinSketchBisect {
         }
         difference.only_first.sort_unstable();
         difference.only_second.sort_unstable();
+        if let Ok(mut estimates) = self.estimates.lock() {
+            estimates.insert((span.start, span.end), difference.len() as u64);
+        }
         let mut divergent = parts(&difference);
         divergent.extend(streamed_whole);
         divergent.sort_unstable_by_key(|(p, q)| (p.start.min(q.start), p.end.max(q.end)));
@@ -502,5 +530,27 @@ mod pinsketch_tests {
                 assert_eq!(r.rounds[0].request.bytes, 32 * 8);
             }
         }
+    }
+
+    #[test]
+    fn the_previous_round_estimate_splits_the_first_round() {
+        let range = KeyRange::new(0, 1 << 20);
+        let a: Vec<Element> = (0..4_000).map(|k| (k * 250, 3)).collect();
+        let b: Vec<Element> = a
+            .iter()
+            .enumerate()
+            .map(|(i, &(k, v))| (k, if i % 8 == 0 { v + 1 } else { v }))
+            .collect();
+        let reconciler = PinSketchBisect::new(32);
+        let (sa, sb) = (summary(32, range, a), summary(32, range, b));
+        let first = reconciler.reconcile(&sa, &sb);
+        let second = reconciler.reconcile(&sa, &sb);
+        assert_eq!(first.divergent, second.divergent);
+        assert_eq!(second.divergent.len(), 500);
+        // 1,000 elements at <= 16 per part: 64 parts at once, then a round for the
+        // parts that drew more than the capacity by chance.
+        assert!(first.rounds.len() >= 6, "{} rounds", first.rounds.len());
+        assert!(second.rounds.len() <= 3, "{} rounds", second.rounds.len());
+        assert_eq!(second.rounds[0].request.hashes, 64 * 32);
     }
 }
