@@ -151,3 +151,50 @@ pub(crate) mod testing {
         (a, b, diff)
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    //! Every method against random set pairs of random sizes and difference counts,
+    //! drawn from a fixed seed: the exact difference, or (PinSketch beyond capacity) a
+    //! reported failure, never a wrong set.
+    use super::testing::pair;
+    use super::{checksum, iblt::Iblt, pinsketch, riblt};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn every_method_decodes_random_pairs_exactly() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2024);
+        for case in 0..60u64 {
+            let common = rng.random_range(0..3_000usize);
+            let d = rng.random_range(0..300usize);
+            let (a, b, expected) = pair(case * 7 + 1, common, d);
+            let elements = expected.len();
+            // IBLT with 1.5x cells plus slack: decodes with high probability; when it
+            // does not, it must say so.
+            let cells = elements + elements / 2 + 30;
+            let iblt = Iblt::encode(cells, &a).subtract(&Iblt::encode(cells, &b)).decode();
+            if let Some(found) = iblt.difference {
+                assert_eq!(found, expected, "case {case}");
+            }
+            let rateless = riblt::reconcile(&a, &b, u64::MAX);
+            assert_eq!(rateless.difference.as_ref(), Some(&expected), "case {case}");
+            // PinSketch over the elements' ids, capacity drawn around the difference (<= 160).
+            let capacity = rng.random_range(1..=(elements.max(1) * 2).min(160));
+            let ids = |s: &[(u64, u64)]| s.iter().map(|&e| checksum(e).max(1)).collect::<Vec<u64>>();
+            let (ia, ib) = (ids(&a), ids(&b));
+            let mut work = pinsketch::Work::default();
+            let sketch = pinsketch::Sketch::of(capacity, ia.iter().copied(), &mut work)
+                .combine(&pinsketch::Sketch::of(capacity, ib.iter().copied(), &mut work));
+            let decoded = sketch.decode(&ia, &ib, &mut work);
+            if elements <= capacity {
+                let mut want = (ids(&expected.only_first), ids(&expected.only_second));
+                want.0.sort_unstable();
+                want.1.sort_unstable();
+                assert_eq!(decoded, Some(want), "case {case}: c {capacity} d {elements}");
+            } else {
+                assert_eq!(decoded, None, "case {case}: c {capacity} d {elements}");
+            }
+        }
+    }
+}
