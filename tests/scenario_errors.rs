@@ -298,6 +298,62 @@ const CASES: &[Case] = &[
         )],
     ),
     (
+        "an IBLT of fewer than three cells",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"iblt\"\niblt_cells = 2",
+        &[(25, 14, "`strategy[0].iblt_cells` must be between 3 and 2^24, got 2")],
+    ),
+    (
+        "IBLT cells for the Merkle walk",
+        "interval = \"30s\"",
+        "interval = \"30s\"\niblt_cells = 100",
+        &[(
+            24,
+            14,
+            "`iblt_cells` applies only to `reconciler = \"iblt\"` (this strategy's is \"merkle\")",
+        )],
+    ),
+    (
+        "a PinSketch of capacity one",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"pinsketch\"\npinsketch_capacity = 1",
+        &[(
+            25,
+            22,
+            "`strategy[0].pinsketch_capacity` must be between 2 and 4,096, got 1",
+        )],
+    ),
+    (
+        "a PinSketch capacity for an IBLT",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"iblt\"\npinsketch_capacity = 64",
+        &[(
+            25,
+            22,
+            "`pinsketch_capacity` applies only to `reconciler = \"pinsketch\"` (this strategy's is \"iblt\")",
+        )],
+    ),
+    (
+        "a sketch kept live",
+        "interval = \"30s\"",
+        "interval = \"30s\"\ntree = \"live\"\nreconciler = \"rateless_iblt\"",
+        &[(
+            24,
+            8,
+            "a set-reconciliation sketch is built from a snapshot, not kept live",
+        )],
+    ),
+    (
+        "an unknown reconciler",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"minisketch\"",
+        &[(
+            19,
+            1,
+            "unknown variant `minisketch`, expected one of `merkle`, `iblt`, `rateless_iblt`, `pinsketch`",
+        )],
+    ),
+    (
         "an unknown strategy kind",
         "kind = \"monolithic\"",
         "kind = \"monolitic\"",

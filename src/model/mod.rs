@@ -8,6 +8,7 @@ pub mod merkle;
 pub mod network;
 pub mod replicas;
 pub mod ring;
+pub mod sketch;
 pub mod tree_cache;
 pub mod workload;
 

@@ -14,6 +14,7 @@
 //! other's internals.
 
 pub mod reconciler;
+pub mod sketches;
 
 use crate::model::{KeyRange, NodeId};
 use crate::sim::SimTime;

@@ -32,6 +32,9 @@ pub struct Message {
 pub struct Round {
     pub request: Message,
     pub reply: Message,
+    /// Virtual time the endpoints compute between the request's arrival and the reply
+    /// (decoding a sketch, encoding a larger one for a retry); 0 for the Merkle walk.
+    pub compute_ns: u64,
 }
 
 /// What reconciling two summaries found.
@@ -61,6 +64,52 @@ pub trait Reconciler {
 
     /// The exchange between an initiator holding `a` and a responder holding `b`.
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation;
+
+    /// Virtual time a scheduled build of `summary` over `range` holds a core: by default
+    /// a scan of the range's keys (the Merkle walk); sketches add their encoding.
+    fn build_cost_ns(&self, summary: &Summary, range: KeyRange, scan_cost_ns_per_key: u64) -> u64 {
+        let _ = summary;
+        range.len().saturating_mul(scan_cost_ns_per_key)
+    }
+}
+
+/// Which reconciler a strategy's sessions use (validated from the scenario).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReconcilerChoice {
+    /// The binary Merkle tree walk ([`MerkleWalk`]).
+    #[default]
+    Merkle,
+    /// An IBLT of `cells` cells per range, doubled until the difference decodes
+    /// ([`super::sketches::FixedIblt`]).
+    Iblt { cells: u32 },
+    /// The rateless IBLT: coded symbols streamed until the difference decodes
+    /// ([`super::sketches::RatelessIblt`]).
+    RatelessIblt,
+    /// PinSketch of `capacity` 64-bit syndromes per sketch, bisecting a range whose
+    /// difference exceeds it ([`super::sketches::PinSketchBisect`]).
+    PinSketch { capacity: u32 },
+}
+
+impl ReconcilerChoice {
+    /// Name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReconcilerChoice::Merkle => "merkle",
+            ReconcilerChoice::Iblt { .. } => "iblt",
+            ReconcilerChoice::RatelessIblt => "rateless_iblt",
+            ReconcilerChoice::PinSketch { .. } => "pinsketch",
+        }
+    }
+
+    /// The reconciler itself, for a cluster of `nodes` nodes.
+    pub fn build(self, nodes: usize) -> Box<dyn Reconciler> {
+        match self {
+            ReconcilerChoice::Merkle => Box::new(MerkleWalk::new(nodes)),
+            ReconcilerChoice::Iblt { cells } => Box::new(super::sketches::FixedIblt::new(cells)),
+            ReconcilerChoice::RatelessIblt => Box::new(super::sketches::RatelessIblt),
+            ReconcilerChoice::PinSketch { capacity } => Box::new(super::sketches::PinSketchBisect::new(capacity)),
+        }
+    }
 }
 
 /// The binary Merkle tree walk: both sides build a tree of `leaves` leaves over the
@@ -112,6 +161,7 @@ impl Reconciler for MerkleWalk {
                 .map(|&hashes| Round {
                     request: level(hashes),
                     reply: level(hashes),
+                    compute_ns: 0,
                 })
                 .collect(),
             hashes_compared: comparison.hashes_compared(),

@@ -177,6 +177,10 @@ pub enum StrategyFile {
         #[serde(default)]
         pairs: PairsFile,
         session_overhead: Option<DurationText>,
+        #[serde(default)]
+        reconciler: ReconcilerFile,
+        iblt_cells: Option<u32>,
+        pinsketch_capacity: Option<u32>,
     },
     Segmented(SegmentedFile),
 }
@@ -203,6 +207,21 @@ pub struct SegmentedFile {
     #[serde(default)]
     pub pairs: PairsFile,
     pub session_overhead: Option<DurationText>,
+    #[serde(default)]
+    pub reconciler: ReconcilerFile,
+    pub iblt_cells: Option<u32>,
+    pub pinsketch_capacity: Option<u32>,
+}
+
+/// What replicas exchange to find their differences (`reconciler = "..."`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconcilerFile {
+    #[default]
+    Merkle,
+    Iblt,
+    RatelessIblt,
+    Pinsketch,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

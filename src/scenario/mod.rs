@@ -513,8 +513,18 @@ impl Checker<'_> {
                     order,
                     pairs,
                     session_overhead,
+                    reconciler,
+                    iblt_cells,
+                    pinsketch_capacity,
                 } => {
-                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0));
+                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0)).with_reconciler(
+                        self.reconciler(
+                            reconciler,
+                            (iblt_cells, pinsketch_capacity),
+                            matches!(tree, TreeFile::Live),
+                            &at,
+                        ),
+                    );
                     // On a ring a tree covers one token range: its size is known once
                     // the tokens are drawn, so only the whole key space is checked here.
                     self.leaves(leaves, &at("leaves"), c.keys, "keys");
@@ -540,7 +550,14 @@ impl Checker<'_> {
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
                 StrategyFile::Segmented(raw) => {
-                    repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0));
+                    repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0)).with_reconciler(
+                        self.reconciler(
+                            raw.reconciler,
+                            (raw.iblt_cells, raw.pinsketch_capacity),
+                            matches!(raw.tree, TreeFile::Live),
+                            &at,
+                        ),
+                    );
                     let name = raw.name.clone().unwrap_or_else(|| "segmented".into());
                     let scans = c.scan_cost_per_key.0 > 0;
                     let partial = c.replication_factor.is_some_and(|rf| rf < c.nodes);

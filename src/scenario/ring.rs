@@ -2,9 +2,10 @@
 //! protocol fields (`pairs`, `session_overhead`).
 
 use super::Checker;
-use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, TokensFile};
+use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, ReconcilerFile, TokensFile};
 use crate::model::ring::{CoordinatorChoice, RingConfig, TokenAllocation};
 use crate::protocol::PairSelection;
+use crate::protocol::reconciler::ReconcilerChoice;
 use crate::strategy::RepairSettings;
 
 /// Most tokens one node may own.
@@ -138,9 +139,87 @@ impl Checker<'_> {
                 PairsFile::Ring => PairSelection::Ring,
             },
             session_overhead_ns: session_overhead_ns.unwrap_or(0),
+            reconciler: ReconcilerChoice::Merkle,
+        }
+    }
+
+    /// A strategy's `reconciler` and its knobs (`iblt_cells`, `pinsketch_capacity`),
+    /// each accepted only with its own reconciler; a sketch needs a scheduled snapshot
+    /// (it is not kept live on the write path).
+    pub(super) fn reconciler(
+        &mut self,
+        choice: ReconcilerFile,
+        (iblt_cells, pinsketch_capacity): (Option<u32>, Option<u32>),
+        live: bool,
+        at: &dyn Fn(&str) -> String,
+    ) -> ReconcilerChoice {
+        let name = match choice {
+            ReconcilerFile::Merkle => "merkle",
+            ReconcilerFile::Iblt => "iblt",
+            ReconcilerFile::RatelessIblt => "rateless_iblt",
+            ReconcilerFile::Pinsketch => "pinsketch",
+        };
+        if live && choice != ReconcilerFile::Merkle {
+            self.error(
+                &at("tree"),
+                "a set-reconciliation sketch is built from a snapshot, not kept live".into(),
+                "remove `tree = \"live\"`, or use `reconciler = \"merkle\"`",
+            );
+        }
+        for (field, value, owner) in [
+            ("iblt_cells", iblt_cells, ReconcilerFile::Iblt),
+            ("pinsketch_capacity", pinsketch_capacity, ReconcilerFile::Pinsketch),
+        ] {
+            if value.is_some() && choice != owner {
+                let owner = if owner == ReconcilerFile::Iblt {
+                    "iblt"
+                } else {
+                    "pinsketch"
+                };
+                self.error(
+                    &at(field),
+                    format!("`{field}` applies only to `reconciler = \"{owner}\"` (this strategy's is \"{name}\")"),
+                    &format!("remove `{field}`, or set `reconciler = \"{owner}\"`"),
+                );
+            }
+        }
+        match choice {
+            ReconcilerFile::Merkle => ReconcilerChoice::Merkle,
+            ReconcilerFile::RatelessIblt => ReconcilerChoice::RatelessIblt,
+            ReconcilerFile::Iblt => {
+                let cells = iblt_cells.unwrap_or(DEFAULT_IBLT_CELLS);
+                self.require(
+                    (MIN_IBLT_CELLS..=MAX_IBLT_CELLS).contains(&cells),
+                    &at("iblt_cells"),
+                    "between 3 and 2^24",
+                    cells,
+                    "cells of each range's first IBLT (3 hash functions: about 1.3 cells per differing record decode)",
+                );
+                ReconcilerChoice::Iblt { cells }
+            }
+            ReconcilerFile::Pinsketch => {
+                let capacity = pinsketch_capacity.unwrap_or(DEFAULT_PINSKETCH_CAPACITY);
+                self.require(
+                    (MIN_PINSKETCH_CAPACITY..=MAX_PINSKETCH_CAPACITY).contains(&capacity),
+                    &at("pinsketch_capacity"),
+                    "between 2 and 4,096",
+                    capacity,
+                    "differing records one sketch decodes (64 bits each; decoding costs O(capacity^2))",
+                );
+                ReconcilerChoice::PinSketch { capacity }
+            }
         }
     }
 }
+
+/// Cells of a range's first IBLT when `iblt_cells` is not given.
+pub const DEFAULT_IBLT_CELLS: u32 = 1_024;
+const MIN_IBLT_CELLS: u32 = 3;
+const MAX_IBLT_CELLS: u32 = 1 << 24;
+/// Syndromes of a PinSketch when `pinsketch_capacity` is not given.
+pub const DEFAULT_PINSKETCH_CAPACITY: u32 = 64;
+const MIN_PINSKETCH_CAPACITY: u32 = 2;
+const MAX_PINSKETCH_CAPACITY: u32 = 4_096;
 
 /// "1 entry", "3 entries".
 fn entries(count: usize) -> String {

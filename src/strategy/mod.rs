@@ -21,6 +21,7 @@ pub use segmented::Segmented;
 
 use crate::model::ring::Ring;
 use crate::model::{Key, KeyRange, NodeId};
+use crate::protocol::reconciler::ReconcilerChoice;
 use crate::protocol::{PairSelection, SessionReport, SessionSpec, TreeMaintenance};
 use crate::sim::SimTime;
 
@@ -35,13 +36,37 @@ pub struct StrategyConfig {
 }
 
 /// Protocol settings every strategy's sessions share.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct RepairSettings {
     /// Which pairs of a range's replicas compare their trees.
     pub pairs: PairSelection,
     /// Fixed virtual time from a session's start to its builds (setup, validation
     /// requests, messages): what makes thousands of tiny sessions cost something.
     pub session_overhead_ns: u64,
+    /// What the replicas exchange to find their differences.
+    pub reconciler: ReconcilerChoice,
+}
+
+/// As derived, but without `reconciler` when it is the default Merkle walk: a scenario's
+/// fingerprint hashes its `Debug` text, so scenarios written before reconcilers existed
+/// keep their fingerprints (and `run.toml` its `scenario_hash`) byte for byte.
+impl std::fmt::Debug for RepairSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("RepairSettings");
+        s.field("pairs", &self.pairs)
+            .field("session_overhead_ns", &self.session_overhead_ns);
+        if self.reconciler != ReconcilerChoice::Merkle {
+            s.field("reconciler", &self.reconciler);
+        }
+        s.finish()
+    }
+}
+
+impl RepairSettings {
+    /// The same settings with `reconciler`.
+    pub fn with_reconciler(self, reconciler: ReconcilerChoice) -> RepairSettings {
+        RepairSettings { reconciler, ..self }
+    }
 }
 
 /// One unit of repair: a contiguous key range whose keys share one replica set.

@@ -41,6 +41,8 @@ pub enum Event {
     },
     /// A pair's hash request for the current level reaches the responder.
     HashRequestArrives { session: SessionId, pair: usize },
+    /// The responder has computed its reply to the current round (sketch decoding).
+    ReplyReady { session: SessionId, pair: usize },
     /// The responder's hashes for the current level reach the initiator.
     HashReplyArrives { session: SessionId, pair: usize },
     /// Streamed records of one divergent leaf reach `to`. Only the records that were

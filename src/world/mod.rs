@@ -20,7 +20,7 @@ use crate::model::replicas::ReplicaTable;
 use crate::model::ring::{CoordinatorChoice, Ring};
 use crate::model::workload::{ClientWrite, Workload};
 use crate::model::{Key, KeyRange, NodeId};
-use crate::protocol::reconciler::{MerkleWalk, Reconciler};
+use crate::protocol::reconciler::Reconciler;
 use crate::protocol::{SessionId, SessionSpec};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
@@ -204,7 +204,7 @@ impl World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
             replicas: ReplicaTable::for_key_space(ring.replication_factor(), key_count),
-            reconciler: Box::new(MerkleWalk::new(nodes)),
+            reconciler: strategy.repair.reconciler.build(nodes),
             workload: Workload::new(scenario.workload.clone(), key_count, coordinator_choices, scenario.seed),
             network: Network::new(scenario.network.clone(), nodes, scenario.seed),
             cores: params
@@ -544,6 +544,7 @@ impl World {
                 held_core,
             } => self.build_done(session, node, held_core),
             Event::HashRequestArrives { session, pair } => self.hash_request_arrives(session, pair),
+            Event::ReplyReady { session, pair } => self.reply_ready(session, pair),
             Event::HashReplyArrives { session, pair } => self.hash_reply_arrives(session, pair),
             Event::StreamArrives {
                 session,

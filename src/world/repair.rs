@@ -160,7 +160,10 @@ impl World {
         }
         self.counters.tree_builds += 1;
         self.counters.keys_scanned += p.range.len();
-        let scan_ns = p.range.len().saturating_mul(self.params.scan_cost_ns_per_key);
+        let summary = session.summaries[participant].as_ref().expect("snapshot taken");
+        let scan_ns = self
+            .reconciler
+            .build_cost_ns(summary, p.range, self.params.scan_cost_ns_per_key);
         if let Some(load) = self.node_load.get_mut(p.node) {
             load.build_core_ns = load.build_core_ns.saturating_add(scan_ns);
         }
@@ -257,6 +260,22 @@ impl World {
 
     pub(super) fn hash_request_arrives(&mut self, id: SessionId, pair: usize) {
         // Faults: messages of an aborted session find no one listening.
+        let Some(session) = self.sessions.get(&id) else {
+            return;
+        };
+        let exchange = &session.pairs[pair];
+        let compute_ns = exchange.reconciliation.rounds[exchange.round].compute_ns;
+        if compute_ns == 0 {
+            self.send_round(id, pair, false);
+        } else {
+            // The endpoints decode (or re-encode) before the reply leaves.
+            self.queue
+                .push(self.now.after(compute_ns), Event::ReplyReady { session: id, pair });
+        }
+    }
+
+    /// A round's computation is over: the reply leaves (unless the session was aborted).
+    pub(super) fn reply_ready(&mut self, id: SessionId, pair: usize) {
         if self.sessions.contains_key(&id) {
             self.send_round(id, pair, false);
         }
