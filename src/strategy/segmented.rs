@@ -49,6 +49,9 @@ pub struct Segmented {
     reaper_rules: bool,
     /// Which nodes were down at the last dispatch (ring only).
     down: Vec<bool>,
+    /// Round robin: segments a fault stopped, waiting in `passed_over`, that still owe
+    /// the pass they were started in (a later pass may have opened meanwhile).
+    keeps_pass: Vec<bool>,
     /// Local writes (summed over nodes) to each segment since its last comparison began.
     writes_since_visit: Vec<u64>,
     /// When each segment's last comparison began (time zero before the first).
@@ -146,6 +149,7 @@ impl Segmented {
             passed_over: BTreeSet::new(),
             reaper_rules,
             down: vec![false; nodes],
+            keeps_pass: vec![false; segments],
             writes_since_visit: vec![0; segments],
             last_visit: vec![SimTime::ZERO; segments],
             in_flight: vec![false; segments],
@@ -287,7 +291,9 @@ impl Segmented {
                 .find(|&s| !self.in_flight[s as usize] && self.replicas_free(s));
             if let Some(segment) = ready {
                 self.passed_over.remove(&segment);
-                self.passes.pass_of[segment as usize] = self.passes.opened - 1;
+                if !std::mem::take(&mut self.keeps_pass[segment as usize]) {
+                    self.passes.pass_of[segment as usize] = self.passes.opened - 1;
+                }
                 return Some(segment);
             }
         }
@@ -499,7 +505,9 @@ impl Strategy for Segmented {
             self.written.insert(segment);
         }
         if self.config.policy == Policy::RoundRobin {
+            // Started in its pass already: it completes that pass when it runs again.
             self.passed_over.insert(segment);
+            self.keeps_pass[s] = true;
         }
         self.dispatch(ctx);
         true
