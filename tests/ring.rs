@@ -253,3 +253,23 @@ fn round_robin_segments_stopped_by_crashes_still_complete_their_passes() {
     );
     assert_eq!(r.divergent_at_end, 0, "writes stop at 3 min: everything is repaired");
 }
+
+#[test]
+fn a_partition_stalls_only_the_ranges_it_cuts_under_reapers_rules() {
+    // Node 4 is cut off from 60 s to 150 s. Reaper's rules see it unreachable: segments
+    // with node 4 are neither started nor left holding workers, so the other ranges keep
+    // their 30 s bound.
+    let strategy = "[[strategy]]\nkind = \"segmented\"\nname = \"seg\"\nsegments = 192\nleaves = 16\n\
+                    workers = 3\npolicy = \"hottest_first\"\nmax_interval = \"30s\"\nmax_sessions_per_node = 1\n";
+    let partition = "[faults]\n[[faults.partition]]\nstart = \"60s\"\nend = \"150s\"\nisolate = [4]\n";
+    let scenario = ring_scenario(RF3, &format!("{strategy}{partition}"));
+    let results = run_scenario(&scenario, 1).unwrap();
+    let ring = results[0].ring.as_ref().unwrap();
+    for range in &ring.ranges {
+        let gap_s = range.max_unrepaired_ns as f64 / 1e9;
+        if !range.replicas.contains(&4) {
+            assert!(gap_s <= 31.0, "range {:?} without node 4 waited {gap_s} s", range.keys);
+        }
+    }
+    assert_eq!(results[0].divergent_at_end, 0);
+}

@@ -214,9 +214,13 @@ impl Faults {
         }
     }
 
-    /// Which nodes are down, by node: what gossip tells every node.
-    pub fn down(&self) -> &[bool] {
-        &self.down
+    /// The node groups cut off from the rest by the partitions in force (two nodes are
+    /// separated when one is in a group and the other is not).
+    pub fn isolated_groups(&self) -> Vec<Vec<NodeId>> {
+        self.active_partitions
+            .iter()
+            .map(|&i| self.config.partitions[i].isolated.clone())
+            .collect()
     }
 
     pub fn is_down(&self, node: NodeId) -> bool {

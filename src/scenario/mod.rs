@@ -525,8 +525,9 @@ impl Checker<'_> {
                             &at,
                         ),
                     );
-                    // On a ring a tree covers one token range: its size is known once
-                    // the tokens are drawn, so only the whole key space is checked here.
+                    // On a ring a tree covers one token range, whose size is known only
+                    // once the tokens are drawn: only the whole key space is checked (a
+                    // smaller range gets empty leaves; see ARCHITECTURE.md, the ring).
                     self.leaves(leaves, &at("leaves"), c.keys, "keys");
                     // Zero means back to back; a pass must then take time, or the run
                     // would loop forever at one instant.

@@ -19,6 +19,7 @@ mod segmented;
 pub use monolithic::Monolithic;
 pub use segmented::Segmented;
 
+use crate::model::faults::Faults;
 use crate::model::ring::Ring;
 use crate::model::{Key, KeyRange, NodeId};
 use crate::protocol::reconciler::ReconcilerChoice;
@@ -231,12 +232,12 @@ pub enum Command {
 pub struct Ctx<'a> {
     now: SimTime,
     commands: &'a mut Vec<Command>,
-    down: &'a [bool],
+    faults: &'a Faults,
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(now: SimTime, commands: &'a mut Vec<Command>, down: &'a [bool]) -> Ctx<'a> {
-        Ctx { now, commands, down }
+    pub(crate) fn new(now: SimTime, commands: &'a mut Vec<Command>, faults: &'a Faults) -> Ctx<'a> {
+        Ctx { now, commands, faults }
     }
 
     pub fn now(&self) -> SimTime {
@@ -246,7 +247,13 @@ impl<'a> Ctx<'a> {
     /// Whether `node` is down (crashed and not restarted): what gossip tells every
     /// node, and what Reaper checks before it starts a segment.
     pub fn is_down(&self, node: NodeId) -> bool {
-        self.down.get(node).copied().unwrap_or(false)
+        self.faults.is_down(node)
+    }
+
+    /// The node groups that partitions in force cut off from the rest: what each
+    /// node's failure detector reports as unreachable.
+    pub fn isolated_groups(&self) -> Vec<Vec<NodeId>> {
+        self.faults.isolated_groups()
     }
 
     /// Starts comparing a range on some of its replicas; [`Strategy::on_session_done`]

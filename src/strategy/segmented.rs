@@ -49,9 +49,15 @@ pub struct Segmented {
     reaper_rules: bool,
     /// Which nodes were down at the last dispatch (ring only).
     down: Vec<bool>,
-    /// Round robin: segments a fault stopped, waiting in `passed_over`, that still owe
-    /// the pass they were started in (a later pass may have opened meanwhile).
-    keeps_pass: Vec<bool>,
+    /// The node groups partitions cut off at the last dispatch (ring only).
+    cut: Vec<Vec<NodeId>>,
+    /// Round robin: the passes each segment in `passed_over` still owes a visit to,
+    /// oldest first (a segment passed over while in flight, then stopped by a fault,
+    /// owes both its own pass and the next one).
+    owed: Vec<VecDeque<u64>>,
+    /// Each in-flight segment's last visit and writes before the visit began, restored
+    /// if a fault stops it (the visit did not happen, so its urgency stays).
+    before_visit: Vec<(SimTime, u64)>,
     /// Local writes (summed over nodes) to each segment since its last comparison began.
     writes_since_visit: Vec<u64>,
     /// When each segment's last comparison began (time zero before the first).
@@ -149,7 +155,9 @@ impl Segmented {
             passed_over: BTreeSet::new(),
             reaper_rules,
             down: vec![false; nodes],
-            keeps_pass: vec![false; segments],
+            cut: Vec::new(),
+            owed: vec![VecDeque::new(); segments],
+            before_visit: vec![(SimTime::ZERO, 0); segments],
             writes_since_visit: vec![0; segments],
             last_visit: vec![SimTime::ZERO; segments],
             in_flight: vec![false; segments],
@@ -219,10 +227,12 @@ impl Segmented {
         }
         let limit = self.config.max_sessions_per_node.unwrap_or(u32::MAX);
         let unit = self.segments[segment as usize].1;
-        self.units[unit]
-            .replicas
-            .iter()
-            .all(|&n| self.node_busy[n] < limit && !self.down[n])
+        let replicas = &self.units[unit].replicas;
+        replicas.iter().all(|&n| self.node_busy[n] < limit && !self.down[n])
+            && self.cut.iter().all(|group| {
+                let inside = replicas.iter().filter(|n| group.contains(n)).count();
+                inside == 0 || inside == replicas.len()
+            })
     }
 
     /// The segment holding `key`.
@@ -240,6 +250,7 @@ impl Segmented {
             for (node, down) in self.down.iter_mut().enumerate() {
                 *down = ctx.is_down(node);
             }
+            self.cut = ctx.isolated_groups();
         }
         while self.busy_workers < self.config.workers {
             let Some(segment) = self.pick(ctx.now()) else { break };
@@ -256,6 +267,7 @@ impl Segmented {
         ctx.revisit_gap(now.since(self.last_visit[s]));
         let was_idle = self.idle_by_last_visit.remove(&(self.last_visit[s], segment));
         debug_assert!(was_idle, "a segment is compared by one worker at a time");
+        self.before_visit[s] = (self.last_visit[s], self.writes_since_visit[s]);
         self.last_visit[s] = now;
         if self.config.policy == Policy::HottestFirst {
             self.idle_by_writes
@@ -290,9 +302,10 @@ impl Segmented {
                 .copied()
                 .find(|&s| !self.in_flight[s as usize] && self.replicas_free(s));
             if let Some(segment) = ready {
-                self.passed_over.remove(&segment);
-                if !std::mem::take(&mut self.keeps_pass[segment as usize]) {
-                    self.passes.pass_of[segment as usize] = self.passes.opened - 1;
+                let owed = &mut self.owed[segment as usize];
+                self.passes.pass_of[segment as usize] = owed.pop_front().expect("a passed-over segment owes a pass");
+                if owed.is_empty() {
+                    self.passed_over.remove(&segment);
                 }
                 return Some(segment);
             }
@@ -322,8 +335,9 @@ impl Segmented {
                 self.passes.pass_of[segment as usize] = self.passes.opened - 1;
                 return Some(segment);
             }
-            // A replica is busy: come back to it later in this pass.
+            // In flight, or a replica is busy: come back to it later in this pass.
             self.passed_over.insert(segment);
+            self.owed[segment as usize].push_back(self.passes.opened - 1);
             if self.next_in_order == 0 {
                 return None;
             }
@@ -486,8 +500,9 @@ impl Strategy for Segmented {
         if !self.reaper_rules {
             return false;
         }
-        // Postponed: the segment goes back to the idle ones (keeping its last visit, so
-        // it stays as urgent as it was) and its worker moves on.
+        // Postponed: the visit did not happen, so the segment goes back to the idle ones
+        // with its previous last visit and writes (as urgent as it was), and its worker
+        // moves on.
         let segment = spec.tag;
         let s = segment as usize;
         let unit = self.segments[s].1;
@@ -496,6 +511,9 @@ impl Strategy for Segmented {
         }
         self.in_flight[s] = false;
         self.busy_workers -= 1;
+        let (last_visit, writes_before) = self.before_visit[s];
+        self.last_visit[s] = last_visit;
+        self.writes_since_visit[s] += writes_before;
         self.idle_by_last_visit.insert((self.last_visit[s], segment));
         let writes = self.writes_since_visit[s];
         if writes > 0 && self.config.policy == Policy::HottestFirst {
@@ -505,9 +523,10 @@ impl Strategy for Segmented {
             self.written.insert(segment);
         }
         if self.config.policy == Policy::RoundRobin {
-            // Started in its pass already: it completes that pass when it runs again.
+            // It still owes the pass it was started in, before any it was passed over for.
             self.passed_over.insert(segment);
-            self.keeps_pass[s] = true;
+            let pass = self.passes.pass_of[s];
+            self.owed[s].push_front(pass);
         }
         self.dispatch(ctx);
         true

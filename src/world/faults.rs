@@ -74,7 +74,7 @@ impl World {
         for id in stopped {
             let session = self.sessions.remove(&id).expect("listed");
             self.faults.counters.sessions_aborted += 1;
-            let mut ctx = Ctx::new(self.now, &mut self.commands, self.faults.down());
+            let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
             if self.strategy.on_session_aborted(&mut ctx, &session.spec) {
                 // The strategy took it back: it no longer occupies its replicas.
                 for node in session.spec.nodes() {

@@ -254,7 +254,7 @@ impl World {
         }
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
-        let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands, world.faults.down());
+        let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands, &world.faults);
         world.strategy.start(&mut ctx);
         world.apply_commands();
         world
@@ -345,7 +345,7 @@ impl World {
             return Err(violation);
         }
         self.now = self.params.end;
-        let mut ctx = Ctx::new(self.now, &mut self.commands, self.faults.down());
+        let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
         self.strategy.on_end(&mut ctx);
         self.apply_commands_at_end();
         if self.samples.last().is_none_or(|s| s.time < self.now) {
@@ -553,7 +553,7 @@ impl World {
                 records,
             } => self.stream_arrives(session, pair, to, &records),
             Event::StrategyTimer { token } => {
-                let mut ctx = Ctx::new(time, &mut self.commands, self.faults.down());
+                let mut ctx = Ctx::new(time, &mut self.commands, &self.faults);
                 self.strategy.on_timer(&mut ctx, token);
                 self.apply_commands();
             }

@@ -450,7 +450,7 @@ impl World {
                 repairs.completed(piece, range, self.now);
             }
         }
-        let mut ctx = Ctx::new(self.now, &mut self.commands, self.faults.down());
+        let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
         self.strategy.on_session_done(&mut ctx, &session.report);
         self.apply_commands();
     }
