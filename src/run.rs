@@ -6,6 +6,7 @@
 
 use crate::metrics::ring::RingResult;
 use crate::metrics::{CensoredLatency, StrategyResult};
+use crate::model::ring::Ownership;
 use crate::scenario::Scenario;
 use crate::sim::format_secs;
 use crate::world::{InvariantChecks, InvariantViolation, World};
@@ -165,22 +166,17 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
 
 /// How the ring spreads the key space: token ranges and each node's share.
 fn ownership_line(ring: &RingResult) -> String {
-    let shares: Vec<f64> = ring.nodes.iter().map(|n| n.ownership).collect();
-    let n = shares.len() as f64;
-    let mean = shares.iter().sum::<f64>() / n;
-    let stdev = (shares.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let min = shares.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = shares.iter().copied().fold(0.0, f64::max);
+    let shares = Ownership::of(ring.nodes.iter().map(|n| n.ownership).collect());
     let token_ranges = ring.nodes.iter().map(|n| n.tokens).sum::<u64>();
     format!(
         "ring: {} nodes, {} token ranges; each node stores {:.1}% of the keys on average \
          (min {:.1}%, max {:.1}%, stdev {:.2} points)\n",
         ring.nodes.len(),
         token_ranges,
-        100.0 * mean,
-        100.0 * min,
-        100.0 * max,
-        100.0 * stdev
+        100.0 * shares.mean,
+        100.0 * shares.min,
+        100.0 * shares.max,
+        100.0 * shares.stdev
     )
 }
 

@@ -42,15 +42,6 @@ pub enum TokenAllocation {
     Balanced,
 }
 
-impl TokenAllocation {
-    pub fn name(self) -> &'static str {
-        match self {
-            TokenAllocation::Random => "random",
-            TokenAllocation::Balanced => "balanced",
-        }
-    }
-}
-
 /// Which node coordinates a client write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CoordinatorChoice {
@@ -95,6 +86,22 @@ pub struct Ownership {
     pub mean: f64,
     /// Population standard deviation over nodes.
     pub stdev: f64,
+}
+
+impl Ownership {
+    /// The statistics of each node's share `per_node` (empty: all zero).
+    pub fn of(per_node: Vec<f64>) -> Ownership {
+        let n = per_node.len().max(1) as f64;
+        let mean = per_node.iter().sum::<f64>() / n;
+        let variance = per_node.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
+        Ownership {
+            min: per_node.iter().copied().reduce(f64::min).unwrap_or(0.0),
+            max: per_node.iter().copied().reduce(f64::max).unwrap_or(0.0),
+            mean,
+            stdev: variance.sqrt(),
+            per_node,
+        }
+    }
 }
 
 /// The token ring of one run: tokens, pieces and replica sets.
@@ -339,17 +346,7 @@ impl Ring {
                 keys[node] += piece.keys.len();
             }
         }
-        let per_node: Vec<f64> = keys.iter().map(|&k| k as f64 / self.key_count as f64).collect();
-        let n = per_node.len() as f64;
-        let mean = per_node.iter().sum::<f64>() / n;
-        let variance = per_node.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
-        Ownership {
-            min: per_node.iter().copied().fold(f64::INFINITY, f64::min),
-            max: per_node.iter().copied().fold(0.0, f64::max),
-            mean,
-            stdev: variance.sqrt(),
-            per_node,
-        }
+        Ownership::of(keys.iter().map(|&k| k as f64 / self.key_count as f64).collect())
     }
 }
 

@@ -57,14 +57,6 @@ pub enum PairSelection {
 }
 
 impl PairSelection {
-    pub fn name(self) -> &'static str {
-        match self {
-            PairSelection::All => "all",
-            PairSelection::Chain => "chain",
-            PairSelection::Ring => "ring",
-        }
-    }
-
     /// The pairs among `n` participants, as (initiator, responder) indices.
     pub fn pairs(self, n: usize) -> Vec<(usize, usize)> {
         match self {

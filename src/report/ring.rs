@@ -5,6 +5,7 @@
 
 use super::data::{Folder, Table};
 use super::{ReportError, markdown_table, millis_text};
+use crate::model::ring::Ownership;
 
 /// Cassandra's default gc_grace_seconds: 10 days.
 const GC_GRACE_S: f64 = 864_000.0;
@@ -132,17 +133,15 @@ fn ownership_text(nodes: &Table, strategy: &str) -> Result<String, ReportError> 
         shares.push(nodes.number(row, o)?);
         tokens += nodes.number(row, t)?;
     }
-    let n = shares.len().max(1) as f64;
-    let mean = shares.iter().sum::<f64>() / n;
-    let stdev = (shares.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let shares = Ownership::of(shares);
     Ok(format!(
         "{} nodes, {tokens:.0} token ranges. Each node stores {:.1}% of the keys on average (min \
          {:.1}%, max {:.1}%, standard deviation {:.2} points).",
-        shares.len(),
-        100.0 * mean,
-        100.0 * min(&shares),
-        100.0 * max(&shares),
-        100.0 * stdev
+        shares.per_node.len(),
+        100.0 * shares.mean,
+        100.0 * shares.min,
+        100.0 * shares.max,
+        100.0 * shares.stdev
     ))
 }
 

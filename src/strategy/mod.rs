@@ -156,15 +156,6 @@ pub enum RangeOrder {
     NodeByNode,
 }
 
-impl RangeOrder {
-    pub fn name(self) -> &'static str {
-        match self {
-            RangeOrder::AllAtOnce => "all_at_once",
-            RangeOrder::NodeByNode => "node_by_node",
-        }
-    }
-}
-
 /// Parameters of the segmented strategy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SegmentedConfig {
