@@ -145,12 +145,13 @@ fn ownership_text(nodes: &Table, strategy: &str) -> Result<String, ReportError> 
     ))
 }
 
+/// The smallest and largest of `values`, as `Ownership::of` takes them (0 when empty).
 fn min(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, f64::min).min(f64::MAX)
+    values.iter().copied().reduce(f64::min).unwrap_or(0.0)
 }
 
 fn max(values: &[f64]) -> f64 {
-    values.iter().copied().fold(0.0, f64::max)
+    values.iter().copied().reduce(f64::max).unwrap_or(0.0)
 }
 
 /// The value at `q` of sorted `values` (nearest rank); 0 when empty.

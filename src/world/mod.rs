@@ -126,7 +126,7 @@ pub struct World {
     node_sessions: Vec<u32>,
     /// The most sessions any node has taken part in at once.
     peak_node_sessions: u32,
-    /// Each node's repair load (kept only when the scenario configures a ring).
+    /// Each node's repair load (reported only when the scenario configures a ring).
     node_load: Vec<NodeLoad>,
     /// When each piece of the ring was last completely repaired (ring scenarios only).
     range_repairs: Option<RangeRepairs>,
@@ -219,11 +219,7 @@ impl World {
             next_session: 0,
             node_sessions: vec![0; nodes],
             peak_node_sessions: 0,
-            node_load: if with_ring {
-                vec![NodeLoad::default(); nodes]
-            } else {
-                Vec::new()
-            },
+            node_load: vec![NodeLoad::default(); nodes],
             range_repairs: with_ring.then(|| RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect())),
             strategy: strategy::build(strategy, &ring),
             ring,

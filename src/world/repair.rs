@@ -164,9 +164,8 @@ impl World {
         let scan_ns = self
             .reconciler
             .build_cost_ns(summary, p.range, self.params.scan_cost_ns_per_key);
-        if let Some(load) = self.node_load.get_mut(p.node) {
-            load.build_core_ns = load.build_core_ns.saturating_add(scan_ns);
-        }
+        let load = &mut self.node_load[p.node];
+        load.build_core_ns = load.build_core_ns.saturating_add(scan_ns);
         self.queue.push(
             self.now.after(scan_ns),
             Event::BuildDone {
@@ -226,10 +225,8 @@ impl World {
 
     /// Sends `bytes` of anti-entropy traffic and books it on both nodes.
     fn send_exchange(&mut self, from: NodeId, to: NodeId, bytes: u64) -> SimTime {
-        if !self.node_load.is_empty() {
-            self.node_load[from].bytes_sent = self.node_load[from].bytes_sent.saturating_add(bytes);
-            self.node_load[to].bytes_received = self.node_load[to].bytes_received.saturating_add(bytes);
-        }
+        self.node_load[from].bytes_sent = self.node_load[from].bytes_sent.saturating_add(bytes);
+        self.node_load[to].bytes_received = self.node_load[to].bytes_received.saturating_add(bytes);
         self.network.send_exchange(from, to, bytes, self.now)
     }
 
@@ -440,9 +437,7 @@ impl World {
         self.counters.sessions += 1;
         for node in session.spec.nodes() {
             self.node_sessions[node] -= 1;
-            if let Some(load) = self.node_load.get_mut(node) {
-                load.sessions += 1;
-            }
+            self.node_load[node].sessions += 1;
         }
         if let Some(repairs) = &mut self.range_repairs {
             let range = session.spec.range();
