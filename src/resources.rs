@@ -11,7 +11,7 @@ use crate::strategy::StrategyKind;
 
 /// Bytes per stored key in the replica table beyond its versions: the slot's key (8)
 /// inside its bucket, the bucket's growth slack (up to the slot's size again), and the
-/// key's place in first-write order (8); the bucket index (at most 2^20 headers, 48 MiB)
+/// key's place in first-write order (8); the bucket index (at most 2^20 headers, 56 MiB)
 /// is counted apart. An upper bound: the full-scale scenario measures about 60
 /// bytes per key in all with two replicas (README's Performance).
 const KEY_INDEX_BYTES: u64 = 48;

@@ -34,7 +34,7 @@ const SINCE: usize = 1;
 const LATEST: usize = 2;
 const FIRST_REPLICA: usize = 3;
 
-/// Most buckets a table has: 2^20 bucket headers are 48 MiB (48 bytes each).
+/// Most buckets a table has: 2^20 bucket headers are 56 MiB (56 bytes each).
 const MAX_BUCKET_BITS: u32 = 20;
 /// Fewest keys of the key space per bucket (as a power of two).
 const MIN_SHIFT: u32 = 6;
@@ -79,6 +79,10 @@ struct Bucket {
     /// The table's [`change_stamp`](ReplicaTable::change_stamp) at the last change of a
     /// version in this bucket (0: none since the table was made).
     changed_at: u64,
+    /// The change stamp of the last change here that was a write (a client write or its
+    /// replication), not a repair stream or a fault: what Cassandra's incremental repair
+    /// counts as unrepaired data ([`written_since`](ReplicaTable::written_since)).
+    written_at: u64,
 }
 
 /// log2 of the keys per bucket over a key space of `key_count` keys: at most 2^20
@@ -115,7 +119,7 @@ pub struct ReplicaTable {
 }
 
 impl ReplicaTable {
-    /// A table for keys of the whole `u64` range (2^20 buckets of 2^44 keys, 48 MiB of
+    /// A table for keys of the whole `u64` range (2^20 buckets of 2^44 keys, 56 MiB of
     /// headers: for tests and small experiments; runs use
     /// [`for_key_space`](Self::for_key_space)).
     pub fn new(nodes: usize) -> ReplicaTable {
@@ -144,7 +148,7 @@ impl ReplicaTable {
     }
 
     /// Bytes of the fixed bucket index a table over `key_count` keys allocates up front
-    /// (at most 2^20 buckets, 48 MiB), for the memory estimate.
+    /// (at most 2^20 buckets, 56 MiB), for the memory estimate.
     pub fn index_bytes(key_count: u64) -> u64 {
         let buckets = (key_count.max(1) - 1) >> bucket_shift(key_count.max(1));
         (buckets + 1) * std::mem::size_of::<Bucket>() as u64
@@ -221,12 +225,26 @@ impl ReplicaTable {
         self.apply_at(bucket, at, node, version, now)
     }
 
-    fn apply_at(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
+    /// [`apply`](Self::apply) for a record a repair streamed: the same last-writer-wins
+    /// change, but not a write, so [`written_since`](Self::written_since) does not see it
+    /// (incremental repair marks streamed data repaired with the session).
+    pub fn apply_repair(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+        let (bucket, at) = self.slot_index(key);
         let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
         if version <= current {
             return Applied::UNCHANGED;
         }
         self.store(bucket, at, node, version, now)
+    }
+
+    fn apply_at(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
+        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
+        if version <= current {
+            return Applied::UNCHANGED;
+        }
+        let applied = self.store(bucket, at, node, version, now);
+        self.buckets[bucket].written_at = self.changes;
+        applied
     }
 
     /// Writes `version` into the slot, stamps the change and brings the oracle up to date.
@@ -296,6 +314,25 @@ impl ReplicaTable {
             .iter()
             .zip(first..)
             .filter(move |(bucket, _)| bucket.changed_at > stamp)
+            .map(move |(_, b)| {
+                let start = (b << self.shift).max(range.start);
+                let end = (b + 1)
+                    .checked_mul(1 << self.shift)
+                    .map_or(range.end, |end| end.min(range.end));
+                KeyRange::new(start, end)
+            })
+    }
+
+    /// The parts of `range` where some replica took a write (not a repair, not a fault)
+    /// after `stamp`, at the granularity of [`changed_since`](Self::changed_since): the
+    /// data Cassandra's incremental repair holds unrepaired since a session that
+    /// snapshotted at `stamp`.
+    pub fn written_since(&self, range: KeyRange, stamp: u64) -> impl Iterator<Item = KeyRange> + '_ {
+        let first = range.start >> self.shift;
+        self.buckets_in(range)
+            .iter()
+            .zip(first..)
+            .filter(move |(bucket, _)| bucket.written_at > stamp)
             .map(move |(_, b)| {
                 let start = (b << self.shift).max(range.start);
                 let end = (b + 1)

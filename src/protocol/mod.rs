@@ -13,7 +13,10 @@
 //! Strategies depend on this module, and so does the world; neither depends on the
 //! other's internals.
 
+pub mod cassandra;
+pub mod naive;
 pub mod reconciler;
+pub mod row_level;
 pub mod sketches;
 
 use crate::model::{KeyRange, NodeId};

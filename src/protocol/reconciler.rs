@@ -8,6 +8,7 @@
 //! (a depth-capped tree, a Tictac XOR tree, row hashes, a set-reconciliation sketch) is
 //! a new implementation of this trait, not a branch in the world.
 
+use super::cassandra::TreeSizing;
 use crate::model::merkle::{HASH_BYTES, MerkleTree, compare};
 use crate::model::replicas::ReplicaTable;
 use crate::model::tree_cache::TreeCache;
@@ -71,6 +72,26 @@ pub trait Reconciler {
         let _ = summary;
         range.len().saturating_mul(scan_cost_ns_per_key)
     }
+
+    /// Keys a scheduled build of `summary` read (`keys_scanned`): by default the whole
+    /// range; incremental repair reads only its unrepaired data.
+    fn keys_validated(&self, summary: &Summary, range: KeyRange) -> u64 {
+        let _ = summary;
+        range.len()
+    }
+
+    /// Whether [`session_succeeded`](Self::session_succeeded) wants the summaries of
+    /// each finished session (the world then keeps them until the session ends).
+    fn remembers_sessions(&self) -> bool {
+        false
+    }
+
+    /// A session whose participants built `summaries` (in participant order) finished:
+    /// every pair compared and streamed. Incremental repair marks the data it validated
+    /// as repaired here; aborted sessions never get here.
+    fn session_succeeded(&mut self, summaries: &[Summary]) {
+        let _ = summaries;
+    }
 }
 
 /// Which reconciler a strategy's sessions use (validated from the scenario).
@@ -88,6 +109,19 @@ pub enum ReconcilerChoice {
     /// PinSketch of `capacity` 64-bit syndromes per sketch, bisecting a range whose
     /// difference exceeds it ([`super::sketches::PinSketchBisect`]).
     PinSketch { capacity: u32 },
+    /// Cassandra full repair's depth-capped tree ([`super::cassandra::CassandraTree`]).
+    CassandraTree { sizing: TreeSizing },
+    /// Cassandra incremental repair: the tree over unrepaired data only
+    /// ([`super::cassandra::CassandraIncremental`]).
+    CassandraIncremental {
+        sizing: TreeSizing,
+        anticompaction_ns_per_key: u64,
+    },
+    /// ScyllaDB row-level repair, `rows_per_buffer` rows a round
+    /// ([`super::row_level::RowLevel`]).
+    RowLevel { rows_per_buffer: u64 },
+    /// Every record's hash, every cycle ([`super::naive::NaiveComparison`]).
+    Naive,
 }
 
 impl ReconcilerChoice {
@@ -98,6 +132,10 @@ impl ReconcilerChoice {
             ReconcilerChoice::Iblt { .. } => "iblt",
             ReconcilerChoice::RatelessIblt => "rateless_iblt",
             ReconcilerChoice::PinSketch { .. } => "pinsketch",
+            ReconcilerChoice::CassandraTree { .. } => "cassandra_tree",
+            ReconcilerChoice::CassandraIncremental { .. } => "cassandra_incremental",
+            ReconcilerChoice::RowLevel { .. } => "row_level",
+            ReconcilerChoice::Naive => "naive",
         }
     }
 
@@ -108,6 +146,18 @@ impl ReconcilerChoice {
             ReconcilerChoice::Iblt { cells } => Box::new(super::sketches::FixedIblt::new(cells)),
             ReconcilerChoice::RatelessIblt => Box::new(super::sketches::RatelessIblt),
             ReconcilerChoice::PinSketch { capacity } => Box::new(super::sketches::PinSketchBisect::new(capacity)),
+            ReconcilerChoice::CassandraTree { sizing } => Box::new(super::cassandra::CassandraTree::new(nodes, sizing)),
+            ReconcilerChoice::CassandraIncremental {
+                sizing,
+                anticompaction_ns_per_key,
+            } => Box::new(super::cassandra::CassandraIncremental::new(
+                sizing,
+                anticompaction_ns_per_key,
+            )),
+            ReconcilerChoice::RowLevel { rows_per_buffer } => {
+                Box::new(super::row_level::RowLevel::new(rows_per_buffer))
+            }
+            ReconcilerChoice::Naive => Box::new(super::naive::NaiveComparison),
         }
     }
 }

@@ -159,8 +159,8 @@ impl World {
             self.faults.live_tree_rebuilt(p.node, p.range, self.now);
         }
         self.counters.tree_builds += 1;
-        self.counters.keys_scanned += p.range.len();
         let summary = session.summaries[participant].as_ref().expect("snapshot taken");
+        self.counters.keys_scanned += self.reconciler.keys_validated(summary, p.range);
         let scan_ns = self
             .reconciler
             .build_cost_ns(summary, p.range, self.params.scan_cost_ns_per_key);
@@ -201,6 +201,9 @@ impl World {
                 round: 0,
                 streams_pending: 0,
             });
+        }
+        if self.reconciler.remembers_sessions() {
+            session.reconciled = summaries;
         }
         session.pairs_pending = session.pairs.len();
         for pair in 0..session.pairs.len() {
@@ -371,7 +374,7 @@ impl World {
             let applied = if self.broken_repair {
                 self.replicas.set_version(column, key, value, self.now)
             } else {
-                self.replicas.apply(column, key, value, self.now)
+                self.replicas.apply_repair(column, key, value, self.now)
             };
             let after = self.replicas.version(column, key);
             if after < before {
@@ -435,6 +438,9 @@ impl World {
         self.sessions_changed();
         session.report.finished = self.now;
         self.counters.sessions += 1;
+        if !session.reconciled.is_empty() {
+            self.reconciler.session_succeeded(&session.reconciled);
+        }
         for node in session.spec.nodes() {
             self.node_sessions[node] -= 1;
             self.node_load[node].sessions += 1;

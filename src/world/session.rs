@@ -26,6 +26,9 @@ pub(super) struct Session {
     pub columns: Vec<usize>,
     /// Each participant's summary, kept until all are built and reconciled.
     pub summaries: Vec<Option<Summary>>,
+    /// The summaries once reconciled, kept to the session's end only for a reconciler
+    /// that [remembers sessions](crate::protocol::reconciler::Reconciler::remembers_sessions).
+    pub reconciled: Vec<Summary>,
     /// Set when the session's setup overhead has passed and its builds were asked for.
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
@@ -55,6 +58,7 @@ impl Session {
             spec,
             columns,
             summaries: (0..participants).map(|_| None).collect(),
+            reconciled: Vec::new(),
             builds_pending: participants,
             pairs: Vec::new(),
             pairs_pending: 0,
