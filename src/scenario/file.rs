@@ -181,6 +181,13 @@ pub enum StrategyFile {
         reconciler: ReconcilerFile,
         iblt_cells: Option<u32>,
         pinsketch_capacity: Option<u32>,
+        max_tree_depth: Option<u32>,
+        repair_session_space_mib: Option<u64>,
+        session_ranges: Option<u32>,
+        anticompaction_cost_per_key: Option<DurationText>,
+        row_buffer_bytes: Option<u64>,
+        /// The preset the table was merged with (`scenario::presets`), kept for outputs.
+        preset: Option<String>,
     },
     Segmented(SegmentedFile),
 }
@@ -211,6 +218,25 @@ pub struct SegmentedFile {
     pub reconciler: ReconcilerFile,
     pub iblt_cells: Option<u32>,
     pub pinsketch_capacity: Option<u32>,
+    pub max_tree_depth: Option<u32>,
+    pub repair_session_space_mib: Option<u64>,
+    pub session_ranges: Option<u32>,
+    pub anticompaction_cost_per_key: Option<DurationText>,
+    pub row_buffer_bytes: Option<u64>,
+    /// The preset the table was merged with (`scenario::presets`), kept for outputs.
+    pub preset: Option<String>,
+}
+
+/// A strategy's reconciler knobs as written: each applies to one reconciler (or two).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReconcilerKnobs {
+    pub iblt_cells: Option<u32>,
+    pub pinsketch_capacity: Option<u32>,
+    pub max_tree_depth: Option<u32>,
+    pub repair_session_space_mib: Option<u64>,
+    pub session_ranges: Option<u32>,
+    pub anticompaction_cost_per_key: Option<DurationText>,
+    pub row_buffer_bytes: Option<u64>,
 }
 
 /// What replicas exchange to find their differences (`reconciler = "..."`).
@@ -222,6 +248,10 @@ pub enum ReconcilerFile {
     Iblt,
     RatelessIblt,
     Pinsketch,
+    CassandraTree,
+    CassandraIncremental,
+    RowLevel,
+    Naive,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

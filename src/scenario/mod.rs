@@ -21,8 +21,8 @@ use crate::sim::SimTime;
 use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
 use diagnostic::Locator;
 use file::{
-    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, PolicyFile, ScenarioFile,
-    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, PolicyFile,
+    ReconcilerKnobs, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -516,15 +516,24 @@ impl Checker<'_> {
                     reconciler,
                     iblt_cells,
                     pinsketch_capacity,
+                    max_tree_depth,
+                    repair_session_space_mib,
+                    session_ranges,
+                    anticompaction_cost_per_key,
+                    row_buffer_bytes,
+                    preset: _,
                 } => {
-                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0)).with_reconciler(
-                        self.reconciler(
-                            reconciler,
-                            (iblt_cells, pinsketch_capacity),
-                            matches!(tree, TreeFile::Live),
-                            &at,
-                        ),
-                    );
+                    let knobs = ReconcilerKnobs {
+                        iblt_cells,
+                        pinsketch_capacity,
+                        max_tree_depth,
+                        repair_session_space_mib,
+                        session_ranges,
+                        anticompaction_cost_per_key,
+                        row_buffer_bytes,
+                    };
+                    repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0))
+                        .with_reconciler(self.reconciler(reconciler, &knobs, matches!(tree, TreeFile::Live), c, &at));
                     // On a ring a tree covers one token range, whose size is known only
                     // once the tokens are drawn: only the whole key space is checked (a
                     // smaller range gets empty leaves; see ARCHITECTURE.md, the ring).
@@ -551,13 +560,17 @@ impl Checker<'_> {
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
                 StrategyFile::Segmented(raw) => {
+                    let knobs = ReconcilerKnobs {
+                        iblt_cells: raw.iblt_cells,
+                        pinsketch_capacity: raw.pinsketch_capacity,
+                        max_tree_depth: raw.max_tree_depth,
+                        repair_session_space_mib: raw.repair_session_space_mib,
+                        session_ranges: raw.session_ranges,
+                        anticompaction_cost_per_key: raw.anticompaction_cost_per_key,
+                        row_buffer_bytes: raw.row_buffer_bytes,
+                    };
                     repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0)).with_reconciler(
-                        self.reconciler(
-                            raw.reconciler,
-                            (raw.iblt_cells, raw.pinsketch_capacity),
-                            matches!(raw.tree, TreeFile::Live),
-                            &at,
-                        ),
+                        self.reconciler(raw.reconciler, &knobs, matches!(raw.tree, TreeFile::Live), c, &at),
                     );
                     let name = raw.name.clone().unwrap_or_else(|| "segmented".into());
                     let scans = c.scan_cost_per_key.0 > 0;

@@ -2,10 +2,12 @@
 //! protocol fields (`pairs`, `session_overhead`).
 
 use super::Checker;
-use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, ReconcilerFile, TokensFile};
+use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, ReconcilerFile, ReconcilerKnobs, TokensFile};
 use crate::model::ring::{CoordinatorChoice, RingConfig, TokenAllocation};
 use crate::protocol::PairSelection;
+use crate::protocol::cassandra::{DEFAULT_MAX_TREE_DEPTH, DEFAULT_SESSION_SPACE_BYTES, MAX_TREE_DEPTH, TreeSizing};
 use crate::protocol::reconciler::ReconcilerChoice;
+use crate::protocol::row_level::DEFAULT_ROW_BUFFER_BYTES;
 use crate::strategy::RepairSettings;
 
 /// Most tokens one node may own.
@@ -143,39 +145,59 @@ impl Checker<'_> {
         }
     }
 
-    /// A strategy's `reconciler` and its knobs (`iblt_cells`, `pinsketch_capacity`),
-    /// each accepted only with its own reconciler; a sketch needs a scheduled snapshot
-    /// (it is not kept live on the write path).
+    /// A strategy's `reconciler` and its knobs, each knob accepted only with its own
+    /// reconciler; only the Merkle walk can be kept live (the others read a snapshot).
     pub(super) fn reconciler(
         &mut self,
         choice: ReconcilerFile,
-        (iblt_cells, pinsketch_capacity): (Option<u32>, Option<u32>),
+        knobs: &ReconcilerKnobs,
         live: bool,
+        c: &ClusterFile,
         at: &dyn Fn(&str) -> String,
     ) -> ReconcilerChoice {
-        let name = match choice {
-            ReconcilerFile::Merkle => "merkle",
-            ReconcilerFile::Iblt => "iblt",
-            ReconcilerFile::RatelessIblt => "rateless_iblt",
-            ReconcilerFile::Pinsketch => "pinsketch",
-        };
+        let name = reconciler_name(choice);
         if live && choice != ReconcilerFile::Merkle {
+            let sketch = matches!(
+                choice,
+                ReconcilerFile::Iblt | ReconcilerFile::RatelessIblt | ReconcilerFile::Pinsketch
+            );
+            let message = if sketch {
+                "a set-reconciliation sketch is built from a snapshot, not kept live".into()
+            } else {
+                format!("`reconciler = \"{name}\"` reads a snapshot of the range; it is not kept live")
+            };
             self.error(
                 &at("tree"),
-                "a set-reconciliation sketch is built from a snapshot, not kept live".into(),
+                message,
                 "remove `tree = \"live\"`, or use `reconciler = \"merkle\"`",
             );
         }
-        for (field, value, owner) in [
-            ("iblt_cells", iblt_cells, ReconcilerFile::Iblt),
-            ("pinsketch_capacity", pinsketch_capacity, ReconcilerFile::Pinsketch),
-        ] {
-            if value.is_some() && choice != owner {
-                let owner = if owner == ReconcilerFile::Iblt {
-                    "iblt"
-                } else {
-                    "pinsketch"
-                };
+        use ReconcilerFile as R;
+        let cassandra: &[ReconcilerFile] = &[R::CassandraTree, R::CassandraIncremental];
+        let owned: [(&str, bool, &[ReconcilerFile]); 7] = [
+            ("iblt_cells", knobs.iblt_cells.is_some(), &[R::Iblt]),
+            (
+                "pinsketch_capacity",
+                knobs.pinsketch_capacity.is_some(),
+                &[R::Pinsketch],
+            ),
+            ("max_tree_depth", knobs.max_tree_depth.is_some(), cassandra),
+            (
+                "repair_session_space_mib",
+                knobs.repair_session_space_mib.is_some(),
+                cassandra,
+            ),
+            ("session_ranges", knobs.session_ranges.is_some(), cassandra),
+            (
+                "anticompaction_cost_per_key",
+                knobs.anticompaction_cost_per_key.is_some(),
+                &[R::CassandraIncremental],
+            ),
+            ("row_buffer_bytes", knobs.row_buffer_bytes.is_some(), &[R::RowLevel]),
+        ];
+        for (field, given, owners) in owned {
+            if given && !owners.contains(&choice) {
+                let owner = reconciler_name(owners[0]);
                 self.error(
                     &at(field),
                     format!("`{field}` applies only to `reconciler = \"{owner}\"` (this strategy's is \"{name}\")"),
@@ -184,10 +206,10 @@ impl Checker<'_> {
             }
         }
         match choice {
-            ReconcilerFile::Merkle => ReconcilerChoice::Merkle,
-            ReconcilerFile::RatelessIblt => ReconcilerChoice::RatelessIblt,
-            ReconcilerFile::Iblt => {
-                let cells = iblt_cells.unwrap_or(DEFAULT_IBLT_CELLS);
+            R::Merkle => ReconcilerChoice::Merkle,
+            R::RatelessIblt => ReconcilerChoice::RatelessIblt,
+            R::Iblt => {
+                let cells = knobs.iblt_cells.unwrap_or(DEFAULT_IBLT_CELLS);
                 self.require(
                     (MIN_IBLT_CELLS..=MAX_IBLT_CELLS).contains(&cells),
                     &at("iblt_cells"),
@@ -197,8 +219,8 @@ impl Checker<'_> {
                 );
                 ReconcilerChoice::Iblt { cells }
             }
-            ReconcilerFile::Pinsketch => {
-                let capacity = pinsketch_capacity.unwrap_or(DEFAULT_PINSKETCH_CAPACITY);
+            R::Pinsketch => {
+                let capacity = knobs.pinsketch_capacity.unwrap_or(DEFAULT_PINSKETCH_CAPACITY);
                 self.require(
                     (MIN_PINSKETCH_CAPACITY..=MAX_PINSKETCH_CAPACITY).contains(&capacity),
                     &at("pinsketch_capacity"),
@@ -208,9 +230,90 @@ impl Checker<'_> {
                 );
                 ReconcilerChoice::PinSketch { capacity }
             }
+            R::CassandraTree => ReconcilerChoice::CassandraTree {
+                sizing: self.tree_sizing(knobs, c, at),
+            },
+            R::CassandraIncremental => {
+                let sizing = self.tree_sizing(knobs, c, at);
+                ReconcilerChoice::CassandraIncremental {
+                    sizing,
+                    anticompaction_ns_per_key: knobs.anticompaction_cost_per_key.map_or(c.scan_cost_per_key.0, |d| d.0),
+                }
+            }
+            R::RowLevel => {
+                let bytes = knobs.row_buffer_bytes.unwrap_or(DEFAULT_ROW_BUFFER_BYTES);
+                self.require(
+                    (1..=MAX_ROW_BUFFER_BYTES).contains(&bytes),
+                    &at("row_buffer_bytes"),
+                    "between 1 and 2^32",
+                    bytes,
+                    "rows read and compared per round: ScyllaDB uses 256 KiB (262144)",
+                );
+                ReconcilerChoice::RowLevel {
+                    rows_per_buffer: (bytes / c.record_bytes.max(1)).max(1),
+                }
+            }
+            R::Naive => ReconcilerChoice::Naive,
         }
     }
+
+    /// How a Cassandra tree is sized: the depth cap, and the session space shared by
+    /// the replicas' trees (`replication_factor`, or every node) and `session_ranges`.
+    fn tree_sizing(&mut self, knobs: &ReconcilerKnobs, c: &ClusterFile, at: &dyn Fn(&str) -> String) -> TreeSizing {
+        let max_depth = knobs.max_tree_depth.unwrap_or(DEFAULT_MAX_TREE_DEPTH);
+        self.require(
+            (1..=MAX_TREE_DEPTH).contains(&max_depth),
+            &at("max_tree_depth"),
+            "between 1 and 24",
+            max_depth,
+            "Cassandra caps trees at depth 20 (2^20 leaves); before CASSANDRA-5263 depth was 15",
+        );
+        let space_mib = knobs
+            .repair_session_space_mib
+            .unwrap_or(DEFAULT_SESSION_SPACE_BYTES >> 20);
+        self.require(
+            (1..=MAX_SESSION_SPACE_MIB).contains(&space_mib),
+            &at("repair_session_space_mib"),
+            "between 1 and 1,048,576 (1 TiB)",
+            space_mib,
+            "Cassandra's default is 1/16 of the heap: 512 for an 8 GiB heap; it refuses less than 1",
+        );
+        let ranges = knobs.session_ranges.unwrap_or(1);
+        self.require(
+            ranges >= 1,
+            &at("session_ranges"),
+            "at least 1",
+            ranges,
+            "token ranges repaired in one session, sharing its space (e.g. 256 with 256 vnodes on 3 nodes)",
+        );
+        let replicas = c.replication_factor.unwrap_or(c.nodes).max(1);
+        TreeSizing::new(
+            max_depth.clamp(1, MAX_TREE_DEPTH),
+            space_mib.clamp(1, MAX_SESSION_SPACE_MIB) << 20,
+            replicas,
+            u64::from(ranges.max(1)),
+        )
+    }
 }
+
+/// A reconciler's name in scenario files.
+fn reconciler_name(choice: ReconcilerFile) -> &'static str {
+    match choice {
+        ReconcilerFile::Merkle => "merkle",
+        ReconcilerFile::Iblt => "iblt",
+        ReconcilerFile::RatelessIblt => "rateless_iblt",
+        ReconcilerFile::Pinsketch => "pinsketch",
+        ReconcilerFile::CassandraTree => "cassandra_tree",
+        ReconcilerFile::CassandraIncremental => "cassandra_incremental",
+        ReconcilerFile::RowLevel => "row_level",
+        ReconcilerFile::Naive => "naive",
+    }
+}
+
+/// Largest `repair_session_space_mib` (1 TiB).
+const MAX_SESSION_SPACE_MIB: u64 = 1 << 20;
+/// Largest `row_buffer_bytes` (4 GiB).
+const MAX_ROW_BUFFER_BYTES: u64 = 1 << 32;
 
 /// Cells of a range's first IBLT when `iblt_cells` is not given.
 pub const DEFAULT_IBLT_CELLS: u32 = 1_024;
