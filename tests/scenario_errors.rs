@@ -344,13 +344,101 @@ const CASES: &[Case] = &[
         )],
     ),
     (
+        "a Cassandra tree deeper than 24",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"cassandra_tree\"\nmax_tree_depth = 30",
+        &[(25, 18, "`strategy[0].max_tree_depth` must be between 1 and 24, got 30")],
+    ),
+    (
+        "a tree depth cap for the Merkle walk",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nmax_tree_depth = 15",
+        &[(
+            24,
+            18,
+            "`max_tree_depth` applies only to `reconciler = \"cassandra_tree\"` (this strategy's is \"merkle\")",
+        )],
+    ),
+    (
+        "no session space",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"cassandra_incremental\"\nrepair_session_space_mib = 0",
+        &[(
+            25,
+            28,
+            "`strategy[0].repair_session_space_mib` must be between 1 and 1,048,576 (1 TiB), got 0",
+        )],
+    ),
+    (
+        "an anticompaction cost for full repair",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"cassandra_tree\"\nanticompaction_cost_per_key = \"1us\"",
+        &[(
+            25,
+            31,
+            "`anticompaction_cost_per_key` applies only to `reconciler = \"cassandra_incremental\"` \
+             (this strategy's is \"cassandra_tree\")",
+        )],
+    ),
+    (
+        "row-level repair kept live",
+        "interval = \"30s\"",
+        "interval = \"30s\"\ntree = \"live\"\nreconciler = \"row_level\"",
+        &[(
+            24,
+            8,
+            "`reconciler = \"row_level\"` reads a snapshot of the range; it is not kept live",
+        )],
+    ),
+    (
+        "an empty row buffer",
+        "interval = \"30s\"",
+        "interval = \"30s\"\nreconciler = \"row_level\"\nrow_buffer_bytes = 0",
+        &[(
+            25,
+            20,
+            "`strategy[0].row_buffer_bytes` must be between 1 and 2^32, got 0",
+        )],
+    ),
+    (
+        "an unknown preset",
+        "kind = \"monolithic\"",
+        "preset = \"casandra-full\"",
+        &[(20, 10, "unknown preset \"casandra-full\"")],
+    ),
+    (
+        "a preset's knob for another reconciler",
+        "kind = \"monolithic\"",
+        "preset = \"cassandra-full\"\nreconciler = \"merkle\"",
+        // Located at the [[strategy]] table: the values came from the preset.
+        &[
+            (
+                19,
+                1,
+                "`max_tree_depth` applies only to `reconciler = \"cassandra_tree\"` (this strategy's is \"merkle\")",
+            ),
+            (
+                19,
+                1,
+                "`repair_session_space_mib` applies only to `reconciler = \"cassandra_tree\"` \
+                 (this strategy's is \"merkle\")",
+            ),
+            (
+                19,
+                1,
+                "`session_ranges` applies only to `reconciler = \"cassandra_tree\"` (this strategy's is \"merkle\")",
+            ),
+        ],
+    ),
+    (
         "an unknown reconciler",
         "interval = \"30s\"",
         "interval = \"30s\"\nreconciler = \"minisketch\"",
         &[(
             19,
             1,
-            "unknown variant `minisketch`, expected one of `merkle`, `iblt`, `rateless_iblt`, `pinsketch`",
+            "unknown variant `minisketch`, expected one of `merkle`, `iblt`, `rateless_iblt`, `pinsketch`, \
+             `cassandra_tree`, `cassandra_incremental`, `row_level`, `naive`",
         )],
     ),
     (

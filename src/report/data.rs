@@ -186,6 +186,8 @@ pub struct RunData {
     pub staleness: Vec<StalenessGrid>,
     /// `faults.csv`, when the scenario modelled faults (one row per strategy).
     pub faults: Option<Table>,
+    /// (strategy, preset) for each strategy built from a preset, in file order.
+    pub presets: Vec<(String, String)>,
 }
 
 impl RunData {
@@ -212,7 +214,7 @@ impl RunData {
                 }
             }
         }
-        let (name, description, writes_stop_s) = scenario_text(&folder, "scenario.toml")?;
+        let (name, description, writes_stop_s, presets) = scenario_text(&folder, "scenario.toml")?;
         let seed = run_seed(&folder.text("run.toml")?);
         let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
         let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
@@ -234,6 +236,7 @@ impl RunData {
             name,
             description,
             writes_stop_s,
+            presets,
             seed,
             strategies,
             summary,
@@ -368,9 +371,12 @@ fn read_staleness(table: Table, strategies: &[String]) -> Result<Vec<StalenessGr
     Ok(grids)
 }
 
-/// The scenario's name and description from its echo (`scenario.toml`). Read as plain
-/// TOML, not validated: the report only shows them.
-fn scenario_text(folder: &Folder, name: &str) -> Result<(String, String, Option<f64>), ReportError> {
+/// The scenario's name and description from its echo (`scenario.toml`), when writes
+/// stop, and the presets its strategies name. Read as plain TOML, not validated: the
+/// report only shows them.
+type ScenarioText = (String, String, Option<f64>, Vec<(String, String)>);
+
+fn scenario_text(folder: &Folder, name: &str) -> Result<ScenarioText, ReportError> {
     let table = folder
         .text(name)?
         .parse::<toml::Table>()
@@ -384,7 +390,19 @@ fn scenario_text(folder: &Folder, name: &str) -> Result<(String, String, Option<
         .and_then(toml::Value::as_str)
         .and_then(|t| humantime::parse_duration(t).ok())
         .map(|d| d.as_secs_f64());
-    Ok((text("name"), text("description"), stop))
+    // A strategy without a name is named after its preset (`scenario::presets`).
+    let presets = match table.get("strategy") {
+        Some(toml::Value::Array(entries)) => entries
+            .iter()
+            .filter_map(|entry| {
+                let preset = entry.get("preset")?.as_str()?.to_string();
+                let name = entry.get("name").and_then(toml::Value::as_str).unwrap_or(&preset);
+                Some((name.to_string(), preset))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok((text("name"), text("description"), stop, presets))
 }
 
 /// The seed recorded in `run.toml`'s text, if it has one. Read as a `seed = N` line

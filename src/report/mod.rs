@@ -491,6 +491,22 @@ const FAULTS_NOTE: &str = "What each modelled fault did, per strategy. *writes r
      later); *bitrot skipped*: rot drawn on the only copy of a version, not applied. \
      Every column is in `faults.csv`.";
 
+/// Which strategies are real systems' presets, and where their defaults are cited.
+fn presets_line(data: &RunData) -> Option<String> {
+    if data.presets.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = data
+        .presets
+        .iter()
+        .map(|(strategy, preset)| format!("*{strategy}* is preset `{preset}`"))
+        .collect();
+    Some(format!(
+        "Presets: {} (their defaults and sources: `scenarios/presets/<preset>.toml`).",
+        each.join(", ")
+    ))
+}
+
 /// The report as a self-contained HTML page (`report.html`): the same sections as
 /// `report.md`, charts inline, tables sortable.
 fn html(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) -> Result<String, ReportError> {
@@ -507,6 +523,9 @@ fn html(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) -> R
             "<p>Seed {seed}. Reproduce from this folder with <code>aesim run scenario.toml --seed {seed} --out .</code>; \
              re-render this report with <code>aesim report .</code>.</p>\n"
         ));
+    }
+    if let Some(line) = presets_line(data) {
+        body.push_str(&format!("<p>{}</p>\n", plain(&line)));
     }
     body.push_str("<h2>Comparison</h2>\n<div class=\"scroll\">\n");
     let (headings, rows) = comparison_rows(data)?;
@@ -550,6 +569,9 @@ fn markdown(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) 
             "Seed {seed}. Reproduce from this folder with `aesim run scenario.toml --seed {seed} --out .`; \
              re-render this report and its charts from the CSV files with `aesim report .`.\n\n"
         ));
+    }
+    if let Some(line) = presets_line(data) {
+        out.push_str(&format!("{line}\n\n"));
     }
     let writes = data.summary_number(0, "writes").ok().flatten();
     let lost = data.summary_number(0, "lost_messages").ok().flatten();

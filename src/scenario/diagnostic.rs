@@ -40,6 +40,16 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// The same diagnostic with another hint.
+    pub fn with_hint(self, hint: String) -> Diagnostic {
+        Diagnostic {
+            hint: Some(hint),
+            ..self
+        }
+    }
+}
+
 /// Everything wrong with one scenario file (never empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -138,6 +148,40 @@ impl<'a> Locator<'a> {
         let text = self.source.trim_end();
         let start = text.rfind('\n').map_or(0, |i| i + 1);
         start..start
+    }
+
+    /// The dotted path (`strategy[1].leaves`) of the deepest field whose key or value
+    /// spans byte `offset` of the source: how an error found in one text is located in
+    /// another holding the same fields (a merged preset, in the user's file).
+    pub fn path_at(&self, offset: usize) -> String {
+        let mut path = String::new();
+        let Some(tree) = self.tree.as_ref() else {
+            return path;
+        };
+        let mut table = Some(tree.get_ref());
+        while let Some(current) = table.take() {
+            let hit = current
+                .iter()
+                .find(|(key, item)| item.span().contains(&offset) || key.span().contains(&offset));
+            let Some((key, item)) = hit else { break };
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key.get_ref());
+            match item.get_ref() {
+                DeValue::Table(inner) => table = Some(inner),
+                DeValue::Array(items) => {
+                    if let Some((i, element)) = items.iter().enumerate().find(|(_, e)| e.span().contains(&offset)) {
+                        path.push_str(&format!("[{i}]"));
+                        if let DeValue::Table(inner) = element.get_ref() {
+                            table = Some(inner);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        path
     }
 
     fn floor_char_boundary(&self, index: usize) -> usize {

@@ -186,7 +186,9 @@ pub enum StrategyFile {
         session_ranges: Option<u32>,
         anticompaction_cost_per_key: Option<DurationText>,
         row_buffer_bytes: Option<u64>,
-        /// The preset the table was merged with (`scenario::presets`), kept for outputs.
+        /// The preset the table was merged with (`scenario::presets`). Accepted so the
+        /// merged table deserializes; the report reads it from the scenario echo.
+        #[allow(dead_code)]
         preset: Option<String>,
     },
     Segmented(SegmentedFile),
@@ -223,7 +225,9 @@ pub struct SegmentedFile {
     pub session_ranges: Option<u32>,
     pub anticompaction_cost_per_key: Option<DurationText>,
     pub row_buffer_bytes: Option<u64>,
-    /// The preset the table was merged with (`scenario::presets`), kept for outputs.
+    /// The preset the table was merged with (`scenario::presets`). Accepted so the
+    /// merged table deserializes; the report reads it from the scenario echo.
+    #[allow(dead_code)]
     pub preset: Option<String>,
 }
 

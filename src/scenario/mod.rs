@@ -5,6 +5,7 @@
 mod diagnostic;
 mod file;
 mod overrides;
+pub mod presets;
 mod ring;
 mod sweep;
 
@@ -110,7 +111,7 @@ impl Scenario {
             file: file.to_string(),
             diagnostics,
         };
-        let raw: ScenarioFile = toml::from_str(source).map_err(|e| fail(vec![deserialize_diagnostic(&locator, &e)]))?;
+        let (raw, presets) = deserialize_with_presets(source, &locator).map_err(fail)?;
         let mut checker = Checker {
             locator: &locator,
             diagnostics: Vec::new(),
@@ -119,7 +120,12 @@ impl Scenario {
         if checker.diagnostics.is_empty() {
             Ok(scenario)
         } else {
-            Err(fail(checker.diagnostics))
+            let diagnostics = checker
+                .diagnostics
+                .into_iter()
+                .map(|d| presets::explain(d, &presets))
+                .collect();
+            Err(fail(diagnostics))
         }
     }
 
@@ -180,8 +186,47 @@ pub(crate) fn read_source(path: &Path) -> Result<(String, String), ScenarioError
     }
 }
 
+/// The scenario file deserialized from `source`, with the presets its strategies name
+/// merged in. Without presets, errors are located by the TOML parser in the source
+/// itself; with them, an error in the merged document is located at the same field of
+/// the source (its closest written parent when a preset supplied it).
+pub(super) fn deserialize_with_presets(
+    source: &str,
+    locator: &Locator,
+) -> Result<(ScenarioFile, Vec<presets::PresetUse>), Vec<Diagnostic>> {
+    let plain = || {
+        toml::from_str::<ScenarioFile>(source)
+            .map(|raw| (raw, Vec::new()))
+            .map_err(|e| vec![deserialize_diagnostic(locator, &e)])
+    };
+    let Ok(mut table) = source.parse::<toml::Table>() else {
+        return plain();
+    };
+    let uses = presets::merge(&mut table, locator)?;
+    if uses.is_empty() {
+        return plain();
+    }
+    match table.clone().try_into::<ScenarioFile>() {
+        Ok(raw) => Ok((raw, uses)),
+        Err(_) => Err(vec![merged_diagnostic(locator, &table)]),
+    }
+}
+
+/// The deserialization error of `table`, located at the same field of the source.
+pub(super) fn merged_diagnostic(locator: &Locator, table: &toml::Table) -> Diagnostic {
+    let text = toml::to_string(table).expect("a TOML table serializes");
+    let error = match toml::from_str::<ScenarioFile>(&text) {
+        Err(e) => e,
+        Ok(_) => unreachable!("the table did not deserialize"),
+    };
+    let path = Locator::new(&text).path_at(error.span().map_or(0, |s| s.start));
+    let message = overrides::friendly(error.message());
+    let hint = deserialize_hint(&message);
+    locator.at_path(&path, message, hint)
+}
+
 /// Turns a serde/TOML error into a diagnostic, with a "did you mean" for unknown fields.
-fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
+pub(super) fn deserialize_diagnostic(locator: &Locator, error: &toml::de::Error) -> Diagnostic {
     let message = overrides::friendly(error.message());
     let hint = deserialize_hint(&message);
     // Every TOML error is located; one without a span (rare) points at the file's start.

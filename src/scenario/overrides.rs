@@ -315,6 +315,7 @@ pub(super) fn overridden_table(
 pub fn canonical_text(source: &str, overrides: &[Override], seed: u64) -> String {
     let locator = Locator::new(source);
     let mut table = overridden_table(source, &locator, overrides).expect("validated before");
+    super::presets::merge(&mut table, &locator).expect("validated before");
     table.remove("sweep");
     let seed = i64::try_from(seed).expect("sweep seeds fit in a TOML integer");
     table.insert("seed".into(), Value::Integer(seed));
@@ -334,11 +335,11 @@ impl Scenario {
             file: file.to_string(),
             diagnostics,
         };
-        // The file as written must have the right shape and types: its errors have a line.
-        if let Err(e) = toml::from_str::<ScenarioFile>(source) {
-            return Err(fail(vec![super::deserialize_diagnostic(&locator, &e)]));
-        }
-        let table = overridden_table(source, &locator, overrides).map_err(fail)?;
+        // The file as written (with its presets) must have the right shape and types:
+        // its errors have a line.
+        super::deserialize_with_presets(source, &locator).map_err(fail)?;
+        let mut table = overridden_table(source, &locator, overrides).map_err(fail)?;
+        let presets = super::presets::merge(&mut table, &locator).map_err(fail)?;
         let raw: ScenarioFile = match table.try_into() {
             Ok(raw) => raw,
             Err(_) => {
@@ -349,6 +350,11 @@ impl Scenario {
                 for o in overrides {
                     let mut alone = base.clone();
                     apply(&mut alone, &o.path, &o.value).expect("applied above");
+                    // An override's own preset may be unknown: the merge says so.
+                    if let Err(mut located) = super::presets::merge(&mut alone, &locator) {
+                        diagnostics.append(&mut located);
+                        continue;
+                    }
                     if let Err(e) = alone.try_into::<ScenarioFile>() {
                         let message = friendly(e.message());
                         let hint = deserialize_hint(&message);
@@ -385,7 +391,7 @@ impl Scenario {
             .into_iter()
             .map(|d| match overrides.iter().rev().find(|o| o.covers(&d.path)) {
                 Some(o) => o.diagnostic(&locator, &d.message, d.hint.clone()),
-                None => d,
+                None => super::presets::explain(d, &presets),
             })
             .collect();
         Err(fail(diagnostics))

@@ -1,0 +1,137 @@
+//! Presets: real systems' strategy tables (`scenarios/presets/<name>.toml`, embedded in
+//! the binary), merged under a `[[strategy]]` table that names one with
+//! `preset = "..."`. The table's own keys win; without a `name` the strategy is named
+//! after the preset. Merging works on the TOML document before it is deserialized, so
+//! a merged table goes through exactly the checks of a written one.
+//!
+//! Adding a preset is adding its file and one line to [`PRESETS`] (see
+//! `scenarios/presets/README.md` for the format).
+
+use super::diagnostic::Locator;
+use super::{Diagnostic, did_you_mean};
+use toml::{Table, Value};
+
+/// Every known preset: its name and its file's text.
+pub const PRESETS: &[(&str, &str)] = &[
+    (
+        "cassandra-full",
+        include_str!("../../scenarios/presets/cassandra-full.toml"),
+    ),
+    (
+        "cassandra-incremental",
+        include_str!("../../scenarios/presets/cassandra-incremental.toml"),
+    ),
+    (
+        "scylla-row-level",
+        include_str!("../../scenarios/presets/scylla-row-level.toml"),
+    ),
+    ("naive", include_str!("../../scenarios/presets/naive.toml")),
+];
+
+/// The `[strategy]` table of preset `name`, if there is one.
+pub fn preset_table(name: &str) -> Option<Table> {
+    let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
+    let mut file: Table = text
+        .parse()
+        .expect("embedded presets are valid TOML (tests/presets.rs)");
+    match file.remove("strategy") {
+        Some(Value::Table(table)) => Some(table),
+        _ => panic!("preset {name} has no [strategy] table (tests/presets.rs)"),
+    }
+}
+
+/// What merging did to one `[[strategy]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresetUse {
+    /// The entry's index in the file.
+    pub index: usize,
+    pub preset: String,
+    /// The keys the preset supplied (the entry did not set them).
+    pub supplied: Vec<String>,
+}
+
+/// Merges every preset the `[[strategy]]` entries of `document` name; an unknown or
+/// malformed `preset` is a diagnostic located in the file.
+pub fn merge(document: &mut Table, locator: &Locator) -> Result<Vec<PresetUse>, Vec<Diagnostic>> {
+    let Some(Value::Array(entries)) = document.get_mut("strategy") else {
+        return Ok(Vec::new());
+    };
+    let mut uses = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (index, entry) in entries.iter_mut().enumerate() {
+        let Value::Table(entry) = entry else { continue };
+        let path = format!("strategy[{index}].preset");
+        let name = match entry.get("preset") {
+            None => continue,
+            Some(Value::String(name)) => name.clone(),
+            Some(other) => {
+                diagnostics.push(locator.at_path(
+                    &path,
+                    format!("`preset` must be a preset's name in quotes, got {other}"),
+                    Some(format!("known presets: {}", known())),
+                ));
+                continue;
+            }
+        };
+        let Some(preset) = preset_table(&name) else {
+            let hint = match did_you_mean(&name, PRESETS.iter().map(|(n, _)| *n)) {
+                Some(best) => format!("did you mean \"{best}\"? known presets: {}", known()),
+                None => format!("known presets: {} (scenarios/presets/)", known()),
+            };
+            diagnostics.push(locator.at_path(&path, format!("unknown preset \"{name}\""), Some(hint)));
+            continue;
+        };
+        let mut supplied = Vec::new();
+        for (key, value) in preset {
+            if !entry.contains_key(&key) {
+                entry.insert(key.clone(), value);
+                supplied.push(key);
+            }
+        }
+        if !entry.contains_key("name") {
+            entry.insert("name".into(), Value::String(name.clone()));
+        }
+        uses.push(PresetUse {
+            index,
+            preset: name,
+            supplied,
+        });
+    }
+    if diagnostics.is_empty() {
+        Ok(uses)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// The known presets' names, quoted, for messages.
+fn known() -> String {
+    PRESETS
+        .iter()
+        .map(|(n, _)| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A checker diagnostic about a value a preset supplied gets a hint saying so.
+pub fn explain(diagnostic: Diagnostic, uses: &[PresetUse]) -> Diagnostic {
+    for u in uses {
+        let prefix = format!("strategy[{}].", u.index);
+        let Some(field) = diagnostic.path.strip_prefix(&prefix) else {
+            continue;
+        };
+        let key = field.split(['.', '[']).next().unwrap_or(field);
+        if u.supplied.iter().any(|s| s == key) {
+            let note = format!(
+                "`{key}` comes from preset \"{}\" (scenarios/presets/{}.toml); set `{key}` in this [[strategy]] to override it",
+                u.preset, u.preset
+            );
+            let hint = match &diagnostic.hint {
+                Some(h) => format!("{h}; {note}"),
+                None => note,
+            };
+            return diagnostic.with_hint(hint);
+        }
+    }
+    diagnostic
+}
