@@ -82,21 +82,36 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .strategies
         .iter()
         .map(|s| {
+            let keys = scenario.cluster.key_count;
+            let reconciler = s.repair.reconciler;
             let (sessions_at_once, leaves) = match s.kind {
                 // One session per range of the ring, all at once unless node by node.
-                StrategyKind::Monolithic { leaves, order, .. } => match order {
-                    crate::strategy::RangeOrder::AllAtOnce => (ranges, u64::from(leaves)),
-                    crate::strategy::RangeOrder::NodeByNode => (1, u64::from(leaves)),
-                },
+                StrategyKind::Monolithic { leaves, order, .. } => {
+                    let leaves = reconciler.tree_leaves(leaves, keys / ranges.max(1));
+                    match order {
+                        crate::strategy::RangeOrder::AllAtOnce => (ranges, leaves),
+                        crate::strategy::RangeOrder::NodeByNode => (1, leaves),
+                    }
+                }
                 // Every worker may hold a session (its trees) at once. Live trees are
                 // simulated by hashing on demand, so they hold no memory in between.
-                StrategyKind::Segmented(ref config) => {
-                    (u64::from(config.workers).min(config.segments), u64::from(config.leaves))
-                }
+                StrategyKind::Segmented(ref config) => (
+                    u64::from(config.workers).min(config.segments),
+                    reconciler.tree_leaves(config.leaves, keys / config.segments.max(ranges).max(1)),
+                ),
+            };
+            // Summaries holding records (sketches, row hashes, incremental trees' data):
+            // at most every stored record on every replica at once.
+            let records = if reconciler.holds_records() {
+                stored_keys.saturating_mul(16).saturating_mul(replicas)
+            } else {
+                0
             };
             // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one
             // leaf index per divergent leaf (at most all of them).
-            sessions_at_once.saturating_mul(replicas.saturating_mul(leaves * 64) + leaves * 4)
+            sessions_at_once
+                .saturating_mul(replicas.saturating_mul(leaves * 64) + leaves * 4)
+                .saturating_add(records)
         })
         .max()
         .unwrap_or(0);
@@ -107,10 +122,15 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .iter()
         .map(|s| {
             // Every range's (or segment's) tree on each of its replicas.
+            let keys = scenario.cluster.key_count;
+            let reconciler = s.repair.reconciler;
             let trees = match s.kind {
-                StrategyKind::Monolithic { leaves, .. } => ranges.saturating_mul(2 * u64::from(leaves)),
+                StrategyKind::Monolithic { leaves, .. } => {
+                    ranges.saturating_mul(2 * reconciler.tree_leaves(leaves, keys / ranges.max(1)))
+                }
                 StrategyKind::Segmented(ref config) => {
-                    config.segments.max(ranges).saturating_mul(2 * u64::from(config.leaves))
+                    let pieces = config.segments.max(ranges);
+                    pieces.saturating_mul(2 * reconciler.tree_leaves(config.leaves, keys / pieces.max(1)))
                 }
             };
             trees.saturating_mul(32).saturating_mul(replicas)

@@ -126,6 +126,9 @@ pub struct IncrementalSummary {
     stamp: u64,
     /// The unrepaired parts of the range (bucket-grained), in key order.
     unrepaired: Vec<KeyRange>,
+    /// Nothing of the range was ever repaired here: every partition (key) of it is
+    /// unrepaired data, as for a full repair.
+    fresh: bool,
     /// The replica's records in those parts, in key order: the tree is built from them
     /// when the pair compares, at a depth both sides agree on.
     records: Vec<(Key, Version)>,
@@ -143,7 +146,7 @@ impl IncrementalSummary {
 /// pending-repair set is split off when the session starts), so a build costs
 /// `unrepaired keys x (scan + anticompaction)`; the tree, sized by [`TreeSizing`] over
 /// the unrepaired partitions, hashes only them; a divergent leaf streams only its
-/// unrepaired parts. A successful session marks the data validated, and the data its
+/// unrepaired partitions (the whole leaf while the range was never repaired). A successful session marks the data validated, and the data its
 /// streams brought, repaired; writes that land during the session stay unrepaired.
 ///
 /// Unrepaired data is tracked at the replica table's bucket grain (`written_since`):
@@ -188,9 +191,18 @@ fn union(a: &[KeyRange], b: &[KeyRange]) -> Vec<KeyRange> {
     merged
 }
 
+/// The keys holding a record in either sorted list, sorted, once each.
+fn union_keys(a: &[(Key, Version)], b: &[(Key, Version)]) -> Vec<Key> {
+    let mut keys: Vec<Key> = a.iter().chain(b).map(|&(k, _)| k).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 impl Reconciler for CassandraIncremental {
     fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
-        let unrepaired: Vec<KeyRange> = match self.repaired.get(&(node, replica, range.start, range.end)) {
+        let repaired = self.repaired.get(&(node, replica, range.start, range.end));
+        let unrepaired: Vec<KeyRange> = match repaired {
             None => vec![range],
             Some(&stamp) => replicas.written_since(range, stamp).collect(),
         };
@@ -204,6 +216,7 @@ impl Reconciler for CassandraIncremental {
             range,
             stamp: replicas.change_stamp(),
             unrepaired,
+            fresh: repaired.is_none(),
             records,
         })
     }
@@ -214,7 +227,16 @@ impl Reconciler for CassandraIncremental {
         // were last repaired together, as sessions over the same range are), sized by
         // those partitions: data one side counts repaired there shows as a difference.
         let unrepaired = union(&a.unrepaired, &b.unrepaired);
-        let partitions = unrepaired.iter().map(KeyRange::len).sum();
+        // Partitions of the unrepaired data: every key of a range never repaired (as for
+        // full repair); afterwards the records written in the unrepaired buckets, what
+        // the unrepaired sstables hold (the buckets' other keys are not data).
+        let fresh = a.fresh || b.fresh;
+        let written = union_keys(&a.records, &b.records);
+        let partitions = if fresh {
+            unrepaired.iter().map(KeyRange::len).sum()
+        } else {
+            written.len() as u64
+        };
         let leaves = 1u32 << self.sizing.depth(partitions);
         let tree_a = MerkleTree::build(a.range, leaves, a.records.iter().copied());
         let tree_b = MerkleTree::build(b.range, leaves, b.records.iter().copied());
@@ -226,6 +248,15 @@ impl Reconciler for CassandraIncremental {
         let mut divergent = Vec::new();
         for &leaf in &comparison.divergent_leaves {
             let leaf_range = tree_a.leaf_range(leaf);
+            if !fresh {
+                // A divergent leaf streams the unrepaired partitions under it.
+                let from = written.partition_point(|&k| k < leaf_range.start);
+                for &key in written[from..].iter().take_while(|&&k| k < leaf_range.end) {
+                    let one = KeyRange::new(key, key + 1);
+                    divergent.push((one, one));
+                }
+                continue;
+            }
             for part in &unrepaired {
                 let start = part.start.max(leaf_range.start);
                 let end = part.end.min(leaf_range.end);

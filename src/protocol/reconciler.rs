@@ -139,6 +139,24 @@ impl ReconcilerChoice {
         }
     }
 
+    /// Leaves of the trees this reconciler builds over a range of `range_keys` keys when
+    /// the strategy says `leaves` (Cassandra's trees size themselves), for the memory
+    /// estimate.
+    pub fn tree_leaves(self, leaves: u32, range_keys: u64) -> u64 {
+        match self {
+            ReconcilerChoice::CassandraTree { sizing } | ReconcilerChoice::CassandraIncremental { sizing, .. } => {
+                1 << sizing.depth(range_keys)
+            }
+            _ => u64::from(leaves),
+        }
+    }
+
+    /// Whether a summary holds the replica's records of the range (16 bytes each) rather
+    /// than only hashes, for the memory estimate.
+    pub fn holds_records(self) -> bool {
+        !matches!(self, ReconcilerChoice::Merkle | ReconcilerChoice::CassandraTree { .. })
+    }
+
     /// The reconciler itself, for a cluster of `nodes` nodes.
     pub fn build(self, nodes: usize) -> Box<dyn Reconciler> {
         match self {
