@@ -214,10 +214,18 @@ pub(super) fn deserialize_with_presets(
 
 /// The deserialization error of `table`, located at the same field of the source.
 pub(super) fn merged_diagnostic(locator: &Locator, table: &toml::Table) -> Diagnostic {
-    let text = toml::to_string(table).expect("a TOML table serializes");
+    let text = toml::to_string(table).unwrap_or_default();
     let error = match toml::from_str::<ScenarioFile>(&text) {
         Err(e) => e,
-        Ok(_) => unreachable!("the table did not deserialize"),
+        // The text reads back where the table did not (never seen): say so at the top.
+        Ok(_) => match table.clone().try_into::<ScenarioFile>() {
+            Err(e) => {
+                let message = overrides::friendly(e.message());
+                let hint = deserialize_hint(&message);
+                return locator.at_path("strategy", message, hint);
+            }
+            Ok(_) => return locator.at_path("strategy", "the merged presets are invalid".into(), None),
+        },
     };
     let path = Locator::new(&text).path_at(error.span().map_or(0, |s| s.start));
     let message = overrides::friendly(error.message());
