@@ -135,23 +135,29 @@ pub struct IncrementalSummary {
 }
 
 impl IncrementalSummary {
-    /// Keys the validation read: the unrepaired parts' length.
+    /// Partitions the validation read: every key of a range never repaired (as a full
+    /// repair reads it); afterwards the replica's records in the unrepaired buckets,
+    /// what its unrepaired sstables hold.
     pub fn validated_keys(&self) -> u64 {
-        self.unrepaired.iter().map(KeyRange::len).sum()
+        if self.fresh {
+            self.unrepaired.iter().map(KeyRange::len).sum()
+        } else {
+            self.records.len() as u64
+        }
     }
 }
 
 /// Incremental repair (Cassandra 4.0): each replica's data is repaired or unrepaired.
 /// Validation reads only the unrepaired data, anticompacting it first (in 4.0 the
 /// pending-repair set is split off when the session starts), so a build costs
-/// `unrepaired keys x (scan + anticompaction)`; the tree, sized by [`TreeSizing`] over
+/// `unrepaired partitions x (scan + anticompaction)`; the tree, sized by [`TreeSizing`] over
 /// the unrepaired partitions, hashes only them; a divergent leaf streams only its
 /// unrepaired partitions (the whole leaf while the range was never repaired). A successful session marks the data validated, and the data its
 /// streams brought, repaired; writes that land during the session stay unrepaired.
 ///
 /// Unrepaired data is tracked at the replica table's bucket grain (`written_since`):
-/// a write to any replica of a bucket makes the whole bucket unrepaired on all of them,
-/// a cost overestimate of at most a bucket per write. Data lost to bitrot after it was
+/// a write to any replica of a bucket makes the records of that bucket unrepaired on
+/// all of them, an overestimate of the records sharing a bucket with a write. Data lost to bitrot after it was
 /// repaired is never validated again: incremental repair does not see it (a full
 /// repair does), as in Cassandra.
 pub struct CassandraIncremental {
@@ -374,9 +380,15 @@ mod tests {
         assert_eq!(inc.keys_validated(&second[0], range), 0);
         assert_eq!(inc.build_cost_ns(&second[1], range, 1_000), 0);
         assert!(inc.reconcile(&second[0], &second[1]).divergent.is_empty());
-        // A new write makes its bucket (64 keys here) unrepaired again, on both replicas.
+        // A new write makes its bucket (keys 0 to 63 here) unrepaired again, on both
+        // replicas: each validates its records there (node 0: keys 5 and 9; node 1: 5).
         table.client_write(0, 9, 100, t);
-        let third = inc.summarize(1, 1, range, 0, &table);
-        assert_eq!(inc.keys_validated(&third, range), 64);
+        let third = [
+            inc.summarize(0, 0, range, 0, &table),
+            inc.summarize(1, 1, range, 0, &table),
+        ];
+        assert_eq!(inc.keys_validated(&third[0], range), 2);
+        assert_eq!(inc.keys_validated(&third[1], range), 1);
+        assert_eq!(inc.build_cost_ns(&third[1], range, 1_000), 1_000);
     }
 }
