@@ -66,6 +66,17 @@ pub trait Reconciler {
     /// The exchange between an initiator holding `a` and a responder holding `b`.
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation;
 
+    /// Every chosen pair's exchange in one session, `pairs` as (initiator, responder)
+    /// indices into `summaries`: by default each pair on its own. A reconciler whose
+    /// real protocol is run by one coordinator for all replicas (ScyllaDB's repair
+    /// master) overrides it so that a row is not sent twice to the same replica.
+    fn reconcile_session(&self, summaries: &[Summary], pairs: &[(usize, usize)]) -> Vec<Reconciliation> {
+        pairs
+            .iter()
+            .map(|&(a, b)| self.reconcile(&summaries[a], &summaries[b]))
+            .collect()
+    }
+
     /// Virtual time a scheduled build of `summary` over `range` holds a core: by default
     /// a scan of the range's keys (the Merkle walk); sketches add their encoding.
     fn build_cost_ns(&self, summary: &Summary, range: KeyRange, scan_cost_ns_per_key: u64) -> u64 {

@@ -12,6 +12,7 @@
 use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
 use crate::model::{Key, KeyRange, NodeId, Version};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Bytes of one row hash on the wire: ScyllaDB's `repair_hash` is 64 bits (xxhash since
@@ -108,10 +109,60 @@ impl Reconciler for RowLevel {
         Arc::new(Rows::read(replica, range, replicas))
     }
 
+    /// ScyllaDB's repair master merges every replica's rows and sends each replica only
+    /// what it lacks, in the newest version: pair by pair, a row goes to a replica once,
+    /// and only from a replica holding its newest version when a pair joins the two
+    /// (the buffers' hashes are still exchanged pair by pair).
+    fn reconcile_session(&self, summaries: &[Summary], pairs: &[(usize, usize)]) -> Vec<Reconciliation> {
+        let rows: Vec<&Rows> = summaries.iter().map(Rows::of).collect();
+        let differing: Vec<Vec<(Key, Version, Version)>> = pairs
+            .iter()
+            .map(|&(a, b)| differing_rows(&rows[a].records, &rows[b].records))
+            .collect();
+        let version = |replica: usize, key: Key| {
+            let records = &rows[replica].records;
+            records
+                .binary_search_by_key(&key, |&(k, _)| k)
+                .map_or(0, |i| records[i].1)
+        };
+        let newest = |key: Key| (0..rows.len()).map(|r| version(r, key)).max().unwrap_or(0);
+        let paired = |x: usize, y: usize| pairs.iter().any(|&p| p == (x, y) || p == (y, x));
+        let mut delivered: BTreeMap<(usize, Key), Version> = BTreeMap::new();
+        pairs
+            .iter()
+            .zip(&differing)
+            .map(|(&(ia, ib), differing)| {
+                let mut reconciliation = self.rounds(rows[ia].range, differing);
+                let mut parts = Vec::with_capacity(differing.len());
+                for &(key, va, vb) in differing {
+                    let (receiver, sent) = if va > vb { (ib, va) } else { (ia, vb) };
+                    let best = newest(key);
+                    // A stale sender stays silent when a holder of the newest version
+                    // is paired with the receiver: that pair sends it.
+                    let stale = sent < best && (0..rows.len()).any(|h| version(h, key) == best && paired(h, receiver));
+                    let already = delivered.get(&(receiver, key)).is_some_and(|&v| v >= sent);
+                    if !stale && !already {
+                        delivered.insert((receiver, key), sent);
+                        parts.extend(row_parts(&[(key, va, vb)]));
+                    }
+                }
+                reconciliation.divergent = parts;
+                reconciliation
+            })
+            .collect()
+    }
+
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
         let (a, b) = (Rows::of(a), Rows::of(b));
         let differing = differing_rows(&a.records, &b.records);
-        let range = a.range;
+        self.rounds(a.range, &differing)
+    }
+}
+
+impl RowLevel {
+    /// The rounds of one pair over `range` whose differing rows are `differing`, and
+    /// the parts that stream them.
+    fn rounds(&self, range: KeyRange, differing: &[(Key, Version, Version)]) -> Reconciliation {
         let buffers = range.len().div_ceil(self.rows_per_buffer);
         let mut rounds = Vec::new();
         let mut hashes_compared = 0;
@@ -161,7 +212,7 @@ impl Reconciler for RowLevel {
         Reconciliation {
             rounds,
             hashes_compared,
-            divergent: row_parts(&differing),
+            divergent: row_parts(differing),
         }
     }
 }
@@ -208,5 +259,38 @@ mod tests {
         let b = [(1, 5), (2, 4), (3, 3)];
         assert_eq!(differing_rows(&a, &b), vec![(2, 0, 4), (3, 2, 3), (9, 9, 0)]);
         assert!(differing_rows(&a, &a).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use crate::sim::SimTime;
+
+    #[test]
+    fn a_row_two_replicas_lack_is_sent_to_each_once_whatever_the_pairs() {
+        let mut table = ReplicaTable::for_key_space(3, 1_000);
+        let t = SimTime::ZERO;
+        table.client_write(0, 10, 1, t); // on replica 0 only: 1 and 2 need it
+        table.client_write(1, 20, 2, t);
+        table.apply(2, 20, 2, t); // on 1 and 2: replica 0 needs it, from either
+        let range = KeyRange::new(0, 1_000);
+        let mut rows = RowLevel::new(100);
+        let summaries: Vec<Summary> = (0..3).map(|r| rows.summarize(r, r, range, 0, &table)).collect();
+        let pairs = [(0, 1), (0, 2), (1, 2)];
+        let found = rows.reconcile_session(&summaries, &pairs);
+        let sent: usize = found
+            .iter()
+            .flat_map(|r| &r.divergent)
+            .map(|(a, b)| (a.len() + b.len()) as usize)
+            .sum();
+        assert_eq!(sent, 3, "key 10 to replicas 1 and 2, key 20 to replica 0 once");
+        // Pair by pair, key 20 would reach replica 0 twice.
+        let pairwise: usize = pairs
+            .iter()
+            .flat_map(|&(a, b)| rows.reconcile(&summaries[a], &summaries[b]).divergent)
+            .map(|(a, b)| (a.len() + b.len()) as usize)
+            .sum();
+        assert_eq!(pairwise, 4);
     }
 }

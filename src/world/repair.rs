@@ -190,8 +190,8 @@ impl World {
         }
         session.report.trees_ready = self.now;
         let summaries: Vec<_> = session.summaries.iter_mut().map(|s| s.take().expect("built")).collect();
-        for &(a, b) in &session.spec.pairs {
-            let reconciliation = self.reconciler.reconcile(&summaries[a], &summaries[b]);
+        let reconciliations = self.reconciler.reconcile_session(&summaries, &session.spec.pairs);
+        for (&(a, b), reconciliation) in session.spec.pairs.iter().zip(reconciliations) {
             session.report.hashes_compared += reconciliation.hashes_compared;
             session.report.divergent_leaves += reconciliation.divergent.len() as u64;
             session.pairs.push(PairExchange {
