@@ -159,3 +159,24 @@ fn overrides_and_sweeps_see_the_merged_table() {
     };
     assert_eq!(sizing.max_depth, 15);
 }
+
+#[test]
+fn the_report_names_each_strategys_preset() {
+    let source = format!(
+        "{HEAD}[[strategy]]\npreset = \"naive\"\ninterval = \"20s\"\n\
+         [[strategy]]\npreset = \"cassandra-full\"\nname = \"cassandra\"\ninterval = \"20s\"\n\
+         [[strategy]]\nkind = \"monolithic\"\nname = \"plain\"\nleaves = 64\ninterval = \"20s\"\n"
+    );
+    let scenario = Scenario::parse(&source, "presets.toml").unwrap();
+    let results = aesim::run::run_scenario(&scenario, 1).expect("invariants hold");
+    let dir = std::env::temp_dir().join(format!("aesim-presets-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    aesim::output::write_run(&dir, &scenario, &results).unwrap();
+    let line = "Presets: *naive* is preset `naive`, *cassandra* is preset `cassandra-full` \
+                (their defaults and sources: `scenarios/presets/<preset>.toml`).";
+    let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(markdown.contains(line), "{markdown}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("is preset <code>cassandra-full</code>"), "{html}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
