@@ -93,6 +93,8 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
                 StrategyKind::Segmented(ref config) => {
                     (u64::from(config.workers).min(config.segments), u64::from(config.leaves))
                 }
+                // Sparse wide trees with their records: counted below, per stored key.
+                StrategyKind::RiakAae(_) => (0, 0),
             };
             // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one
             // leaf index per divergent leaf (at most all of them).
@@ -112,6 +114,12 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
                 StrategyKind::Segmented(ref config) => {
                     config.segments.max(ranges).saturating_mul(2 * u64::from(config.leaves))
                 }
+                // Riak's wide trees are sparse: a segment entry and a record per stored
+                // key (the summaries of every partition's exchange, and the classic
+                // hashtree's previous trees), and each tree's branches.
+                StrategyKind::RiakAae(ref config) => stored_keys
+                    .saturating_mul(4)
+                    .saturating_add(ranges.saturating_mul(2 * u64::from(config.leaves.isqrt()))),
             };
             trees.saturating_mul(32).saturating_mul(replicas)
         })

@@ -9,6 +9,7 @@ pub mod network;
 pub mod replicas;
 pub mod ring;
 pub mod sketch;
+pub mod tictac_tree;
 pub mod tree_cache;
 pub mod workload;
 

@@ -14,7 +14,9 @@
 //! other's internals.
 
 pub mod reconciler;
+pub mod riak;
 pub mod sketches;
+pub mod tictac;
 
 use crate::model::{KeyRange, NodeId};
 use crate::sim::SimTime;

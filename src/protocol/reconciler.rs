@@ -71,6 +71,20 @@ pub trait Reconciler {
         let _ = summary;
         range.len().saturating_mul(scan_cost_ns_per_key)
     }
+
+    /// Whether the exchange looks twice, and how long after the first look: the world
+    /// then snapshots every participant again and calls [`Reconciler::reconcile_twice`]
+    /// (Tictac's filter of writes in flight). Default: one look.
+    fn second_look_after_ns(&self) -> Option<u64> {
+        None
+    }
+
+    /// The exchange given a first look at both sides and a second one: by default the
+    /// second alone.
+    fn reconcile_twice(&self, first: (&Summary, &Summary), second: (&Summary, &Summary)) -> Reconciliation {
+        let _ = first;
+        self.reconcile(second.0, second.1)
+    }
 }
 
 /// Which reconciler a strategy's sessions use (validated from the scenario).
@@ -88,6 +102,13 @@ pub enum ReconcilerChoice {
     /// PinSketch of `capacity` 64-bit syndromes per sketch, bisecting a range whose
     /// difference exceeds it ([`super::sketches::PinSketchBisect`]).
     PinSketch { capacity: u32 },
+    /// Riak's classic AAE hashtree of `width` branches of `width` segments, its dirty
+    /// segments re-hashed at exchange time at `hash_cost_ns` a key
+    /// ([`super::riak::RiakHashtree`]).
+    RiakHashtree { width: u32, hash_cost_ns: u64 },
+    /// Riak's Tictac XOR tree of `width` x `width` segments, looked at twice
+    /// `pause_ns` apart (0: once) ([`super::tictac::TictacExchange`]).
+    Tictac { width: u32, pause_ns: u64 },
 }
 
 impl ReconcilerChoice {
@@ -98,6 +119,8 @@ impl ReconcilerChoice {
             ReconcilerChoice::Iblt { .. } => "iblt",
             ReconcilerChoice::RatelessIblt => "rateless_iblt",
             ReconcilerChoice::PinSketch { .. } => "pinsketch",
+            ReconcilerChoice::RiakHashtree { .. } => "riak_hashtree",
+            ReconcilerChoice::Tictac { .. } => "tictac",
         }
     }
 
@@ -108,6 +131,10 @@ impl ReconcilerChoice {
             ReconcilerChoice::Iblt { cells } => Box::new(super::sketches::FixedIblt::new(cells)),
             ReconcilerChoice::RatelessIblt => Box::new(super::sketches::RatelessIblt),
             ReconcilerChoice::PinSketch { capacity } => Box::new(super::sketches::PinSketchBisect::new(capacity)),
+            ReconcilerChoice::RiakHashtree { width, hash_cost_ns } => {
+                Box::new(super::riak::RiakHashtree::new(width, hash_cost_ns))
+            }
+            ReconcilerChoice::Tictac { width, pause_ns } => Box::new(super::tictac::TictacExchange { width, pause_ns }),
         }
     }
 }

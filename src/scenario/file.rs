@@ -183,6 +183,39 @@ pub enum StrategyFile {
         pinsketch_capacity: Option<u32>,
     },
     Segmented(SegmentedFile),
+    RiakAae(RiakAaeFile),
+}
+
+/// A `kind = "riak_aae"` strategy as written: Riak's active anti-entropy, classic
+/// (`reconciler = "riak_hashtree"`) or Tictac (`reconciler = "tictac"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiakAaeFile {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub reconciler: AaeReconcilerFile,
+    /// Branches of the root and segments of each branch.
+    pub width: Option<u32>,
+    pub tick: Option<DurationText>,
+    /// A duration, or "never".
+    pub expire: Option<String>,
+    pub build_limit: Option<u32>,
+    pub build_limit_period: Option<DurationText>,
+    pub concurrency: Option<u32>,
+    /// Tictac: the pause between the two looks of its double compare ("0s": one look).
+    pub tictac_pause: Option<DurationText>,
+    #[serde(default)]
+    pub pairs: PairsFile,
+    pub session_overhead: Option<DurationText>,
+}
+
+/// The trees a `riak_aae` strategy keeps.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AaeReconcilerFile {
+    #[default]
+    RiakHashtree,
+    Tictac,
 }
 
 /// A `kind = "segmented"` strategy as written: its fields are listed here once, and the

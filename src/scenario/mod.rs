@@ -5,6 +5,7 @@
 mod diagnostic;
 mod file;
 mod overrides;
+mod riak_aae;
 mod ring;
 mod sweep;
 
@@ -571,6 +572,16 @@ impl Checker<'_> {
                     }
                     let config = self.segmented(scans, &at, c.keys, raw);
                     (name, StrategyKind::Segmented(config))
+                }
+                StrategyFile::RiakAae(raw) => {
+                    let (config, reconciler) = self.riak_aae(&at, c, &raw);
+                    repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0))
+                        .with_reconciler(reconciler);
+                    let default = if config.tictac { "riak_tictac" } else { "riak_aae" };
+                    (
+                        raw.name.unwrap_or_else(|| default.into()),
+                        StrategyKind::RiakAae(config),
+                    )
                 }
             };
             self.strategy_name(&name, &at("name"), &strategies);

@@ -14,9 +14,11 @@
 //! ARCHITECTURE.md, "Adding a strategy").
 
 mod monolithic;
+mod riak_aae;
 mod segmented;
 
 pub use monolithic::Monolithic;
+pub use riak_aae::{RiakAae, RiakAaeConfig};
 pub use segmented::Segmented;
 
 use crate::model::faults::Faults;
@@ -105,6 +107,9 @@ pub enum StrategyKind {
     /// The key space cut into fixed segments with one tree each, compared by parallel
     /// workers in an order chosen by a scheduling policy.
     Segmented(SegmentedConfig),
+    /// Riak's active anti-entropy, classic or Tictac: live trees per partition,
+    /// exchanges on a tick, scheduled rebuilds of expired trees.
+    RiakAae(RiakAaeConfig),
 }
 
 impl StrategyKind {
@@ -113,6 +118,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Monolithic { tree, .. } => *tree,
             StrategyKind::Segmented(config) => config.tree,
+            StrategyKind::RiakAae(_) => TreeMaintenance::Live,
         }
     }
 
@@ -121,6 +127,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Monolithic { leaves, .. } => *leaves,
             StrategyKind::Segmented(config) => config.leaves,
+            StrategyKind::RiakAae(config) => config.leaves,
         }
     }
 
@@ -130,6 +137,9 @@ impl StrategyKind {
     /// (e.g. a sum of per-record hashes) rather than re-reading the leaf; the simulator's
     /// own leaf hash is only its equality check and is not what is charged.
     pub fn write_path_hashes_per_change(&self) -> u64 {
+        if let StrategyKind::RiakAae(config) = self {
+            return RiakAae::write_path_hashes(config.tictac);
+        }
         match self.tree() {
             TreeMaintenance::Scheduled => 0,
             TreeMaintenance::Live => u64::from(self.leaves_per_tree().trailing_zeros()) + 1,
@@ -141,6 +151,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Monolithic { .. } => None,
             StrategyKind::Segmented(config) => config.max_sessions_per_node,
+            StrategyKind::RiakAae(config) => Some(config.concurrency),
         }
     }
 }
@@ -328,6 +339,7 @@ pub fn build(config: &StrategyConfig, ring: &Ring) -> Box<dyn Strategy> {
             segmented.clone(),
             config.repair.pairs,
         )),
+        StrategyKind::RiakAae(aae) => Box::new(RiakAae::new(units, ring.nodes(), aae.clone(), config.repair.pairs)),
     }
 }
 

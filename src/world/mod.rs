@@ -539,6 +539,7 @@ impl World {
                 node,
                 held_core,
             } => self.build_done(session, node, held_core),
+            Event::SecondLook { session } => self.second_look(session),
             Event::HashRequestArrives { session, pair } => self.hash_request_arrives(session, pair),
             Event::ReplyReady { session, pair } => self.reply_ready(session, pair),
             Event::HashReplyArrives { session, pair } => self.hash_reply_arrives(session, pair),

@@ -189,9 +189,43 @@ impl World {
             return;
         }
         session.report.trees_ready = self.now;
+        if let Some(pause_ns) = self.reconciler.second_look_after_ns()
+            && !session.spec.pairs.is_empty()
+        {
+            // Tictac's double compare: keep this look, take another after the pause.
+            session.first_looks = Some(session.summaries.iter_mut().map(|s| s.take().expect("built")).collect());
+            self.queue
+                .push(self.now.after(pause_ns), Event::SecondLook { session: id });
+            return;
+        }
+        self.reconcile_pairs(id);
+    }
+
+    /// The pause of a double compare is over: every participant looks again (a live
+    /// tree: no scan), then the pairs reconcile both looks.
+    pub(super) fn second_look(&mut self, id: SessionId) {
+        // Faults: the session may have been aborted during the pause.
+        let Some(session) = self.sessions.get(&id) else {
+            return;
+        };
+        for participant in 0..session.spec.participants.len() {
+            self.snapshot(id, participant);
+        }
+        self.reconcile_pairs(id);
+    }
+
+    /// Every chosen pair reconciles its summaries; their exchanges start.
+    fn reconcile_pairs(&mut self, id: SessionId) {
+        let session = self.sessions.get_mut(&id).expect("live session");
         let summaries: Vec<_> = session.summaries.iter_mut().map(|s| s.take().expect("built")).collect();
+        let first_looks = session.first_looks.take();
         for &(a, b) in &session.spec.pairs {
-            let reconciliation = self.reconciler.reconcile(&summaries[a], &summaries[b]);
+            let reconciliation = match &first_looks {
+                Some(first) => self
+                    .reconciler
+                    .reconcile_twice((&first[a], &first[b]), (&summaries[a], &summaries[b])),
+                None => self.reconciler.reconcile(&summaries[a], &summaries[b]),
+            };
             session.report.hashes_compared += reconciliation.hashes_compared;
             session.report.divergent_leaves += reconciliation.divergent.len() as u64;
             session.pairs.push(PairExchange {
@@ -203,6 +237,12 @@ impl World {
             });
         }
         session.pairs_pending = session.pairs.len();
+        if session.pairs.is_empty() {
+            // A session without pairs only rebuilds its participants' trees (Riak's
+            // scheduled tree rebuild): it is over once they are built.
+            self.session_done(id);
+            return;
+        }
         for pair in 0..session.pairs.len() {
             self.next_round(id, pair);
         }
@@ -431,15 +471,23 @@ impl World {
         if session.pairs_pending > 0 {
             return;
         }
+        self.session_done(id);
+    }
+
+    /// Every pair of the session is done (or it had none): the strategy hears of it.
+    fn session_done(&mut self, id: SessionId) {
         let mut session = self.sessions.remove(&id).expect("live session");
         self.sessions_changed();
         session.report.finished = self.now;
-        self.counters.sessions += 1;
+        // A rebuild only (no pairs) compares nothing: not a repair session, and it
+        // repairs no range.
+        let compared = !session.spec.pairs.is_empty();
+        self.counters.sessions += u64::from(compared);
         for node in session.spec.nodes() {
             self.node_sessions[node] -= 1;
             self.node_load[node].sessions += 1;
         }
-        if let Some(repairs) = &mut self.range_repairs {
+        if let Some(repairs) = self.range_repairs.as_mut().filter(|_| compared) {
             let range = session.spec.range();
             for piece in self.ring.pieces_overlapping(range) {
                 repairs.completed(piece, range, self.now);

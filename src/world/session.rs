@@ -26,6 +26,8 @@ pub(super) struct Session {
     pub columns: Vec<usize>,
     /// Each participant's summary, kept until all are built and reconciled.
     pub summaries: Vec<Option<Summary>>,
+    /// The first look of a double compare, kept during its pause.
+    pub first_looks: Option<Vec<Summary>>,
     /// Set when the session's setup overhead has passed and its builds were asked for.
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
@@ -55,6 +57,7 @@ impl Session {
             spec,
             columns,
             summaries: (0..participants).map(|_| None).collect(),
+            first_looks: None,
             builds_pending: participants,
             pairs: Vec::new(),
             pairs_pending: 0,
