@@ -237,6 +237,12 @@ pub struct SegmentedFile {
     pub tree: TreeFile,
     pub misalignment: Option<MisalignmentFile>,
     pub max_sessions_per_node: Option<u32>,
+    /// Reaper: a segment running longer than this is aborted and retried later.
+    pub segment_timeout: Option<DurationText>,
+    /// Reaper: in (0, 1]; after a segment of duration d, pause d x (1 - i) / i.
+    pub intensity: Option<f64>,
+    /// Reaper: how a session's replicas build their trees.
+    pub parallelism: Option<ParallelismFile>,
     #[serde(default)]
     pub pairs: PairsFile,
     pub session_overhead: Option<DurationText>,
@@ -244,6 +250,15 @@ pub struct SegmentedFile {
     pub reconciler: ReconcilerFile,
     pub iblt_cells: Option<u32>,
     pub pinsketch_capacity: Option<u32>,
+}
+
+/// Reaper's repair parallelism.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ParallelismFile {
+    Parallel,
+    Sequential,
+    DatacenterAware,
 }
 
 /// What replicas exchange to find their differences (`reconciler = "..."`).

@@ -146,6 +146,11 @@ impl StrategyKind {
         }
     }
 
+    /// Whether a session's replicas build their trees one after another.
+    pub fn sequential_builds(&self) -> bool {
+        matches!(self, StrategyKind::Segmented(c) if c.reaper.parallelism == RepairParallelism::Sequential)
+    }
+
     /// Most sessions one node may take part in at once, if the strategy keeps a limit.
     pub fn max_sessions_per_node(&self) -> Option<u32> {
         match self {
@@ -168,7 +173,7 @@ pub enum RangeOrder {
 }
 
 /// Parameters of the segmented strategy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SegmentedConfig {
     pub segments: u64,
     /// Leaves of each segment's tree.
@@ -188,6 +193,64 @@ pub struct SegmentedConfig {
     /// Reaper's rule: a segment starts only while each of its replicas takes part in
     /// fewer than this many sessions (`None`: no limit).
     pub max_sessions_per_node: Option<u32>,
+    /// Reaper's segment timeout, intensity and repair parallelism.
+    pub reaper: ReaperKnobs,
+}
+
+/// As derived, but without `reaper` when it is the default: a scenario's fingerprint
+/// hashes its `Debug` text, so scenarios written before the knobs keep theirs.
+impl std::fmt::Debug for SegmentedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("SegmentedConfig");
+        s.field("segments", &self.segments)
+            .field("leaves", &self.leaves)
+            .field("workers", &self.workers)
+            .field("policy", &self.policy)
+            .field("max_interval_ns", &self.max_interval_ns)
+            .field("interval_ns", &self.interval_ns)
+            .field("poll_ns", &self.poll_ns)
+            .field("tree", &self.tree)
+            .field("misalignment", &self.misalignment)
+            .field("max_sessions_per_node", &self.max_sessions_per_node);
+        if self.reaper != ReaperKnobs::default() {
+            s.field("reaper", &self.reaper);
+        }
+        s.finish()
+    }
+}
+
+/// Cassandra Reaper's per-segment knobs (thelastpickle/cassandra-reaper, docs
+/// concepts.md and reaper_specific.md). The defaults change nothing: no timeout,
+/// intensity 1, parallel builds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReaperKnobs {
+    /// `hangingRepairTimeoutMins` (30 min in Reaper): a segment still running this long
+    /// after it started is aborted and retried later. `None`: no timeout.
+    pub segment_timeout_ns: Option<u64>,
+    /// In (0, 1]: after a segment that took d, its worker pauses d x (1 - i) / i (the
+    /// duty-cycle reading of Reaper's docs: 0.5 spends half the time sleeping).
+    pub intensity: f64,
+    pub parallelism: RepairParallelism,
+}
+
+impl Default for ReaperKnobs {
+    fn default() -> Self {
+        ReaperKnobs {
+            segment_timeout_ns: None,
+            intensity: 1.0,
+            parallelism: RepairParallelism::Parallel,
+        }
+    }
+}
+
+/// How a session's replicas build their trees (Reaper's repair parallelism).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RepairParallelism {
+    /// All replicas at once.
+    #[default]
+    Parallel,
+    /// One replica after another (Cassandra validates on snapshots, one at a time).
+    Sequential,
 }
 
 /// The order in which segments are compared.
@@ -222,6 +285,11 @@ pub enum Command {
     },
     FullPassCompleted {
         duration_ns: u64,
+    },
+    /// Stop the session tagged `tag` (started by this strategy and not finished): it is
+    /// dropped, and its replicas are free again. The strategy does not hear of it.
+    AbortSession {
+        tag: u64,
     },
     /// A range went `gap_ns` between the starts of two comparisons (or from the start of
     /// the run to its first, or from its last to the end of the run).
@@ -270,6 +338,11 @@ impl<'a> Ctx<'a> {
             at: at.max(self.now),
             token,
         });
+    }
+
+    /// Stops the session tagged `tag` (Reaper's segment timeout); see [`Command::AbortSession`].
+    pub fn abort_session(&mut self, tag: u64) {
+        self.commands.push(Command::AbortSession { tag });
     }
 
     /// Reports that a full pass over the key space took `duration_ns`.

@@ -88,29 +88,39 @@ impl World {
             return;
         };
         let live = session.spec.tree == TreeMaintenance::Live;
-        let participants: Vec<_> = session.spec.participants.clone();
-        for (index, participant) in participants.into_iter().enumerate() {
-            let node = participant.node;
-            // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
-            let lost = live && self.faults.live_tree_lost(node, participant.range);
-            let cores = &mut self.cores[node];
-            if live && !lost {
-                self.snapshot(id, index);
-                self.queue.push(
-                    self.now,
-                    Event::BuildDone {
-                        session: id,
-                        node,
-                        held_core: false,
-                    },
-                );
-            } else if cores.free > 0 {
-                cores.free -= 1;
-                self.cores_changed();
-                self.start_build(id, index);
-            } else {
-                cores.waiting.push_back((id, index));
-            }
+        // Sequential repair: one replica builds at a time, the next when it is done.
+        let first_only = self.params.sequential_builds && !live;
+        let count = if first_only { 1 } else { session.spec.participants.len() };
+        for index in 0..count {
+            self.request_build(id, index);
+        }
+    }
+
+    /// Participant `index` of session `id` builds (or snapshots) its summary.
+    fn request_build(&mut self, id: SessionId, index: usize) {
+        let session = &self.sessions[&id];
+        let live = session.spec.tree == TreeMaintenance::Live;
+        let participant = session.spec.participants[index];
+        let node = participant.node;
+        // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
+        let lost = live && self.faults.live_tree_lost(node, participant.range);
+        let cores = &mut self.cores[node];
+        if live && !lost {
+            self.snapshot(id, index);
+            self.queue.push(
+                self.now,
+                Event::BuildDone {
+                    session: id,
+                    node,
+                    held_core: false,
+                },
+            );
+        } else if cores.free > 0 {
+            cores.free -= 1;
+            self.cores_changed();
+            self.start_build(id, index);
+        } else {
+            cores.waiting.push_back((id, index));
         }
     }
 
@@ -186,6 +196,10 @@ impl World {
         };
         session.builds_pending -= 1;
         if session.builds_pending > 0 {
+            if self.params.sequential_builds && session.spec.tree != TreeMaintenance::Live {
+                let next = session.spec.participants.len() - session.builds_pending;
+                self.request_build(id, next);
+            }
             return;
         }
         session.report.trees_ready = self.now;
