@@ -10,6 +10,7 @@ pub mod replicas;
 pub mod ring;
 pub mod sketch;
 pub mod tictac_tree;
+pub mod wide_tree_cache;
 pub mod tree_cache;
 pub mod workload;
 

@@ -21,6 +21,7 @@
 //! Tictac's authors note.
 
 use super::{Key, Version};
+use std::collections::BTreeMap;
 
 /// Branches of the root, and segments of each branch, in Riak's default tree.
 pub const DEFAULT_WIDTH: u32 = 1_024;
@@ -49,8 +50,8 @@ pub struct TictacTree {
     width: u32,
     root: u64,
     branches: Vec<u64>,
-    /// Non-zero segments only, sorted by segment.
-    segments: Vec<(SegmentId, u64)>,
+    /// Non-zero segments only (a map: a write toggles one in O(log n)).
+    segments: BTreeMap<SegmentId, u64>,
 }
 
 /// Where two trees differ, level by level.
@@ -85,28 +86,16 @@ impl TictacTree {
             width,
             root: 0,
             branches: vec![0; width as usize],
-            segments: Vec::new(),
+            segments: BTreeMap::new(),
         }
     }
 
-    /// The tree built from scratch over `records` (key, version), in any order: each
-    /// record's contribution placed by a sort, then folded per segment.
+    /// The tree built from scratch over `records` (key, version), in any order.
     pub fn from_records(width: u32, records: impl IntoIterator<Item = (Key, Version)>) -> TictacTree {
         let mut tree = TictacTree::new(width);
-        let mut contributions: Vec<(SegmentId, u64)> = records
-            .into_iter()
-            .map(|(key, version)| (tree.segment_of(key), record_hash(key, version)))
-            .collect();
-        contributions.sort_unstable_by_key(|&(segment, _)| segment);
-        for (segment, delta) in contributions {
-            tree.root ^= delta;
-            tree.branches[(segment / width) as usize] ^= delta;
-            match tree.segments.last_mut() {
-                Some(last) if last.0 == segment => last.1 ^= delta,
-                _ => tree.segments.push((segment, delta)),
-            }
+        for (key, version) in records {
+            tree.toggle(key, version);
         }
-        tree.segments.retain(|&(_, value)| value != 0);
         tree
     }
 
@@ -140,20 +129,16 @@ impl TictacTree {
 
     /// XORs `record_hash(key, version)` into the segment, its branch and the root
     /// (adding a record, or removing it: XOR is its own inverse).
-    fn toggle(&mut self, key: Key, version: Version) {
+    pub fn toggle(&mut self, key: Key, version: Version) {
         let delta = record_hash(key, version);
         let segment = self.segment_of(key);
         self.root ^= delta;
         let branch = self.branch_of(segment) as usize;
         self.branches[branch] ^= delta;
-        match self.segments.binary_search_by_key(&segment, |&(s, _)| s) {
-            Ok(at) => {
-                self.segments[at].1 ^= delta;
-                if self.segments[at].1 == 0 {
-                    self.segments.remove(at);
-                }
-            }
-            Err(at) => self.segments.insert(at, (segment, delta)),
+        let value = self.segments.entry(segment).or_insert(0);
+        *value ^= delta;
+        if *value == 0 {
+            self.segments.remove(&segment);
         }
     }
 
@@ -166,12 +151,9 @@ impl TictacTree {
         self.toggle(key, new);
     }
 
-    /// The non-zero segments of `branch`, sorted.
-    fn branch_segments(&self, branch: u32) -> &[(SegmentId, u64)] {
-        let (first, end) = (branch * self.width, (branch + 1) * self.width);
-        let from = self.segments.partition_point(|&(s, _)| s < first);
-        let to = self.segments.partition_point(|&(s, _)| s < end);
-        &self.segments[from..to]
+    /// The non-zero segments of `branch`, in order.
+    fn branch_segments(&self, branch: u32) -> std::collections::btree_map::Range<'_, SegmentId, u64> {
+        self.segments.range(branch * self.width..(branch + 1) * self.width)
     }
 
     /// Root, then the branches if the roots differ, then the segments of differing
@@ -186,22 +168,22 @@ impl TictacTree {
             .collect();
         let mut segments = Vec::new();
         for &branch in &branches {
-            let mut mine = self.branch_segments(branch).iter().peekable();
-            let mut theirs = other.branch_segments(branch).iter().peekable();
+            let mut mine = self.branch_segments(branch).peekable();
+            let mut theirs = other.branch_segments(branch).peekable();
             // A merge of two sorted sparse lists: a segment present on one side only
             // differs (the other side's is 0).
             loop {
                 match (mine.peek(), theirs.peek()) {
                     (None, None) => break,
-                    (Some(&&(s, _)), None) => {
+                    (Some(&(&s, _)), None) => {
                         segments.push(s);
                         mine.next();
                     }
-                    (None, Some(&&(s, _))) => {
+                    (None, Some(&(&s, _))) => {
                         segments.push(s);
                         theirs.next();
                     }
-                    (Some(&&(a, va)), Some(&&(b, vb))) => {
+                    (Some(&(&a, va)), Some(&(&b, vb))) => {
                         if a == b {
                             if va != vb {
                                 segments.push(a);

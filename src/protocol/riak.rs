@@ -19,11 +19,10 @@
 //! strategy's (`strategy::riak_aae`).
 
 use super::reconciler::{Reconciler, Reconciliation, Summary};
-use super::tictac::{WideTreeSummary, walk};
+use super::tictac::walk;
 use crate::model::replicas::ReplicaTable;
-use crate::model::tictac_tree::TictacTree;
+use crate::model::wide_tree_cache::{WideTreeCache, WideTreeSummary};
 use crate::model::{KeyRange, NodeId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Bytes of one hash of Riak's hashtree (SHA-1, `crypto:sha` in `hashtree.erl`).
@@ -34,25 +33,22 @@ pub const KEY_HASH_BYTES: u64 = 8 + RIAK_HASH_BYTES;
 /// A classic hashtree summary: the tree and records, and the time its exchange-time
 /// update of dirty segments took.
 pub struct HashtreeSummary {
-    pub wide: WideTreeSummary,
+    pub wide: Arc<WideTreeSummary>,
     pub update_ns: u64,
 }
 
 /// Riak's classic AAE exchange (see the module doc).
 pub struct RiakHashtree {
-    pub width: u32,
+    trees: WideTreeCache,
     /// One hash of a key's entry at exchange-time update.
-    pub hash_cost_ns: u64,
-    /// Each (node, range start)'s tree as of its previous exchange: what is dirty now.
-    previous: BTreeMap<(NodeId, u64), TictacTree>,
+    hash_cost_ns: u64,
 }
 
 impl RiakHashtree {
     pub fn new(width: u32, hash_cost_ns: u64) -> RiakHashtree {
         RiakHashtree {
-            width,
+            trees: WideTreeCache::new(width),
             hash_cost_ns,
-            previous: BTreeMap::new(),
         }
     }
 }
@@ -65,18 +61,10 @@ fn hashtree(summary: &Summary) -> &HashtreeSummary {
 
 impl Reconciler for RiakHashtree {
     fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
-        let wide = WideTreeSummary::new(self.width, replica, range, replicas);
-        // Dirty: segments changed since this tree's previous exchange (all occupied
-        // ones the first time). Each is re-folded: every key in it hashed again.
-        let dirty = match self.previous.get(&(node, range.start)) {
-            Some(previous) => previous.compare(&wide.tree).segments,
-            None => {
-                let all = TictacTree::new(self.width);
-                all.compare(&wide.tree).segments
-            }
-        };
-        let rehashed = wide.records_in(&dirty).len() as u64;
-        self.previous.insert((node, range.start), wide.tree.clone());
+        let wide = self.trees.summary(node, replica, range, replicas);
+        // Dirty: segments changed since this tree's previous summary (all occupied ones
+        // the first time). Each is re-folded: every key in it hashed again.
+        let rehashed = wide.records_in(&wide.dirty).len() as u64;
         Arc::new(HashtreeSummary {
             wide,
             update_ns: rehashed.saturating_mul(self.hash_cost_ns),

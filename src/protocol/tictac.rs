@@ -19,40 +19,16 @@
 
 use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
-use crate::model::tictac_tree::{SegmentId, TictacTree, TreeDiff};
+use crate::model::tictac_tree::TreeDiff;
+use crate::model::wide_tree_cache::WideTreeCache;
 use crate::model::{Key, KeyRange, NodeId, Version};
-use std::sync::Arc;
 
 /// Bytes of one Tictac segment (or branch, or root) hash: 4 bytes of MD5 (TICTAC.md).
 pub const TICTAC_HASH_BYTES: u64 = 4;
 /// Bytes of one key and its clock in a clock fetch.
 pub const KEY_CLOCK_BYTES: u64 = 16;
 
-/// A replica's live tree of a range, and its records (what a clock fetch reads).
-pub struct WideTreeSummary {
-    pub tree: TictacTree,
-    /// (key, version), key order.
-    pub records: Vec<(Key, Version)>,
-}
-
-impl WideTreeSummary {
-    pub fn new(width: u32, replica: usize, range: KeyRange, replicas: &ReplicaTable) -> WideTreeSummary {
-        let records: Vec<(Key, Version)> = replicas.records(replica, range).collect();
-        WideTreeSummary {
-            tree: TictacTree::from_records(width, records.iter().copied()),
-            records,
-        }
-    }
-
-    /// The records falling in `segments` (sorted), key order.
-    pub fn records_in(&self, segments: &[SegmentId]) -> Vec<(Key, Version)> {
-        self.records
-            .iter()
-            .copied()
-            .filter(|&(key, _)| segments.binary_search(&self.tree.segment_of(key)).is_ok())
-            .collect()
-    }
-}
+pub use crate::model::wide_tree_cache::WideTreeSummary;
 
 pub(super) fn wide(summary: &Summary) -> &WideTreeSummary {
     summary
@@ -148,14 +124,23 @@ pub fn walk(
 
 /// Tictac AAE's exchange (see the module doc).
 pub struct TictacExchange {
-    pub width: u32,
+    trees: WideTreeCache,
     /// Time between the first and the second look (0: one look, no filter).
-    pub pause_ns: u64,
+    pause_ns: u64,
+}
+
+impl TictacExchange {
+    pub fn new(width: u32, pause_ns: u64) -> TictacExchange {
+        TictacExchange {
+            trees: WideTreeCache::new(width),
+            pause_ns,
+        }
+    }
 }
 
 impl Reconciler for TictacExchange {
-    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
-        Arc::new(WideTreeSummary::new(self.width, replica, range, replicas))
+    fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+        self.trees.summary(node, replica, range, replicas)
     }
 
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
