@@ -44,7 +44,11 @@ fn intensity_one_half_halves_the_passes_and_sleeps_as_long_as_it_works() {
     let results = run(
         2,
         "60s",
-        &[("full", ""), ("half", "intensity = 0.5"), ("quarter", "intensity = 0.25")],
+        &[
+            ("full", ""),
+            ("half", "intensity = 0.5"),
+            ("quarter", "intensity = 0.25"),
+        ],
     );
     let full = &by_name(&results, "full").counters;
     let half = &by_name(&results, "half").counters;
@@ -82,7 +86,11 @@ fn a_segment_timeout_shorter_than_a_segment_aborts_every_visit_and_a_longer_one_
     // starts: ~100 aborted visits in 10 s, none completed, every scan wasted.
     assert_eq!(short.sessions, 0);
     assert_eq!(short.full_passes, 0);
-    assert!((99..=100).contains(&short.sessions_timed_out), "{}", short.sessions_timed_out);
+    assert!(
+        (99..=100).contains(&short.sessions_timed_out),
+        "{}",
+        short.sessions_timed_out
+    );
     // Two builds per visit: the aborted ones and the one running at the end.
     assert_eq!(short.tree_builds, 2 * (short.sessions_timed_out + 1));
     // A timeout no segment reaches changes no figure.
@@ -97,7 +105,10 @@ fn sequential_repair_builds_one_replica_at_a_time() {
     let results = run(
         3,
         "30s",
-        &[("parallel", "parallelism = \"parallel\""), ("sequential", "parallelism = \"sequential\"")],
+        &[
+            ("parallel", "parallelism = \"parallel\""),
+            ("sequential", "parallelism = \"sequential\""),
+        ],
     );
     let parallel = &by_name(&results, "parallel").counters;
     let sequential = &by_name(&results, "sequential").counters;

@@ -91,11 +91,19 @@ build_limit_period = "5min"
     let (waves, steady) = (&waves[0], &steady[0]);
     // Without expiry each partition is exchanged every 30 s (two managed partitions per
     // node, one per 15 s tick): no repair waits longer.
-    assert!(steady.repair_latency.max_ns() <= 31_000_000_000, "{}", steady.repair_latency.max_ns());
+    assert!(
+        steady.repair_latency.max_ns() <= 31_000_000_000,
+        "{}",
+        steady.repair_latency.max_ns()
+    );
     assert_eq!(steady.counters.tree_builds, 0);
     // With the wave (19 of the 36 trees rebuilt in 15 min, one per node per 5 min),
     // repairs of partitions with a tree rebuilding wait for it: minutes, not seconds
     // (165 s here).
     assert_eq!(waves.counters.tree_builds, 19);
-    assert!(waves.repair_latency.max_ns() > 120_000_000_000, "{}", waves.repair_latency.max_ns());
+    assert!(
+        waves.repair_latency.max_ns() > 120_000_000_000,
+        "{}",
+        waves.repair_latency.max_ns()
+    );
 }

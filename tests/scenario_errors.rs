@@ -615,7 +615,10 @@ fn reaper_knobs_out_of_range_are_refused_at_their_line() {
         .replace("interval = \"30s\"\n", "interval = \"1s\"\n")
         .replace("leaves = 256", "leaves = 16")
     };
-    assert_eq!(errors_of(&segmented("intensity = 0.75\nsegment_timeout = \"30min\"")), vec![]);
+    assert_eq!(
+        errors_of(&segmented("intensity = 0.75\nsegment_timeout = \"30min\"")),
+        vec![]
+    );
     assert_eq!(
         errors_of(&segmented("intensity = 1.5")),
         vec![(
@@ -626,7 +629,11 @@ fn reaper_knobs_out_of_range_are_refused_at_their_line() {
     );
     assert_eq!(
         errors_of(&segmented("segment_timeout = \"0s\"")),
-        vec![(22, 19, "`strategy[0].segment_timeout` must be positive, got 0s".to_string())]
+        vec![(
+            22,
+            19,
+            "`strategy[0].segment_timeout` must be positive, got 0s".to_string()
+        )]
     );
     assert_eq!(
         errors_of(&segmented("parallelism = \"serial\""))[0].2,
@@ -643,7 +650,10 @@ fn riak_aae_knobs_are_checked_where_they_are_written() {
         )
     };
     assert_eq!(errors_of(&riak("expire = \"2h\"\nbuild_limit = 2")), vec![]);
-    assert_eq!(errors_of(&riak("reconciler = \"tictac\"\ntictac_pause = \"2s\"")), vec![]);
+    assert_eq!(
+        errors_of(&riak("reconciler = \"tictac\"\ntictac_pause = \"2s\"")),
+        vec![]
+    );
     assert_eq!(
         errors_of(&riak("reconciler = \"tictac\"\nexpire = \"1week\"")),
         vec![(
@@ -670,10 +680,18 @@ fn riak_aae_knobs_are_checked_where_they_are_written() {
     );
     assert_eq!(
         errors_of(&riak("width = 1")),
-        vec![(21, 9, "`strategy[0].width` must be between 2 and 4096, got 1".to_string())]
+        vec![(
+            21,
+            9,
+            "`strategy[0].width` must be between 2 and 4096, got 1".to_string()
+        )]
     );
     assert_eq!(
         errors_of(&riak("concurrency = 0")),
-        vec![(21, 15, "`strategy[0].concurrency` must be at least 1, got 0".to_string())]
+        vec![(
+            21,
+            15,
+            "`strategy[0].concurrency` must be at least 1, got 0".to_string()
+        )]
     );
 }

@@ -10,8 +10,8 @@ pub mod replicas;
 pub mod ring;
 pub mod sketch;
 pub mod tictac_tree;
-pub mod wide_tree_cache;
 pub mod tree_cache;
+pub mod wide_tree_cache;
 pub mod workload;
 
 /// Index of a node (replica) in the cluster, `0..nodes`.

@@ -134,7 +134,9 @@ impl ReconcilerChoice {
             ReconcilerChoice::RiakHashtree { width, hash_cost_ns } => {
                 Box::new(super::riak::RiakHashtree::new(width, hash_cost_ns))
             }
-            ReconcilerChoice::Tictac { width, pause_ns } => Box::new(super::tictac::TictacExchange::new(width, pause_ns)),
+            ReconcilerChoice::Tictac { width, pause_ns } => {
+                Box::new(super::tictac::TictacExchange::new(width, pause_ns))
+            }
         }
     }
 }

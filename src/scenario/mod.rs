@@ -24,9 +24,8 @@ use crate::strategy::{
 };
 use diagnostic::Locator;
 use file::{
-    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, ParallelismFile, PolicyFile,
-    ScenarioFile,
-    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, ParallelismFile,
+    PolicyFile, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
