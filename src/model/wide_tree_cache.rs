@@ -3,7 +3,8 @@
 //! changed since the previous one (`ReplicaTable::changed_since`), XORs the old
 //! records there out and the new ones in. A speed-up of the simulation only: the tree
 //! is bit for bit the one built from scratch (XOR is order-independent; debug builds
-//! check it), and what a summary costs in virtual time is charged elsewhere.
+//! check it for trees of up to 2,000 records), and what a summary costs in virtual
+//! time is charged elsewhere.
 
 use super::replicas::ReplicaTable;
 use super::tictac_tree::{SegmentId, TictacTree};
@@ -132,9 +133,11 @@ impl WideTreeCache {
                 summary
             }
         };
-        debug_assert_eq!(
-            summary.tree,
-            TictacTree::from_records(width, replicas.records(replica, range)),
+        // Small trees only: rebuilding every summary from scratch would undo the cache's
+        // speed-up in the test build.
+        debug_assert!(
+            summary.records.len() > 2_000
+                || summary.tree == TictacTree::from_records(width, replicas.records(replica, range)),
             "the kept tree is the tree built from scratch"
         );
         summary
