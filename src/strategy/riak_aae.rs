@@ -5,9 +5,10 @@
 //!
 //! Classic AAE (`reconciler = "riak_hashtree"`) expires each tree `expire` after it was
 //! built (`anti_entropy_expire`, one week) and rebuilds it from a full scan of the
-//! partition on that node's core: at most `build_limit` builds per node per
-//! `build_limit_period` (`anti_entropy_build_limit`, 1 per hour), and builds and
-//! exchanges together at most `concurrency` per node (`anti_entropy_concurrency`, 2).
+//! partition on that node's core: one build per node at a time, at most `build_limit`
+//! started per node per `build_limit_period` (`anti_entropy_build_limit`, 1 per hour),
+//! and builds and exchanges together at most `concurrency` per node
+//! (`anti_entropy_concurrency`, 2).
 //! While a partition's tree is rebuilding no exchange of that partition runs (its
 //! tree is not usable: Riak's "not_built"), and a tree in an exchange is not rebuilt
 //! (locked). Tictac AAE (`reconciler = "tictac"`) never expires its trees
@@ -196,7 +197,14 @@ impl RiakAae {
             {
                 window.pop_front();
             }
-            if (window.len() as u32) < self.config.build_limit && self.usable(ctx, node) {
+            let building = self.units.iter().enumerate().any(|(u, unit)| {
+                unit.replicas
+                    .iter()
+                    .zip(&self.trees[u])
+                    .any(|(&n, t)| n == node && t.rebuilding)
+            });
+            // One build per node at a time, and at most `build_limit` started per period.
+            if !building && (window.len() as u32) < self.config.build_limit && self.usable(ctx, node) {
                 // The oldest expired tree of this node not locked by an exchange.
                 let due = self
                     .units
