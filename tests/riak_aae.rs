@@ -8,9 +8,9 @@ use aesim::run::run_scenario;
 use aesim::sim::SimTime;
 use aesim::world::World;
 
-/// Two nodes holding every key, every message 2 s on the wire, no workload; node 0's
-/// manager ticks at 7.5 s, 22.5 s, 37.5 s...
-fn world(strategy: &str) -> World {
+/// Two nodes holding every key, every message `latency` on the wire, no workload; node
+/// 0's manager ticks at 7.5 s, 22.5 s, 37.5 s...
+fn world_with(latency: &str, strategy: &str) -> World {
     let scenario = common::scenario(&format!(
         r#"name = "tictac-in-flight"
 seed = 1
@@ -19,7 +19,7 @@ sample_interval = "5s"
 [cluster]
 keys = 1_000
 [network]
-latency = {{ kind = "constant", value = "2s" }}
+latency = {{ kind = "constant", value = "{latency}" }}
 [workload]
 writes_per_s = 0.0
 [[strategy]]
@@ -28,6 +28,28 @@ kind = "riak_aae"
 "#
     ));
     World::new(&scenario, &scenario.strategies[0])
+}
+
+fn world(strategy: &str) -> World {
+    world_with("2s", strategy)
+}
+
+#[test]
+fn a_cap_on_segments_per_exchange_spreads_a_large_divergence_over_exchanges() {
+    // Five lost writes before the first exchange; each exchange repairs at most two
+    // differing segments (Tictac's max_results), so 2 + 2 + 1 over three ticks (each
+    // repair lands just after the second look, 1 s after the tick).
+    let mut world = world_with("1ms", "reconciler = \"tictac\"\ntictac_max_segments = 2");
+    for (i, key) in [10, 200, 400, 600, 800].into_iter().enumerate() {
+        world.schedule_write(SimTime::from_secs(1 + i as u64), key, 0, true);
+    }
+    let mut divergent = Vec::new();
+    for at in [7, 9, 24, 39, 54] {
+        world.run_until(SimTime::from_secs(at));
+        divergent.push(world.replicas().divergent_keys());
+    }
+    assert_eq!(divergent, vec![5, 3, 1, 0, 0]);
+    world.check_invariants().expect("invariants hold");
 }
 
 /// A write at 5 s whose replication is lost (repaired by the 7.5 s exchange, whose four

@@ -679,6 +679,14 @@ fn riak_aae_knobs_are_checked_where_they_are_written() {
         )]
     );
     assert_eq!(
+        errors_of(&riak("tictac_max_segments = 8"))[0].2,
+        "`tictac_max_segments` bounds Tictac's clock fetches; the classic hashtree repairs every differing segment"
+    );
+    assert_eq!(
+        errors_of(&riak("reconciler = \"tictac\"\ntictac_max_segments = 0"))[0].2,
+        "`strategy[0].tictac_max_segments` must be at least 1, got 0"
+    );
+    assert_eq!(
         errors_of(&riak("width = 1")),
         vec![(
             21,

@@ -107,8 +107,13 @@ pub enum ReconcilerChoice {
     /// ([`super::riak::RiakHashtree`]).
     RiakHashtree { width: u32, hash_cost_ns: u64 },
     /// Riak's Tictac XOR tree of `width` x `width` segments, looked at twice
-    /// `pause_ns` apart (0: once) ([`super::tictac::TictacExchange`]).
-    Tictac { width: u32, pause_ns: u64 },
+    /// `pause_ns` apart (0: once), repairing at most `max_segments` differing segments
+    /// per exchange (`None`: all) ([`super::tictac::TictacExchange`]).
+    Tictac {
+        width: u32,
+        pause_ns: u64,
+        max_segments: Option<u32>,
+    },
 }
 
 impl ReconcilerChoice {
@@ -134,9 +139,11 @@ impl ReconcilerChoice {
             ReconcilerChoice::RiakHashtree { width, hash_cost_ns } => {
                 Box::new(super::riak::RiakHashtree::new(width, hash_cost_ns))
             }
-            ReconcilerChoice::Tictac { width, pause_ns } => {
-                Box::new(super::tictac::TictacExchange::new(width, pause_ns))
-            }
+            ReconcilerChoice::Tictac {
+                width,
+                pause_ns,
+                max_segments,
+            } => Box::new(super::tictac::TictacExchange::new(width, pause_ns, max_segments)),
         }
     }
 }

@@ -13,9 +13,10 @@
 //! hashes are 4 bytes (Tictac keeps 4 bytes of an MD5), a key and its clock 16 bytes.
 //! The trees are live: no scan at exchange time (`build_cost_ns` is not charged for
 //! live trees), and the write path pays the XOR deltas (the strategy's
-//! `write_path_hashes_per_change`). Not modelled: the fold over the key store that
-//! fetches the clocks of differing segments (its time), and Tictac's cap on segments
-//! repaired per exchange (`max_results`).
+//! `write_path_hashes_per_change`). With `max_segments` an exchange fetches the clocks
+//! of at most that many differing segments (Tictac's `max_results`), so a large
+//! divergence takes several exchanges. Not modelled: the fold over the key store that
+//! fetches the clocks of differing segments (its time).
 
 use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
@@ -127,14 +128,28 @@ pub struct TictacExchange {
     trees: WideTreeCache,
     /// Time between the first and the second look (0: one look, no filter).
     pause_ns: u64,
+    /// Most differing segments whose clocks one exchange fetches and repairs (Tictac's
+    /// `max_results`); `None`: all of them.
+    max_segments: Option<u32>,
 }
 
 impl TictacExchange {
-    pub fn new(width: u32, pause_ns: u64) -> TictacExchange {
+    pub fn new(width: u32, pause_ns: u64, max_segments: Option<u32>) -> TictacExchange {
         TictacExchange {
             trees: WideTreeCache::new(width),
             pause_ns,
+            max_segments,
         }
+    }
+
+    /// The differences one exchange acts on: at most `max_segments` segments (Tictac
+    /// prefers segments close together; here, the lowest-numbered ones), the rest left
+    /// to later exchanges.
+    fn bounded(&self, mut diff: TreeDiff) -> TreeDiff {
+        if let Some(max) = self.max_segments {
+            diff.segments.truncate(max as usize);
+        }
+        diff
     }
 }
 
@@ -145,7 +160,8 @@ impl Reconciler for TictacExchange {
 
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
         let (a, b) = (wide(a), wide(b));
-        walk(a, b, &a.tree.compare(&b.tree), 1, TICTAC_HASH_BYTES, KEY_CLOCK_BYTES)
+        let diff = self.bounded(a.tree.compare(&b.tree));
+        walk(a, b, &diff, 1, TICTAC_HASH_BYTES, KEY_CLOCK_BYTES)
     }
 
     fn second_look_after_ns(&self) -> Option<u64> {
@@ -155,7 +171,7 @@ impl Reconciler for TictacExchange {
     fn reconcile_twice(&self, first: (&Summary, &Summary), second: (&Summary, &Summary)) -> Reconciliation {
         let earlier = wide(first.0).tree.compare(&wide(first.1).tree);
         let (a, b) = (wide(second.0), wide(second.1));
-        let confirmed = earlier.confirmed(&a.tree.compare(&b.tree));
+        let confirmed = self.bounded(earlier.confirmed(&a.tree.compare(&b.tree)));
         walk(a, b, &confirmed, 2, TICTAC_HASH_BYTES, KEY_CLOCK_BYTES)
     }
 }

@@ -204,6 +204,8 @@ pub struct RiakAaeFile {
     pub concurrency: Option<u32>,
     /// Tictac: the pause between the two looks of its double compare ("0s": one look).
     pub tictac_pause: Option<DurationText>,
+    /// Tictac: most differing segments one exchange repairs (default: all).
+    pub tictac_max_segments: Option<u32>,
     #[serde(default)]
     pub pairs: PairsFile,
     pub session_overhead: Option<DurationText>,

@@ -90,10 +90,27 @@ impl Checker<'_> {
                 "remove it, or set reconciler = \"tictac\"",
             );
         }
+        if let Some(max) = raw.tictac_max_segments {
+            if !tictac {
+                self.error(
+                    &at("tictac_max_segments"),
+                    "`tictac_max_segments` bounds Tictac's clock fetches; the classic hashtree repairs every differing segment".into(),
+                    "remove it, or set reconciler = \"tictac\"",
+                );
+            }
+            self.require(
+                max >= 1,
+                &at("tictac_max_segments"),
+                "at least 1",
+                max,
+                "differing segments one exchange repairs (Tictac's max_results); leave it out for all",
+            );
+        }
         let reconciler = if tictac {
             ReconcilerChoice::Tictac {
                 width,
                 pause_ns: raw.tictac_pause.map_or(DEFAULT_TICTAC_PAUSE_NS, |d| d.0),
+                max_segments: raw.tictac_max_segments.map(|m| m.max(1)),
             }
         } else {
             ReconcilerChoice::RiakHashtree {
