@@ -39,6 +39,9 @@ pub struct Counters {
     pub sessions: u64,
     /// Tree builds (snapshots) started, over all nodes.
     pub tree_builds: u64,
+    /// Sessions the strategy stopped for running too long (Reaper's segment timeout);
+    /// not a summary column yet.
+    pub sessions_timed_out: u64,
     /// Keys scanned by tree builds (each charged `scan_cost_per_key` of virtual time).
     pub keys_scanned: u64,
     /// Hashes sent, counting both directions.

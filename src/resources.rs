@@ -99,6 +99,8 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
                     u64::from(config.workers).min(config.segments),
                     reconciler.tree_leaves(config.leaves, keys / config.segments.max(ranges).max(1)),
                 ),
+                // Sparse wide trees with their records: counted below, per stored key.
+                StrategyKind::RiakAae(_) => (0, 0),
             };
             // Summaries holding records (sketches, row hashes, incremental trees' data):
             // at most every stored record on every replica at once.
@@ -132,6 +134,12 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
                     let pieces = config.segments.max(ranges);
                     pieces.saturating_mul(2 * reconciler.tree_leaves(config.leaves, keys / pieces.max(1)))
                 }
+                // Riak's wide trees are sparse: a segment entry and a record per stored
+                // key (the summaries of every partition's exchange, and the classic
+                // hashtree's previous trees), and each tree's branches.
+                StrategyKind::RiakAae(ref config) => stored_keys
+                    .saturating_mul(4)
+                    .saturating_add(ranges.saturating_mul(2 * u64::from(config.leaves.isqrt()))),
             };
             trees.saturating_mul(32).saturating_mul(replicas)
         })

@@ -33,6 +33,12 @@ const SHAPES: &[(&str, &str)] = &[
          [[strategy]]\nkind = \"segmented\"\nsegments = 8\nleaves = 524288\nworkers = 2\n",
     ),
     (
+        "riak-wide-trees",
+        "duration = \"40s\"\n[cluster]\nnodes = 6\nkeys = 100_000_000\nreplication_factor = 3\nvnodes = 4\n\
+         scan_cost_per_key = \"1ns\"\n[network]\nloss = 0.01\n[workload]\nwrites_per_s = 5000.0\n\
+         [[strategy]]\nkind = \"riak_aae\"\nreconciler = \"tictac\"\ntick = \"1s\"\n",
+    ),
+    (
         "small",
         "duration = \"2min\"\n[cluster]\nkeys = 100_000\nscan_cost_per_key = \"10us\"\n[network]\nloss = 0.01\n\
          [workload]\nwrites_per_s = 500.0\n[[strategy]]\nkind = \"monolithic\"\nleaves = 1024\ninterval = \"10s\"\n\

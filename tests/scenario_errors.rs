@@ -448,7 +448,7 @@ const CASES: &[Case] = &[
         &[(
             20,
             8,
-            "unknown variant `monolitic`, expected `monolithic` or `segmented`",
+            "unknown variant `monolitic`, expected one of `monolithic`, `segmented`, `riak_aae`",
         )],
     ),
     (
@@ -690,5 +690,104 @@ fn segmented_knobs_a_policy_ignores_or_that_loop_forever_are_refused() {
     assert_eq!(
         messages(&segmented("misalignment = { kind = \"segments\", peer_segments = 12 }")),
         ["`strategy[0].misalignment.peer_segments` must be between 1 and `segments` - 1, got 12"]
+    );
+}
+
+#[test]
+fn reaper_knobs_out_of_range_are_refused_at_their_line() {
+    let segmented = |extra: &str| {
+        BASE.replace(
+            "kind = \"monolithic\"",
+            &format!("kind = \"segmented\"\nsegments = 10\n{extra}"),
+        )
+        .replace("interval = \"30s\"\n", "interval = \"1s\"\n")
+        .replace("leaves = 256", "leaves = 16")
+    };
+    assert_eq!(
+        errors_of(&segmented("intensity = 0.75\nsegment_timeout = \"30min\"")),
+        vec![]
+    );
+    assert_eq!(
+        errors_of(&segmented("intensity = 1.5")),
+        vec![(
+            22,
+            13,
+            "`strategy[0].intensity` must be a number in (0, 1], got 1.5".to_string()
+        )]
+    );
+    assert_eq!(
+        errors_of(&segmented("segment_timeout = \"0s\"")),
+        vec![(
+            22,
+            19,
+            "`strategy[0].segment_timeout` must be positive, got 0s".to_string()
+        )]
+    );
+    assert_eq!(
+        errors_of(&segmented("parallelism = \"serial\""))[0].2,
+        "unknown variant `serial`, expected one of `parallel`, `sequential`, `datacenter_aware`"
+    );
+}
+
+#[test]
+fn riak_aae_knobs_are_checked_where_they_are_written() {
+    let riak = |extra: &str| {
+        BASE.replace(
+            "[[strategy]]\n",
+            &format!("[[strategy]]\nkind = \"riak_aae\"\n{extra}\n[[strategy]]\n"),
+        )
+    };
+    assert_eq!(errors_of(&riak("expire = \"2h\"\nbuild_limit = 2")), vec![]);
+    assert_eq!(
+        errors_of(&riak("reconciler = \"tictac\"\ntictac_pause = \"2s\"")),
+        vec![]
+    );
+    assert_eq!(
+        errors_of(&riak("reconciler = \"tictac\"\nexpire = \"1week\"")),
+        vec![(
+            22,
+            10,
+            "Tictac trees are kept current by XOR deltas and never expire".to_string()
+        )]
+    );
+    assert_eq!(
+        errors_of(&riak("expire = \"soon\"")),
+        vec![(
+            21,
+            10,
+            "`strategy[0].expire` must be a positive duration or \"never\", got \"soon\"".to_string()
+        )]
+    );
+    assert_eq!(
+        errors_of(&riak("tictac_pause = \"1s\"")),
+        vec![(
+            21,
+            16,
+            "`tictac_pause` is the pause of Tictac's double compare; the classic hashtree looks once".to_string()
+        )]
+    );
+    assert_eq!(
+        errors_of(&riak("tictac_max_segments = 8"))[0].2,
+        "`tictac_max_segments` bounds Tictac's clock fetches; the classic hashtree repairs every differing segment"
+    );
+    assert_eq!(
+        errors_of(&riak("reconciler = \"tictac\"\ntictac_max_segments = 0"))[0].2,
+        "`strategy[0].tictac_max_segments` must be at least 1, got 0"
+    );
+    assert_eq!(
+        errors_of(&riak("width = 1")),
+        vec![(
+            21,
+            9,
+            "`strategy[0].width` must be between 2 and 4096, got 1".to_string()
+        )]
+    );
+    assert_eq!(
+        errors_of(&riak("concurrency = 0")),
+        vec![(
+            21,
+            15,
+            "`strategy[0].concurrency` must be at least 1, got 0".to_string()
+        )]
     );
 }

@@ -9,7 +9,9 @@ pub mod network;
 pub mod replicas;
 pub mod ring;
 pub mod sketch;
+pub mod tictac_tree;
 pub mod tree_cache;
+pub mod wide_tree_cache;
 pub mod workload;
 
 /// Index of a node (replica) in the cluster, `0..nodes`.

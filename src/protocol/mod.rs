@@ -16,8 +16,10 @@
 pub mod cassandra;
 pub mod naive;
 pub mod reconciler;
+pub mod riak;
 pub mod row_level;
 pub mod sketches;
+pub mod tictac;
 
 use crate::model::{KeyRange, NodeId};
 use crate::sim::SimTime;

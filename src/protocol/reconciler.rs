@@ -103,6 +103,20 @@ pub trait Reconciler {
     fn session_succeeded(&mut self, summaries: &[Summary]) {
         let _ = summaries;
     }
+
+    /// Whether the exchange looks twice, and how long after the first look: the world
+    /// then snapshots every participant again and calls [`Reconciler::reconcile_twice`]
+    /// (Tictac's filter of writes in flight). Default: one look.
+    fn second_look_after_ns(&self) -> Option<u64> {
+        None
+    }
+
+    /// The exchange given a first look at both sides and a second one: by default the
+    /// second alone.
+    fn reconcile_twice(&self, first: (&Summary, &Summary), second: (&Summary, &Summary)) -> Reconciliation {
+        let _ = first;
+        self.reconcile(second.0, second.1)
+    }
 }
 
 /// Which reconciler a strategy's sessions use (validated from the scenario).
@@ -133,6 +147,18 @@ pub enum ReconcilerChoice {
     RowLevel { rows_per_buffer: u64 },
     /// Every record's hash, every cycle ([`super::naive::NaiveComparison`]).
     Naive,
+    /// Riak's classic AAE hashtree of `width` branches of `width` segments, its dirty
+    /// segments re-hashed at exchange time at `hash_cost_ns` a key
+    /// ([`super::riak::RiakHashtree`]).
+    RiakHashtree { width: u32, hash_cost_ns: u64 },
+    /// Riak's Tictac XOR tree of `width` x `width` segments, looked at twice
+    /// `pause_ns` apart (0: once), repairing at most `max_segments` differing segments
+    /// per exchange (`None`: all) ([`super::tictac::TictacExchange`]).
+    Tictac {
+        width: u32,
+        pause_ns: u64,
+        max_segments: Option<u32>,
+    },
 }
 
 impl ReconcilerChoice {
@@ -147,6 +173,8 @@ impl ReconcilerChoice {
             ReconcilerChoice::CassandraIncremental { .. } => "cassandra_incremental",
             ReconcilerChoice::RowLevel { .. } => "row_level",
             ReconcilerChoice::Naive => "naive",
+            ReconcilerChoice::RiakHashtree { .. } => "riak_hashtree",
+            ReconcilerChoice::Tictac { .. } => "tictac",
         }
     }
 
@@ -164,8 +192,15 @@ impl ReconcilerChoice {
 
     /// Whether a summary holds the replica's records of the range (16 bytes each) rather
     /// than only hashes, for the memory estimate.
+    /// Riak's wide trees are counted with the `riak_aae` strategy's own memory.
     pub fn holds_records(self) -> bool {
-        !matches!(self, ReconcilerChoice::Merkle | ReconcilerChoice::CassandraTree { .. })
+        !matches!(
+            self,
+            ReconcilerChoice::Merkle
+                | ReconcilerChoice::CassandraTree { .. }
+                | ReconcilerChoice::RiakHashtree { .. }
+                | ReconcilerChoice::Tictac { .. }
+        )
     }
 
     /// The reconciler itself, for a cluster of `nodes` nodes.
@@ -187,6 +222,14 @@ impl ReconcilerChoice {
                 Box::new(super::row_level::RowLevel::new(rows_per_buffer))
             }
             ReconcilerChoice::Naive => Box::new(super::naive::NaiveComparison),
+            ReconcilerChoice::RiakHashtree { width, hash_cost_ns } => {
+                Box::new(super::riak::RiakHashtree::new(width, hash_cost_ns))
+            }
+            ReconcilerChoice::Tictac {
+                width,
+                pause_ns,
+                max_segments,
+            } => Box::new(super::tictac::TictacExchange::new(width, pause_ns, max_segments)),
         }
     }
 }

@@ -192,6 +192,45 @@ pub enum StrategyFile {
         preset: Option<String>,
     },
     Segmented(SegmentedFile),
+    RiakAae(RiakAaeFile),
+}
+
+/// A `kind = "riak_aae"` strategy as written: Riak's active anti-entropy, classic
+/// (`reconciler = "riak_hashtree"`) or Tictac (`reconciler = "tictac"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiakAaeFile {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub reconciler: AaeReconcilerFile,
+    /// Branches of the root and segments of each branch.
+    pub width: Option<u32>,
+    pub tick: Option<DurationText>,
+    /// A duration, or "never".
+    pub expire: Option<String>,
+    pub build_limit: Option<u32>,
+    pub build_limit_period: Option<DurationText>,
+    pub concurrency: Option<u32>,
+    /// Tictac: the pause between the two looks of its double compare ("0s": one look).
+    pub tictac_pause: Option<DurationText>,
+    /// Tictac: most differing segments one exchange repairs (default: all).
+    pub tictac_max_segments: Option<u32>,
+    #[serde(default)]
+    pub pairs: PairsFile,
+    pub session_overhead: Option<DurationText>,
+    /// The preset the table was merged with (`scenario::presets`). Accepted so the
+    /// merged table deserializes; the report reads it from the scenario echo.
+    #[allow(dead_code)]
+    pub preset: Option<String>,
+}
+
+/// The trees a `riak_aae` strategy keeps.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AaeReconcilerFile {
+    #[default]
+    RiakHashtree,
+    Tictac,
 }
 
 /// A `kind = "segmented"` strategy as written: its fields are listed here once, and the
@@ -213,6 +252,12 @@ pub struct SegmentedFile {
     pub tree: TreeFile,
     pub misalignment: Option<MisalignmentFile>,
     pub max_sessions_per_node: Option<u32>,
+    /// Reaper: a segment running longer than this is aborted and retried later.
+    pub segment_timeout: Option<DurationText>,
+    /// Reaper: in (0, 1]; after a segment of duration d, pause d x (1 - i) / i.
+    pub intensity: Option<f64>,
+    /// Reaper: how a session's replicas build their trees.
+    pub parallelism: Option<ParallelismFile>,
     #[serde(default)]
     pub pairs: PairsFile,
     pub session_overhead: Option<DurationText>,
@@ -241,6 +286,15 @@ pub struct ReconcilerKnobs {
     pub session_ranges: Option<u32>,
     pub anticompaction_cost_per_key: Option<DurationText>,
     pub row_buffer_bytes: Option<u64>,
+}
+
+/// Reaper's repair parallelism.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ParallelismFile {
+    Parallel,
+    Sequential,
+    DatacenterAware,
 }
 
 /// What replicas exchange to find their differences (`reconciler = "..."`).

@@ -6,6 +6,7 @@ mod diagnostic;
 mod file;
 mod overrides;
 pub mod presets;
+mod riak_aae;
 mod ring;
 mod sweep;
 
@@ -19,11 +20,13 @@ use crate::model::ring::RingConfig;
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::protocol::TreeMaintenance;
 use crate::sim::SimTime;
-use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
+use crate::strategy::{
+    Misalignment, Policy, RangeOrder, ReaperKnobs, RepairParallelism, SegmentedConfig, StrategyConfig, StrategyKind,
+};
 use diagnostic::Locator;
 use file::{
-    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, PolicyFile,
-    ReconcilerKnobs, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, ParallelismFile,
+    PolicyFile, ReconcilerKnobs, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -638,6 +641,16 @@ impl Checker<'_> {
                     let config = self.segmented(scans, &at, c.keys, raw);
                     (name, StrategyKind::Segmented(config))
                 }
+                StrategyFile::RiakAae(raw) => {
+                    let (config, reconciler) = self.riak_aae(&at, c, &raw);
+                    repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0))
+                        .with_reconciler(reconciler);
+                    let default = if config.tictac { "riak_tictac" } else { "riak_aae" };
+                    (
+                        raw.name.unwrap_or_else(|| default.into()),
+                        StrategyKind::RiakAae(config),
+                    )
+                }
             };
             self.strategy_name(&name, &at("name"), &strategies);
             strategies.push(StrategyConfig { name, kind, repair });
@@ -888,6 +901,38 @@ impl Checker<'_> {
             tree: raw.tree.into(),
             misalignment,
             max_sessions_per_node: raw.max_sessions_per_node,
+            reaper: self.reaper_knobs(at, &raw),
+        }
+    }
+
+    /// Reaper's knobs of a segmented strategy: `segment_timeout`, `intensity`,
+    /// `parallelism`; absent, they change nothing.
+    fn reaper_knobs(&mut self, at: &dyn Fn(&str) -> String, raw: &SegmentedFile) -> ReaperKnobs {
+        if let Some(timeout) = raw.segment_timeout {
+            self.positive(
+                timeout.0,
+                &at("segment_timeout"),
+                "Reaper's hangingRepairTimeoutMins is 30: segment_timeout = \"30min\"",
+            );
+        }
+        let intensity = raw.intensity.unwrap_or(1.0);
+        let intensity_ok = intensity.is_finite() && intensity > 0.0 && intensity <= 1.0;
+        self.require(
+            intensity_ok,
+            &at("intensity"),
+            "a number in (0, 1]",
+            intensity,
+            "after a segment of duration d a worker pauses d x (1 - intensity) / intensity: 0.5 sleeps half the time",
+        );
+        ReaperKnobs {
+            segment_timeout_ns: raw.segment_timeout.map(|d| d.0.max(1)),
+            intensity: if intensity_ok { intensity } else { 1.0 },
+            // One data centre: datacenter-aware repair (all replicas of one DC at a
+            // time) is parallel repair.
+            parallelism: match raw.parallelism {
+                Some(ParallelismFile::Sequential) => RepairParallelism::Sequential,
+                _ => RepairParallelism::Parallel,
+            },
         }
     }
 

@@ -26,6 +26,9 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../../scenarios/presets/scylla-row-level.toml"),
     ),
     ("naive", include_str!("../../scenarios/presets/naive.toml")),
+    ("reaper", include_str!("../../scenarios/presets/reaper.toml")),
+    ("riak-aae", include_str!("../../scenarios/presets/riak-aae.toml")),
+    ("riak-tictac", include_str!("../../scenarios/presets/riak-tictac.toml")),
 ];
 
 /// The `[strategy]` table of preset `name`, if there is one.

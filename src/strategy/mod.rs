@@ -14,9 +14,11 @@
 //! ARCHITECTURE.md, "Adding a strategy").
 
 mod monolithic;
+mod riak_aae;
 mod segmented;
 
 pub use monolithic::Monolithic;
+pub use riak_aae::{RiakAae, RiakAaeConfig};
 pub use segmented::Segmented;
 
 use crate::model::faults::Faults;
@@ -105,6 +107,9 @@ pub enum StrategyKind {
     /// The key space cut into fixed segments with one tree each, compared by parallel
     /// workers in an order chosen by a scheduling policy.
     Segmented(SegmentedConfig),
+    /// Riak's active anti-entropy, classic or Tictac: live trees per partition,
+    /// exchanges on a tick, scheduled rebuilds of expired trees.
+    RiakAae(RiakAaeConfig),
 }
 
 impl StrategyKind {
@@ -113,6 +118,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Monolithic { tree, .. } => *tree,
             StrategyKind::Segmented(config) => config.tree,
+            StrategyKind::RiakAae(_) => TreeMaintenance::Live,
         }
     }
 
@@ -121,6 +127,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Monolithic { leaves, .. } => *leaves,
             StrategyKind::Segmented(config) => config.leaves,
+            StrategyKind::RiakAae(config) => config.leaves,
         }
     }
 
@@ -130,10 +137,18 @@ impl StrategyKind {
     /// (e.g. a sum of per-record hashes) rather than re-reading the leaf; the simulator's
     /// own leaf hash is only its equality check and is not what is charged.
     pub fn write_path_hashes_per_change(&self) -> u64 {
+        if let StrategyKind::RiakAae(config) = self {
+            return RiakAae::write_path_hashes(config.tictac);
+        }
         match self.tree() {
             TreeMaintenance::Scheduled => 0,
             TreeMaintenance::Live => u64::from(self.leaves_per_tree().trailing_zeros()) + 1,
         }
+    }
+
+    /// Whether a session's replicas build their trees one after another.
+    pub fn sequential_builds(&self) -> bool {
+        matches!(self, StrategyKind::Segmented(c) if c.reaper.parallelism == RepairParallelism::Sequential)
     }
 
     /// Most sessions one node may take part in at once, if the strategy keeps a limit.
@@ -141,6 +156,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Monolithic { .. } => None,
             StrategyKind::Segmented(config) => config.max_sessions_per_node,
+            StrategyKind::RiakAae(config) => Some(config.concurrency),
         }
     }
 }
@@ -157,7 +173,7 @@ pub enum RangeOrder {
 }
 
 /// Parameters of the segmented strategy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SegmentedConfig {
     pub segments: u64,
     /// Leaves of each segment's tree.
@@ -177,6 +193,64 @@ pub struct SegmentedConfig {
     /// Reaper's rule: a segment starts only while each of its replicas takes part in
     /// fewer than this many sessions (`None`: no limit).
     pub max_sessions_per_node: Option<u32>,
+    /// Reaper's segment timeout, intensity and repair parallelism.
+    pub reaper: ReaperKnobs,
+}
+
+/// As derived, but without `reaper` when it is the default: a scenario's fingerprint
+/// hashes its `Debug` text, so scenarios written before the knobs keep theirs.
+impl std::fmt::Debug for SegmentedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("SegmentedConfig");
+        s.field("segments", &self.segments)
+            .field("leaves", &self.leaves)
+            .field("workers", &self.workers)
+            .field("policy", &self.policy)
+            .field("max_interval_ns", &self.max_interval_ns)
+            .field("interval_ns", &self.interval_ns)
+            .field("poll_ns", &self.poll_ns)
+            .field("tree", &self.tree)
+            .field("misalignment", &self.misalignment)
+            .field("max_sessions_per_node", &self.max_sessions_per_node);
+        if self.reaper != ReaperKnobs::default() {
+            s.field("reaper", &self.reaper);
+        }
+        s.finish()
+    }
+}
+
+/// Cassandra Reaper's per-segment knobs (thelastpickle/cassandra-reaper, docs
+/// concepts.md and reaper_specific.md). The defaults change nothing: no timeout,
+/// intensity 1, parallel builds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReaperKnobs {
+    /// `hangingRepairTimeoutMins` (30 min in Reaper): a segment still running this long
+    /// after it started is aborted and retried later. `None`: no timeout.
+    pub segment_timeout_ns: Option<u64>,
+    /// In (0, 1]: after a segment that took d, its worker pauses d x (1 - i) / i (the
+    /// duty-cycle reading of Reaper's docs: 0.5 spends half the time sleeping).
+    pub intensity: f64,
+    pub parallelism: RepairParallelism,
+}
+
+impl Default for ReaperKnobs {
+    fn default() -> Self {
+        ReaperKnobs {
+            segment_timeout_ns: None,
+            intensity: 1.0,
+            parallelism: RepairParallelism::Parallel,
+        }
+    }
+}
+
+/// How a session's replicas build their trees (Reaper's repair parallelism).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RepairParallelism {
+    /// All replicas at once.
+    #[default]
+    Parallel,
+    /// One replica after another (Cassandra validates on snapshots, one at a time).
+    Sequential,
 }
 
 /// The order in which segments are compared.
@@ -211,6 +285,11 @@ pub enum Command {
     },
     FullPassCompleted {
         duration_ns: u64,
+    },
+    /// Stop the session tagged `tag` (started by this strategy and not finished): it is
+    /// dropped, and its replicas are free again. The strategy does not hear of it.
+    AbortSession {
+        tag: u64,
     },
     /// A range went `gap_ns` between the starts of two comparisons (or from the start of
     /// the run to its first, or from its last to the end of the run).
@@ -259,6 +338,11 @@ impl<'a> Ctx<'a> {
             at: at.max(self.now),
             token,
         });
+    }
+
+    /// Stops the session tagged `tag` (Reaper's segment timeout); see [`Command::AbortSession`].
+    pub fn abort_session(&mut self, tag: u64) {
+        self.commands.push(Command::AbortSession { tag });
     }
 
     /// Reports that a full pass over the key space took `duration_ns`.
@@ -328,6 +412,7 @@ pub fn build(config: &StrategyConfig, ring: &Ring) -> Box<dyn Strategy> {
             segmented.clone(),
             config.repair.pairs,
         )),
+        StrategyKind::RiakAae(aae) => Box::new(RiakAae::new(units, ring.nodes(), aae.clone(), config.repair.pairs)),
     }
 }
 

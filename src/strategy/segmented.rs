@@ -12,6 +12,12 @@
 //! starts only while every one of its replicas is in fewer sessions than the limit
 //! (Reaper's rule); busy segments are passed over for ones whose replicas are free.
 //!
+//! Reaper's knobs (`ReaperKnobs`): a segment still running `segment_timeout` after it
+//! started is aborted and postponed like one a fault stopped; with `intensity` i < 1 a
+//! worker pauses d x (1 - i) / i after a segment that took d; `parallelism =
+//! "sequential"` makes a session's replicas build one after another (the world does
+//! that part).
+//!
 //! Policies may only use what real nodes know: how many writes each segment received
 //! since its last comparison, as counted by the replicas themselves (each node counts
 //! the writes it applies, in [`Strategy::on_local_write`]; the scheduler adds up the
@@ -28,6 +34,10 @@ use std::collections::{BTreeSet, VecDeque};
 
 /// Timer token: an idle worker looks for work again.
 const WAKE: u64 = 0;
+/// Timer token: a worker's intensity pause is over.
+const RESUME: u64 = 1;
+/// Timer tokens from here on: segment `token - TIMEOUT` may have run past its timeout.
+const TIMEOUT: u64 = 2;
 
 pub struct Segmented {
     config: SegmentedConfig,
@@ -139,7 +149,10 @@ fn cut_segments(units: &[RepairUnit], segments: u64) -> Vec<(KeyRange, usize)> {
 impl Segmented {
     pub fn new(units: Vec<RepairUnit>, nodes: usize, mut config: SegmentedConfig, pairs: PairSelection) -> Segmented {
         let cut = cut_segments(&units, config.segments);
-        let reaper_rules = config.max_sessions_per_node.is_some() || units.len() > 1;
+        // A segment timeout also needs them: a timed-out segment is passed over and
+        // comes back later in its pass.
+        let reaper_rules =
+            config.max_sessions_per_node.is_some() || units.len() > 1 || config.reaper.segment_timeout_ns.is_some();
         config.segments = cut.len() as u64;
         let segments = cut.len();
         let mut passes = PassTracker::new(config.segments);
@@ -283,6 +296,9 @@ impl Segmented {
             self.node_busy[node] += 1;
         }
         ctx.start_session(self.session(segment));
+        if let Some(timeout_ns) = self.config.reaper.segment_timeout_ns {
+            ctx.set_timer(now.after(timeout_ns), TIMEOUT + segment);
+        }
     }
 
     /// The next segment to compare, or `None` to leave workers idle for now.
@@ -462,48 +478,11 @@ impl Segmented {
             }
         }
     }
-}
 
-impl Strategy for Segmented {
-    fn start(&mut self, ctx: &mut Ctx) {
-        self.dispatch(ctx);
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx, _token: u64) {
-        if self.wake_at.is_some_and(|at| at <= ctx.now()) {
-            self.wake_at = None;
-        }
-        self.dispatch(ctx);
-    }
-
-    fn on_session_done(&mut self, ctx: &mut Ctx, report: &SessionReport) {
-        let segment = report.tag;
-        let unit = self.segments[segment as usize].1;
-        for &node in &self.units[unit].replicas {
-            self.node_busy[node] -= 1;
-        }
-        self.visits_done += 1;
-        self.visit_ns_total += report.finished.since(report.started);
-        self.in_flight[segment as usize] = false;
-        self.idle_by_last_visit
-            .insert((self.last_visit[segment as usize], segment));
-        let writes = self.writes_since_visit[segment as usize];
-        if writes > 0 && self.config.policy == Policy::HottestFirst {
-            self.idle_by_writes.insert((writes, Reverse(segment)));
-        }
-        self.busy_workers -= 1;
-        self.finish_visit(ctx, segment, report.started);
-        self.dispatch(ctx);
-    }
-
-    fn on_session_aborted(&mut self, ctx: &mut Ctx, spec: &SessionSpec) -> bool {
-        if !self.reaper_rules {
-            return false;
-        }
-        // Postponed: the visit did not happen, so the segment goes back to the idle ones
-        // with its previous last visit and writes (as urgent as it was), and its worker
-        // moves on.
-        let segment = spec.tag;
+    /// Postponed (a fault stopped the segment, or it timed out): the visit did not
+    /// happen, so the segment goes back to the idle ones with its previous last visit
+    /// and writes (as urgent as it was), and its worker moves on.
+    fn postpone(&mut self, segment: u64) {
         let s = segment as usize;
         let unit = self.segments[s].1;
         for &node in &self.units[unit].replicas {
@@ -528,6 +507,77 @@ impl Strategy for Segmented {
             let pass = self.passes.pass_of[s];
             self.owed[s].push_front(pass);
         }
+    }
+}
+
+impl Strategy for Segmented {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.dispatch(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
+        match token {
+            // The worker taken by an intensity pause is free again.
+            RESUME => self.busy_workers -= 1,
+            WAKE => {
+                if self.wake_at.is_some_and(|at| at <= ctx.now()) {
+                    self.wake_at = None;
+                }
+            }
+            _ => {
+                // Reaper's segment timeout: the segment is still running the visit that
+                // began exactly one timeout ago; abort it and retry it later.
+                let segment = token - TIMEOUT;
+                let s = segment as usize;
+                let timeout_ns = self.config.reaper.segment_timeout_ns.expect("set only with a timeout");
+                if !(self.in_flight[s] && self.last_visit[s].after(timeout_ns) == ctx.now()) {
+                    return;
+                }
+                ctx.abort_session(segment);
+                self.postpone(segment);
+            }
+        }
+        self.dispatch(ctx);
+    }
+
+    fn on_session_done(&mut self, ctx: &mut Ctx, report: &SessionReport) {
+        let segment = report.tag;
+        let unit = self.segments[segment as usize].1;
+        for &node in &self.units[unit].replicas {
+            self.node_busy[node] -= 1;
+        }
+        self.visits_done += 1;
+        self.visit_ns_total += report.finished.since(report.started);
+        self.in_flight[segment as usize] = false;
+        self.idle_by_last_visit
+            .insert((self.last_visit[segment as usize], segment));
+        let writes = self.writes_since_visit[segment as usize];
+        if writes > 0 && self.config.policy == Policy::HottestFirst {
+            self.idle_by_writes.insert((writes, Reverse(segment)));
+        }
+        let intensity = self.config.reaper.intensity;
+        let pause_ns = if intensity < 1.0 {
+            // Reaper's intensity as a duty cycle: pause d x (1 - i) / i after a segment of d.
+            let took = report.finished.since(report.started) as f64;
+            (took * (1.0 - intensity) / intensity).round() as u64
+        } else {
+            0
+        };
+        if pause_ns > 0 {
+            // The worker stays taken until its pause is over.
+            ctx.set_timer(ctx.now().after(pause_ns), RESUME);
+        } else {
+            self.busy_workers -= 1;
+        }
+        self.finish_visit(ctx, segment, report.started);
+        self.dispatch(ctx);
+    }
+
+    fn on_session_aborted(&mut self, ctx: &mut Ctx, spec: &SessionSpec) -> bool {
+        if !self.reaper_rules {
+            return false;
+        }
+        self.postpone(spec.tag);
         self.dispatch(ctx);
         true
     }

@@ -39,6 +39,8 @@ pub enum Event {
         node: NodeId,
         held_core: bool,
     },
+    /// The pause of a double compare is over: every participant looks again.
+    SecondLook { session: SessionId },
     /// A pair's hash request for the current level reaches the responder.
     HashRequestArrives { session: SessionId, pair: usize },
     /// The responder has computed its reply to the current round (sketch decoding).

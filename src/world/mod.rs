@@ -104,6 +104,8 @@ struct Params {
     session_overhead_ns: u64,
     /// Most sessions one node may take part in at once (an invariant the strategy keeps).
     max_sessions_per_node: Option<u32>,
+    /// A session's replicas build one after another (Reaper's sequential parallelism).
+    sequential_builds: bool,
 }
 
 /// All mutable state of one run of one strategy.
@@ -193,6 +195,7 @@ impl World {
             hash_cost_ns: scenario.cluster.hash_cost_ns,
             session_overhead_ns: strategy.repair.session_overhead_ns,
             max_sessions_per_node: strategy.kind.max_sessions_per_node(),
+            sequential_builds: strategy.kind.sequential_builds(),
         };
         // A token-aware client picks among the key's replicas; otherwise among all nodes.
         let coordinator_choices = match ring.coordinator_choice() {
@@ -539,6 +542,7 @@ impl World {
                 node,
                 held_core,
             } => self.build_done(session, node, held_core),
+            Event::SecondLook { session } => self.second_look(session),
             Event::HashRequestArrives { session, pair } => self.hash_request_arrives(session, pair),
             Event::ReplyReady { session, pair } => self.reply_ready(session, pair),
             Event::HashReplyArrives { session, pair } => self.hash_reply_arrives(session, pair),
@@ -708,6 +712,7 @@ impl World {
             match command {
                 Command::StartSession(spec) => self.start_session(spec),
                 Command::SetTimer { at, token } => self.queue.push(at, Event::StrategyTimer { token }),
+                Command::AbortSession { tag } => self.abort_session(tag),
                 Command::FullPassCompleted { duration_ns } => {
                     self.counters.full_passes += 1;
                     self.counters.full_pass_ns_total += duration_ns;
@@ -716,6 +721,25 @@ impl World {
                     self.counters.max_revisit_gap_ns = self.counters.max_revisit_gap_ns.max(gap_ns);
                 }
             }
+        }
+    }
+
+    /// The strategy stops its session tagged `tag` (a timeout): it is dropped (its
+    /// messages and builds find no session), waiting or running.
+    fn abort_session(&mut self, tag: u64) {
+        let running = self.sessions.iter().find(|(_, s)| s.spec.tag == tag).map(|(&id, _)| id);
+        let spec = if let Some(id) = running {
+            let session = self.sessions.remove(&id).expect("found");
+            self.sessions_changed();
+            session.spec
+        } else if let Some(at) = self.deferred.iter().position(|(spec, _)| spec.tag == tag) {
+            self.deferred.remove(at).0
+        } else {
+            return;
+        };
+        self.counters.sessions_timed_out += 1;
+        for node in spec.nodes() {
+            self.node_sessions[node] -= 1;
         }
     }
 

@@ -88,29 +88,39 @@ impl World {
             return;
         };
         let live = session.spec.tree == TreeMaintenance::Live;
-        let participants: Vec<_> = session.spec.participants.clone();
-        for (index, participant) in participants.into_iter().enumerate() {
-            let node = participant.node;
-            // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
-            let lost = live && self.faults.live_tree_lost(node, participant.range);
-            let cores = &mut self.cores[node];
-            if live && !lost {
-                self.snapshot(id, index);
-                self.queue.push(
-                    self.now,
-                    Event::BuildDone {
-                        session: id,
-                        node,
-                        held_core: false,
-                    },
-                );
-            } else if cores.free > 0 {
-                cores.free -= 1;
-                self.cores_changed();
-                self.start_build(id, index);
-            } else {
-                cores.waiting.push_back((id, index));
-            }
+        // Sequential repair: one replica builds at a time, the next when it is done.
+        let first_only = self.params.sequential_builds && !live;
+        let count = if first_only { 1 } else { session.spec.participants.len() };
+        for index in 0..count {
+            self.request_build(id, index);
+        }
+    }
+
+    /// Participant `index` of session `id` builds (or snapshots) its summary.
+    fn request_build(&mut self, id: SessionId, index: usize) {
+        let session = &self.sessions[&id];
+        let live = session.spec.tree == TreeMaintenance::Live;
+        let participant = session.spec.participants[index];
+        let node = participant.node;
+        // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
+        let lost = live && self.faults.live_tree_lost(node, participant.range);
+        let cores = &mut self.cores[node];
+        if live && !lost {
+            self.snapshot(id, index);
+            self.queue.push(
+                self.now,
+                Event::BuildDone {
+                    session: id,
+                    node,
+                    held_core: false,
+                },
+            );
+        } else if cores.free > 0 {
+            cores.free -= 1;
+            self.cores_changed();
+            self.start_build(id, index);
+        } else {
+            cores.waiting.push_back((id, index));
         }
     }
 
@@ -186,11 +196,55 @@ impl World {
         };
         session.builds_pending -= 1;
         if session.builds_pending > 0 {
+            if self.params.sequential_builds && session.spec.tree != TreeMaintenance::Live {
+                let next = session.spec.participants.len() - session.builds_pending;
+                self.request_build(id, next);
+            }
             return;
         }
         session.report.trees_ready = self.now;
+        if let Some(pause_ns) = self.reconciler.second_look_after_ns()
+            && !session.spec.pairs.is_empty()
+        {
+            // Tictac's double compare: keep this look, take another after the pause.
+            session.first_looks = Some(session.summaries.iter_mut().map(|s| s.take().expect("built")).collect());
+            self.queue
+                .push(self.now.after(pause_ns), Event::SecondLook { session: id });
+            return;
+        }
+        self.reconcile_pairs(id);
+    }
+
+    /// The pause of a double compare is over: every participant looks again (a live
+    /// tree: no scan), then the pairs reconcile both looks.
+    pub(super) fn second_look(&mut self, id: SessionId) {
+        // Faults: the session may have been aborted during the pause.
+        let Some(session) = self.sessions.get(&id) else {
+            return;
+        };
+        for participant in 0..session.spec.participants.len() {
+            self.snapshot(id, participant);
+        }
+        self.reconcile_pairs(id);
+    }
+
+    /// Every chosen pair reconciles its summaries; their exchanges start.
+    fn reconcile_pairs(&mut self, id: SessionId) {
+        let session = self.sessions.get_mut(&id).expect("live session");
         let summaries: Vec<_> = session.summaries.iter_mut().map(|s| s.take().expect("built")).collect();
-        let reconciliations = self.reconciler.reconcile_session(&summaries, &session.spec.pairs);
+        let reconciliations: Vec<_> = match session.first_looks.take() {
+            // Tictac's double compare: each pair keeps what both looks saw.
+            Some(first) => session
+                .spec
+                .pairs
+                .iter()
+                .map(|&(a, b)| {
+                    self.reconciler
+                        .reconcile_twice((&first[a], &first[b]), (&summaries[a], &summaries[b]))
+                })
+                .collect(),
+            None => self.reconciler.reconcile_session(&summaries, &session.spec.pairs),
+        };
         for (&(a, b), reconciliation) in session.spec.pairs.iter().zip(reconciliations) {
             session.report.hashes_compared += reconciliation.hashes_compared;
             session.report.divergent_leaves += reconciliation.divergent.len() as u64;
@@ -206,6 +260,12 @@ impl World {
             session.reconciled = summaries;
         }
         session.pairs_pending = session.pairs.len();
+        if session.pairs.is_empty() {
+            // A session without pairs only rebuilds its participants' trees (Riak's
+            // scheduled tree rebuild): it is over once they are built.
+            self.session_done(id);
+            return;
+        }
         for pair in 0..session.pairs.len() {
             self.next_round(id, pair);
         }
@@ -434,18 +494,26 @@ impl World {
         if session.pairs_pending > 0 {
             return;
         }
+        self.session_done(id);
+    }
+
+    /// Every pair of the session is done (or it had none): the strategy hears of it.
+    fn session_done(&mut self, id: SessionId) {
         let mut session = self.sessions.remove(&id).expect("live session");
         self.sessions_changed();
         session.report.finished = self.now;
-        self.counters.sessions += 1;
-        if !session.reconciled.is_empty() {
+        // A rebuild only (no pairs) compares nothing: not a repair session, and it
+        // repairs no range.
+        let compared = !session.spec.pairs.is_empty();
+        self.counters.sessions += u64::from(compared);
+        if compared && !session.reconciled.is_empty() {
             self.reconciler.session_succeeded(&session.reconciled);
         }
         for node in session.spec.nodes() {
             self.node_sessions[node] -= 1;
             self.node_load[node].sessions += 1;
         }
-        if let Some(repairs) = &mut self.range_repairs {
+        if let Some(repairs) = self.range_repairs.as_mut().filter(|_| compared) {
             let range = session.spec.range();
             for piece in self.ring.pieces_overlapping(range) {
                 repairs.completed(piece, range, self.now);

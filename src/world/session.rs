@@ -29,6 +29,8 @@ pub(super) struct Session {
     /// The summaries once reconciled, kept to the session's end only for a reconciler
     /// that [remembers sessions](crate::protocol::reconciler::Reconciler::remembers_sessions).
     pub reconciled: Vec<Summary>,
+    /// The first look of a double compare, kept during its pause.
+    pub first_looks: Option<Vec<Summary>>,
     /// Set when the session's setup overhead has passed and its builds were asked for.
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
@@ -59,6 +61,7 @@ impl Session {
             columns,
             summaries: (0..participants).map(|_| None).collect(),
             reconciled: Vec::new(),
+            first_looks: None,
             builds_pending: participants,
             pairs: Vec::new(),
             pairs_pending: 0,

@@ -1,0 +1,87 @@
+//! Riak's classic AAE exchange (`riak_kv_index_hashtree`, `hashtree.erl`): each replica
+//! keeps a persistent hashtree per partition, of the same wide shape as Tictac's (root,
+//! 1,024 branches, 1,048,576 segments by default); a key lands in a segment by a hash.
+//!
+//! A write inserts (key, object hash) into the tree's key store and marks its segment
+//! dirty; at exchange time every dirty segment is re-folded from the key store and
+//! re-hashed (SHA-1 over its sorted key/hash list), then the levels above it
+//! (kv_index_tictactree docs/RIAK_2_AAE.md). The exchange compares the root, the
+//! branches, the segments of differing branches, then the key/hash lists of
+//! differing segments, and repairs the keys that differ: one look, no filter of
+//! writes in flight.
+//!
+//! Modelled costs: hashes of 20 bytes (SHA-1), key/hash entries of 28 bytes; the
+//! exchange-time update of dirty segments as the first round's `compute_ns`: the keys
+//! of the segments that changed since the tree's previous exchange, one hash each
+//! (`hash_cost_ns`), the slower side's. The comparison itself uses the XOR tree
+//! (`model::tictac_tree`): it finds the same differing segments as a SHA over the
+//! sorted list. The full rebuild of a tree (a scan of the partition) is the
+//! strategy's (`strategy::riak_aae`).
+
+use super::reconciler::{Reconciler, Reconciliation, Summary};
+use super::tictac::walk;
+use crate::model::replicas::ReplicaTable;
+use crate::model::wide_tree_cache::{WideTreeCache, WideTreeSummary};
+use crate::model::{KeyRange, NodeId};
+use std::sync::Arc;
+
+/// Bytes of one hash of Riak's hashtree (SHA-1, `crypto:sha` in `hashtree.erl`).
+pub const RIAK_HASH_BYTES: u64 = 20;
+/// Bytes of one (key, object hash) entry of a segment's list.
+pub const KEY_HASH_BYTES: u64 = 8 + RIAK_HASH_BYTES;
+
+/// A classic hashtree summary: the tree and records, and the time its exchange-time
+/// update of dirty segments took.
+pub struct HashtreeSummary {
+    pub wide: Arc<WideTreeSummary>,
+    pub update_ns: u64,
+}
+
+/// Riak's classic AAE exchange (see the module doc).
+pub struct RiakHashtree {
+    trees: WideTreeCache,
+    /// One hash of a key's entry at exchange-time update.
+    hash_cost_ns: u64,
+}
+
+impl RiakHashtree {
+    pub fn new(width: u32, hash_cost_ns: u64) -> RiakHashtree {
+        RiakHashtree {
+            trees: WideTreeCache::new(width),
+            hash_cost_ns,
+        }
+    }
+}
+
+fn hashtree(summary: &Summary) -> &HashtreeSummary {
+    summary
+        .downcast_ref::<HashtreeSummary>()
+        .expect("the Riak hashtree exchange compares only its own summaries")
+}
+
+impl Reconciler for RiakHashtree {
+    fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+        let wide = self.trees.summary(node, replica, range, replicas);
+        // Dirty: segments changed since this tree's previous summary (all occupied ones
+        // the first time). Each is re-folded: every key in it hashed again.
+        let rehashed = wide.records_in(&wide.dirty).len() as u64;
+        Arc::new(HashtreeSummary {
+            wide,
+            update_ns: rehashed.saturating_mul(self.hash_cost_ns),
+        })
+    }
+
+    fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
+        let (a, b) = (hashtree(a), hashtree(b));
+        let mut reconciliation = walk(
+            &a.wide,
+            &b.wide,
+            &a.wide.tree.compare(&b.wide.tree),
+            1,
+            RIAK_HASH_BYTES,
+            KEY_HASH_BYTES,
+        );
+        reconciliation.rounds[0].compute_ns = a.update_ns.max(b.update_ns);
+        reconciliation
+    }
+}

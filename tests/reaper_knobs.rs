@@ -1,0 +1,121 @@
+//! Reaper's knobs on the segmented strategy, measured: intensity stretches a pass by
+//! its duty cycle, a segment timeout aborts and retries segments that run too long,
+//! sequential repair builds one replica after another.
+
+mod common;
+
+use aesim::metrics::StrategyResult;
+use aesim::run::run_scenario;
+
+/// 10^6 keys on `nodes` nodes (every node holds every key), scanned at 2.4 us/key; no
+/// writes; 10 segments of 100,000 keys (a build takes 0.24 s), one worker, passes
+/// back to back; `knobs` are extra lines of each strategy.
+fn run(nodes: u32, duration: &str, strategies: &[(&str, &str)]) -> Vec<StrategyResult> {
+    let mut body = format!(
+        r#"name = "reaper-knobs"
+seed = 3
+duration = "{duration}"
+sample_interval = "10s"
+[cluster]
+nodes = {nodes}
+keys = 1_000_000
+cores = 8
+scan_cost_per_key = "2.4us"
+[network]
+latency = {{ kind = "constant", value = "1ms" }}
+[workload]
+writes_per_s = 0.0
+"#
+    );
+    for (name, knobs) in strategies {
+        body.push_str(&format!(
+            "[[strategy]]\nkind = \"segmented\"\nname = \"{name}\"\nsegments = 10\nleaves = 64\n{knobs}\n"
+        ));
+    }
+    run_scenario(&common::scenario(&body), 2).expect("invariants hold")
+}
+
+fn by_name<'a>(results: &'a [StrategyResult], name: &str) -> &'a StrategyResult {
+    results.iter().find(|r| r.strategy == name).expect("strategy ran")
+}
+
+#[test]
+fn intensity_one_half_halves_the_passes_and_sleeps_as_long_as_it_works() {
+    let results = run(
+        2,
+        "60s",
+        &[
+            ("full", ""),
+            ("half", "intensity = 0.5"),
+            ("quarter", "intensity = 0.25"),
+        ],
+    );
+    let full = &by_name(&results, "full").counters;
+    let half = &by_name(&results, "half").counters;
+    let quarter = &by_name(&results, "quarter").counters;
+    // A segment takes d = 0.24 s of scan plus a few ms of exchange: ~24.3 passes a minute.
+    assert!((24..=25).contains(&full.full_passes), "{}", full.full_passes);
+    // At intensity 0.5 every segment is followed by a pause as long as itself: a pass
+    // is 10 segments and 9 pauses between them (the 10th pause opens the next pass).
+    let ratio = half.mean_full_pass_ns() as f64 / full.mean_full_pass_ns() as f64;
+    assert!((ratio - 1.9).abs() < 0.01, "pass time ratio {ratio}");
+    // Over the run the work done halves (one segment in two units of time).
+    assert!(half.sessions * 2 >= full.sessions - 2 && half.sessions * 2 <= full.sessions + 2);
+    // At 0.25 the pause is 3 d: a pass is 10 d + 9 x 3 d = 37 d.
+    let ratio = quarter.mean_full_pass_ns() as f64 / full.mean_full_pass_ns() as f64;
+    assert!((ratio - 3.7).abs() < 0.02, "pass time ratio {ratio}");
+}
+
+#[test]
+fn a_segment_timeout_shorter_than_a_segment_aborts_every_visit_and_a_longer_one_changes_nothing() {
+    let results = run(
+        2,
+        "10s",
+        &[
+            ("none", ""),
+            ("short", "segment_timeout = \"100ms\""),
+            ("long", "segment_timeout = \"30min\""),
+        ],
+    );
+    let (none, short, long) = (
+        &by_name(&results, "none").counters,
+        &by_name(&results, "short").counters,
+        &by_name(&results, "long").counters,
+    );
+    // Each visit needs 0.24 s of scan; at 100 ms it is aborted and the next segment
+    // starts: ~100 aborted visits in 10 s, none completed, every scan wasted.
+    assert_eq!(short.sessions, 0);
+    assert_eq!(short.full_passes, 0);
+    assert!(
+        (99..=100).contains(&short.sessions_timed_out),
+        "{}",
+        short.sessions_timed_out
+    );
+    // Two builds per visit: the aborted ones and the one running at the end.
+    assert_eq!(short.tree_builds, 2 * (short.sessions_timed_out + 1));
+    // A timeout no segment reaches changes no figure.
+    assert_eq!(long.sessions_timed_out, 0);
+    assert_eq!(long.sessions, none.sessions);
+    assert_eq!(long.full_pass_ns_total, none.full_pass_ns_total);
+    assert_eq!(long.hashes_sent, none.hashes_sent);
+}
+
+#[test]
+fn sequential_repair_builds_one_replica_at_a_time() {
+    let results = run(
+        3,
+        "30s",
+        &[
+            ("parallel", "parallelism = \"parallel\""),
+            ("sequential", "parallelism = \"sequential\""),
+        ],
+    );
+    let parallel = &by_name(&results, "parallel").counters;
+    let sequential = &by_name(&results, "sequential").counters;
+    // Three replicas build 0.24 s each: side by side 0.24 s, one after another 0.72 s
+    // (the exchange's few ms aside).
+    let ratio = sequential.mean_full_pass_ns() as f64 / parallel.mean_full_pass_ns() as f64;
+    assert!((2.9..3.0).contains(&ratio), "pass time ratio {ratio}");
+    // The same builds, spread over three times as long.
+    assert_eq!(sequential.keys_scanned / sequential.tree_builds, 100_000);
+}
