@@ -1,6 +1,7 @@
 //! What a run measures: counters, the repair-latency histogram and the sampled time
 //! series. Plain data, no I/O: `output` turns it into files.
 
+pub mod paths;
 pub mod ring;
 
 use crate::sim::SimTime;
@@ -68,6 +69,8 @@ pub struct Counters {
     /// every replica), and their modelled CPU time.
     pub write_path_hash_ops: u64,
     pub write_path_hash_ns: u64,
+    /// Consistency levels, hinted handoff, reads and read repair.
+    pub paths: paths::PathCounters,
 }
 
 impl Counters {
@@ -275,6 +278,10 @@ pub struct StrategyResult {
     pub stored_keys: u64,
     /// Events the run processed.
     pub events: u64,
+    /// Divergence episodes begun over the run (see [`paths::Attribution`]).
+    pub divergences_begun: u64,
+    /// What hinted handoff did (all zero when hints are off).
+    pub hints: crate::model::hints::HintCounters,
     /// What the modelled faults did (`None` when the scenario has none).
     pub faults: Option<crate::model::faults::FaultCounters>,
     /// Per node and per range results (`None` unless the scenario configures a ring).

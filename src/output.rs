@@ -469,6 +469,22 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "cold_repair_p99_s",
     "stored_keys",
     "events",
+    // The repair paths before anti-entropy (world::paths): attribution and their work.
+    "divergences_begun",
+    "healed_by_hint",
+    "healed_by_read_repair",
+    "writes_acknowledged",
+    "hints_stored",
+    "hints_replayed",
+    "hints_dropped",
+    "hints_refused_window",
+    "hints_lost_to_crash",
+    "hint_replay_bytes",
+    "hint_peak_stored_bytes",
+    "reads",
+    "reads_stale",
+    "reads_unavailable",
+    "read_repair_records",
 ];
 
 /// A latency quantile in seconds, or an empty cell when nothing was recorded (a 0 would
@@ -539,6 +555,21 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             quantile_or_blank(&r.cold_repair_latency, 0.99),
             r.stored_keys.to_string(),
             r.events.to_string(),
+            r.divergences_begun.to_string(),
+            c.paths.healed_by_hint.to_string(),
+            c.paths.healed_by_read_repair.to_string(),
+            c.paths.writes_acknowledged.to_string(),
+            r.hints.stored.to_string(),
+            r.hints.replayed.to_string(),
+            r.hints.dropped.to_string(),
+            r.hints.refused_window.to_string(),
+            r.hints.lost_to_crash.to_string(),
+            r.hints.replay_bytes.to_string(),
+            r.hints.peak_stored_bytes.to_string(),
+            c.paths.reads.to_string(),
+            c.paths.reads_stale.to_string(),
+            c.paths.reads_unavailable.to_string(),
+            c.paths.read_repair_records.to_string(),
         ]
     });
     csv_bytes(SUMMARY_COLUMNS, rows)

@@ -4,8 +4,10 @@
 
 pub mod batch_hash;
 pub mod faults;
+pub mod hints;
 pub mod merkle;
 pub mod network;
+pub mod paths;
 pub mod replicas;
 pub mod ring;
 pub mod sketch;

@@ -106,6 +106,9 @@ pub struct ReplicaTable {
     divergent: u64,
     /// The most keys divergent at once so far: the true peak, which samples can miss.
     divergent_peak: u64,
+    /// Divergence episodes begun so far (a key going from agreement to disagreement):
+    /// each one ends by exactly one repair path or is still open (`world::paths`).
+    divergences_begun: u64,
     /// Changes of any replica's version so far: the stamp [`changed_since`](Self::changed_since)
     /// compares against.
     changes: u64,
@@ -137,6 +140,7 @@ impl ReplicaTable {
             slot_keys: Vec::new(),
             divergent: 0,
             divergent_peak: 0,
+            divergences_begun: 0,
             changes: 0,
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
@@ -183,6 +187,12 @@ impl ReplicaTable {
         self.divergent_peak
     }
 
+    /// Divergence episodes begun since the table was made: every one has ended (a
+    /// version application returned `healed_after_ns`) or is among the divergent keys.
+    pub fn divergences_begun(&self) -> u64 {
+        self.divergences_begun
+    }
+
     /// Number of keys on which the replicas currently disagree (exact ground truth).
     pub fn divergent_keys(&self) -> u64 {
         self.divergent
@@ -201,6 +211,15 @@ impl ReplicaTable {
         assert!(version > *latest, "write versions must increase");
         *latest = version;
         self.apply_at(bucket, at, coordinator, version, now)
+    }
+
+    /// The write `version` of `key` reached its consistency level: the acknowledged-latest
+    /// version moves up to it (for writes at QUORUM or ALL, whose replicas apply them with
+    /// [`apply`](Self::apply) and are acknowledged once enough of them did).
+    pub fn acknowledge(&mut self, key: Key, version: Version) {
+        let (bucket, at) = self.slot_index(key);
+        let latest = &mut self.buckets[bucket].slots[at + LATEST];
+        *latest = (*latest).max(version);
     }
 
     /// Applies `version` of a write forwarded by a coordinator that is not a replica of
@@ -274,6 +293,7 @@ impl ReplicaTable {
             bucket.divergent += 1;
             self.advance_integral(now);
             self.divergent += 1;
+            self.divergences_begun += 1;
             self.divergent_peak = self.divergent_peak.max(self.divergent);
         }
         None
@@ -335,7 +355,7 @@ impl ReplicaTable {
                 for slot in bucket.slots.chunks_exact(self.stride) {
                     let versions = &slot[FIRST_REPLICA..];
                     part.0 += u32::from(versions.iter().any(|&v| v != versions[0]));
-                    part.1 |= !versions.contains(&slot[LATEST]);
+                    part.1 |= versions.iter().all(|&v| v < slot[LATEST]);
                 }
                 bucket.audited.set(Some(part));
                 part
@@ -441,12 +461,14 @@ impl ReplicaTable {
         count
     }
 
-    /// The first key whose latest acknowledged version is on no replica: a lost
-    /// acknowledged write. `None` is the healthy answer.
+    /// The first key whose latest acknowledged version (or a newer one) is on no
+    /// replica: a lost acknowledged write. `None` is the healthy answer.
     pub fn lost_acknowledged_write(&self) -> Option<(Key, Version)> {
         self.all_slots().find_map(|slot| {
             let latest = slot[LATEST];
-            let held = slot[FIRST_REPLICA..].contains(&latest);
+            // A newer version supersedes it (writes at QUORUM or ALL are applied before
+            // they are acknowledged, so a replica may hold a version newer than it).
+            let held = slot[FIRST_REPLICA..].iter().any(|&v| v >= latest);
             (!held).then_some((slot[KEY], latest))
         })
     }

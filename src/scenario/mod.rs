@@ -14,6 +14,7 @@ pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
+use crate::model::paths::{ConsistencyLevel, DEFAULT_WRITE_TIMEOUT_NS, HintConfig, PathsConfig, ReadConfig};
 use crate::model::ring::RingConfig;
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::protocol::TreeMaintenance;
@@ -21,8 +22,8 @@ use crate::sim::SimTime;
 use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
 use diagnostic::Locator;
 use file::{
-    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, PolicyFile, ScenarioFile,
-    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    ClusterFile, ConsistencyFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile, MisalignmentFile,
+    NetworkFile, OrderFile, PolicyFile, ReadsFile, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -46,7 +47,7 @@ pub struct ClusterConfig {
 }
 
 /// A validated scenario.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Scenario {
     pub name: String,
     pub description: String,
@@ -59,8 +60,34 @@ pub struct Scenario {
     pub strategies: Vec<StrategyConfig>,
     /// Modelled faults (none unless the file has a `[faults]` table).
     pub faults: FaultConfig,
+    /// Consistency levels, hinted handoff, reads (`[consistency]`, `[hints]`,
+    /// `[reads]`; all off unless configured).
+    pub paths: PathsConfig,
     /// The file's text, echoed next to the results for reproduction.
     pub source: String,
+}
+
+/// The derived form, except that the repair paths are left out while they are the
+/// default: the fingerprint hashes this text, so scenarios written before the paths
+/// existed keep their fingerprint (`run.toml`'s `scenario_hash`).
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Scenario");
+        s.field("name", &self.name)
+            .field("description", &self.description)
+            .field("seed", &self.seed)
+            .field("duration_ns", &self.duration_ns)
+            .field("sample_interval_ns", &self.sample_interval_ns)
+            .field("cluster", &self.cluster)
+            .field("network", &self.network)
+            .field("workload", &self.workload)
+            .field("strategies", &self.strategies)
+            .field("faults", &self.faults);
+        if !self.paths.is_default() {
+            s.field("paths", &self.paths);
+        }
+        s.field("source", &self.source).finish()
+    }
 }
 
 /// Largest supported tree (leaves per tree), to keep one tree's memory bounded (2^24
@@ -80,6 +107,13 @@ pub const MAX_CORES: u32 = 4096;
 pub const MAX_RECORD_BYTES: u64 = 1 << 24;
 /// Longest hold-back of a reordered message when `faults.reorder_delay` is not given.
 pub const DEFAULT_REORDER_DELAY_NS: u64 = 100_000_000;
+/// Cassandra's `max_hint_window` (3 h): the default hint window.
+pub const DEFAULT_HINT_WINDOW_NS: u64 = 3 * 3_600_000_000_000;
+/// Cassandra's hint dispatcher runs every 10 s: the default replay delay.
+pub const DEFAULT_HINT_REPLAY_DELAY_NS: u64 = 10_000_000_000;
+/// Hints replayed per second from one coordinator to one replica by default (about
+/// Cassandra's `hinted_handoff_throttle` of 1024 KiB/s with records of ~1 KiB).
+pub const DEFAULT_HINT_REPLAY_RATE: f64 = 1_000.0;
 /// Longest strategy name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 /// Most segments one strategy may cut the key space into.
@@ -274,6 +308,7 @@ impl Checker<'_> {
             Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
             None => FaultConfig::default(),
         };
+        let paths = self.paths(raw.consistency.as_ref(), raw.hints.as_ref(), raw.reads.as_ref());
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -285,6 +320,7 @@ impl Checker<'_> {
             workload,
             strategies,
             faults,
+            paths,
             source: source.to_string(),
         }
     }
@@ -679,6 +715,63 @@ impl Checker<'_> {
             reorder_probability: f.reorder,
             reorder_delay_ns_max,
             bitrot_per_s: f.bitrot_per_s,
+        }
+    }
+
+    /// `[consistency]`, `[hints]` and `[reads]`: the repair paths before anti-entropy.
+    fn paths(&mut self, c: Option<&ConsistencyFile>, h: Option<&HintsFile>, r: Option<&ReadsFile>) -> PathsConfig {
+        let level = |l: LevelFile| match l {
+            LevelFile::One => ConsistencyLevel::One,
+            LevelFile::Quorum => ConsistencyLevel::Quorum,
+            LevelFile::All => ConsistencyLevel::All,
+        };
+        let write_timeout_ns = c
+            .and_then(|c| c.write_timeout)
+            .map_or(DEFAULT_WRITE_TIMEOUT_NS, |d| d.0);
+        self.positive(
+            write_timeout_ns,
+            "consistency.write_timeout",
+            "Cassandra's write_request_timeout is 2s",
+        );
+        let hints = h.map(|h| {
+            let window_ns = h.window.map_or(DEFAULT_HINT_WINDOW_NS, |d| d.0);
+            self.positive(window_ns, "hints.window", "Cassandra's max_hint_window is 3h");
+            let replay_delay_ns = h.replay_delay.map_or(DEFAULT_HINT_REPLAY_DELAY_NS, |d| d.0);
+            self.positive(replay_delay_ns, "hints.replay_delay", "e.g. replay_delay = \"10s\"");
+            let rate = h.replay_rate.unwrap_or(DEFAULT_HINT_REPLAY_RATE);
+            self.require(
+                rate.is_finite() && (0.001..=1e9).contains(&rate),
+                "hints.replay_rate",
+                "a finite rate between 0.001 and 10^9",
+                rate,
+                "hints replayed per second from one coordinator to one replica",
+            );
+            self.probability(h.drop, "hints.drop");
+            HintConfig {
+                window_ns,
+                replay_delay_ns,
+                replay_interval_ns: (1e9 / rate.clamp(0.001, 1e9)).round() as u64,
+                drop_probability: h.drop,
+            }
+        });
+        let reads = r.map(|r| {
+            self.require(
+                r.reads_per_s.is_finite() && r.reads_per_s > 0.0 && r.reads_per_s <= 1e9,
+                "reads.reads_per_s",
+                "a finite positive rate up to 10^9",
+                r.reads_per_s,
+                "reads per second across the cluster; omit [reads] for none",
+            );
+            ReadConfig {
+                reads_per_s: r.reads_per_s,
+            }
+        });
+        PathsConfig {
+            write_level: level(c.map_or(LevelFile::One, |c| c.write)),
+            write_timeout_ns,
+            read_level: level(c.map_or(LevelFile::One, |c| c.read)),
+            hints,
+            reads,
         }
     }
 

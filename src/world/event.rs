@@ -54,6 +54,11 @@ pub enum Event {
         to: NodeId,
         records: Box<[(Key, Version)]>,
     },
+    /// The hint queue from `coordinator` to `target` may replay its next hint.
+    HintReplay { coordinator: NodeId, target: NodeId },
+    /// A client read (its key and chosen coordinator drawn from the read streams, or
+    /// placed by a test).
+    ClientRead(super::paths::ClientRead),
     /// A timer a strategy set.
     StrategyTimer { token: u64 },
     /// Record a time-series row.

@@ -7,6 +7,7 @@
 
 mod event;
 mod faults;
+mod paths;
 mod repair;
 mod session;
 
@@ -161,6 +162,8 @@ pub struct World {
     /// Sessions waiting for one of their replicas to restart or a partition between
     /// them to end, with the instant they were first asked for.
     deferred: Vec<(SessionSpec, SimTime)>,
+    /// Consistency levels, hinted handoff, reads (inert unless configured).
+    paths: paths::Paths,
     /// Cores busy building trees (all nodes) and sessions in flight, over time.
     cores_busy: TimeWeighted,
     sessions_running: TimeWeighted,
@@ -240,6 +243,13 @@ impl World {
             lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
             faults: Faults::new(scenario.faults.clone(), nodes, scenario.seed),
             deferred: Vec::new(),
+            paths: paths::Paths::new(
+                scenario.paths.clone(),
+                &scenario.workload,
+                (nodes, key_count, SimTime::from_nanos(scenario.duration_ns)),
+                scenario.cluster.record_bytes,
+                scenario.seed,
+            ),
             cores_busy: TimeWeighted::default(),
             sessions_running: TimeWeighted::default(),
             params,
@@ -250,6 +260,7 @@ impl World {
         }
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
+        world.schedule_first_read();
         let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands, &world.faults);
         world.strategy.start(&mut ctx);
         world.apply_commands();
@@ -279,6 +290,23 @@ impl World {
                 lose_replication,
             },
         );
+    }
+
+    /// Places a client read of `key` at `at` through `coordinator`, at the scenario's
+    /// read consistency level, outside the read workload (for tests and experiments).
+    pub fn schedule_read(&mut self, at: SimTime, key: Key, coordinator: NodeId) {
+        assert!(at >= self.now, "cannot schedule in the past");
+        let read = paths::ClientRead {
+            key,
+            coordinator,
+            scripted: true,
+        };
+        self.queue.push(at, Event::ClientRead(read));
+    }
+
+    /// What hinted handoff did so far (all zero when hints are off).
+    pub fn hint_counters(&self) -> crate::model::hints::HintCounters {
+        self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default()
     }
 
     pub fn now(&self) -> SimTime {
@@ -373,6 +401,8 @@ impl World {
             oldest_divergence_ns: oldest,
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
+            divergences_begun: self.replicas.divergences_begun(),
+            hints: self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default(),
             faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
             ring,
             wall: self.created.elapsed(),
@@ -457,6 +487,16 @@ impl World {
                 ),
             ));
         }
+        if let Some((begun, accounted)) = self.unattributed_divergences() {
+            return Err(self.violation_at(
+                event,
+                None,
+                format!(
+                    "{begun} divergence episodes began, but the repair paths ended and the open \
+                     keys account for {accounted}: some divergence ended uncounted, or twice"
+                ),
+            ));
+        }
         let quiescent = self.lossless && self.replication_in_flight == 0 && self.now >= self.workload.stop_at();
         if quiescent && let Some(key) = self.replicas.first_divergent() {
             return Err(self.violation_at(
@@ -504,16 +544,21 @@ impl World {
                 // Faults: a receiver that is down, or cut off, never sees the message.
                 if self.faults.drops_replication(from, to, key) {
                     self.counters.lost_messages += 1;
+                    self.replication_arrived((from, to), (key, version), written, false);
                     return;
                 }
                 let column = self.ring.position(to, key).expect("replication goes to replicas");
-                // A coordinator that is not a replica forwarded the write: the first
-                // replica to apply it acknowledges it.
-                let applied = if self.ring.position(from, key).is_some() {
+                // A coordinator that is not a replica forwarded the write: at ONE the
+                // first replica to apply it acknowledges it.
+                let applied = if self.ring.position(from, key).is_some() || self.paths.above_one() {
                     self.replicas.apply(column, key, version, time)
                 } else {
+                    if self.replicas.latest(key) < version {
+                        self.counters.paths.writes_acknowledged += 1;
+                    }
                     self.replicas.apply_forwarded(column, key, version, time)
                 };
+                self.replication_arrived((from, to), (key, version), written, true);
                 if applied.changed {
                     self.faults.superseded(key, to);
                     self.charge_write_path();
@@ -548,6 +593,8 @@ impl World {
                 to,
                 records,
             } => self.stream_arrives(session, pair, to, &records),
+            Event::HintReplay { coordinator, target } => self.hint_replay(coordinator, target),
+            Event::ClientRead(read) => self.client_read(read),
             Event::StrategyTimer { token } => {
                 let mut ctx = Ctx::new(time, &mut self.commands, &self.faults);
                 self.strategy.on_timer(&mut ctx, token);
@@ -605,13 +652,20 @@ impl World {
         let local = ring.position(coordinator, key);
         match local {
             Some(column) => {
-                self.replicas.client_write(column, key, version, self.now);
+                if self.paths.above_one() {
+                    // Acknowledged once its level's count of replicas applied it.
+                    self.replicas.apply(column, key, version, self.now);
+                } else {
+                    self.replicas.client_write(column, key, version, self.now);
+                    self.counters.paths.writes_acknowledged += 1;
+                }
                 self.faults.superseded(key, coordinator);
                 self.charge_write_path();
                 self.strategy.on_local_write(coordinator, key, self.now);
             }
             None => self.counters.writes_forwarded += 1,
         }
+        self.write_begins(key, version, local.is_some());
         for &to in replicas.iter().filter(|&&n| n != coordinator) {
             self.counters.replication_messages += 1;
             // The network is asked even for scripted losses, so a scripted write draws
@@ -630,9 +684,11 @@ impl World {
                     // lost; one that goes may be held back, or delivered twice.
                     if self.faults.drops_replication(coordinator, to, key) {
                         self.counters.lost_messages += 1;
+                        self.replication_sent((coordinator, to), (key, version), None);
                         continue;
                     }
                     let (at, again) = self.faults.deliveries(at);
+                    self.replication_sent((coordinator, to), (key, version), Some(at));
                     self.replication_in_flight += 1;
                     *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
                     self.queue.push(at, message);
@@ -651,9 +707,13 @@ impl World {
                         );
                     }
                 }
-                _ => self.counters.lost_messages += 1,
+                _ => {
+                    self.counters.lost_messages += 1;
+                    self.replication_sent((coordinator, to), (key, version), None);
+                }
             }
         }
+        self.write_sent(version);
     }
 
     /// Forgets one in-flight replication message (it arrived or was dropped on arrival).
