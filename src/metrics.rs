@@ -282,6 +282,11 @@ pub struct StrategyResult {
     pub divergences_begun: u64,
     /// What hinted handoff did (all zero when hints are off).
     pub hints: crate::model::hints::HintCounters,
+    /// The scenario's gc_grace (its `[deletes]` table's, or Cassandra's 10 days): what
+    /// the longest time a range went without a complete repair is held against.
+    pub gc_grace_ns: u64,
+    /// What deletes did, resurrections included (`None` when the scenario has none).
+    pub deletes: Option<crate::model::tombstones::DeleteCounters>,
     /// What the modelled faults did (`None` when the scenario has none).
     pub faults: Option<crate::model::faults::FaultCounters>,
     /// Per node and per range results (`None` unless the scenario configures a ring).

@@ -182,6 +182,10 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
     if faulty {
         files.insert(4, (FAULTS_FILE, faults_csv(results)));
     }
+    if results.iter().any(|r| r.deletes.is_some()) {
+        let at = files.len() - 1;
+        files.insert(at, (RESURRECTIONS_FILE, resurrections_csv(results)));
+    }
     let ring = results.iter().any(|r| r.ring.is_some());
     if ring {
         // Before run.toml, which is staged last.
@@ -317,6 +321,29 @@ impl std::error::Error for RunWriteError {}
 /// Written beside the others only when the scenario has `[faults]`, so the outputs of
 /// fault-free scenarios are exactly what they were before faults existed.
 pub const FAULTS_FILE: &str = "faults.csv";
+
+/// Every deleted value a repair brought back, when the scenario has deletes.
+pub const RESURRECTIONS_FILE: &str = "resurrections.csv";
+
+/// One row per resurrection: when, which key, which piece of the ring (`range`, as in
+/// `ranges.csv`; 0 without a ring), the replica that still held the value, and how long
+/// after its delete it came back.
+pub fn resurrections_csv(results: &[StrategyResult]) -> Vec<u8> {
+    let rows = results.iter().flat_map(|r| {
+        let list = r.deletes.as_ref().map_or(&[][..], |d| &d.resurrections[..]);
+        list.iter().map(|x| {
+            vec![
+                r.strategy.clone(),
+                x.time.to_string(),
+                x.key.to_string(),
+                x.range.to_string(),
+                x.node.to_string(),
+                format_secs(x.after_delete_ns),
+            ]
+        })
+    });
+    csv_bytes(&["strategy", "time_s", "key", "range", "node", "after_delete_s"], rows)
+}
 
 /// Column names of `faults.csv`, in order.
 pub const FAULT_COLUMNS: &[&str] = &[
@@ -485,6 +512,15 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "reads_stale",
     "reads_unavailable",
     "read_repair_records",
+    // Deletes and the gc_grace headline (max_unrepaired_s and ranges_over_gc_grace are
+    // blank without a ring: only a ring tracks each range's repairs).
+    "deletes",
+    "tombstones_purged",
+    "healed_by_purge",
+    "resurrections",
+    "gc_grace_s",
+    "max_unrepaired_s",
+    "ranges_over_gc_grace",
 ];
 
 /// A latency quantile in seconds, or an empty cell when nothing was recorded (a 0 would
@@ -570,6 +606,18 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.paths.reads_stale.to_string(),
             c.paths.reads_unavailable.to_string(),
             c.paths.read_repair_records.to_string(),
+            r.deletes.as_ref().map_or(0, |d| d.deletes).to_string(),
+            r.deletes.as_ref().map_or(0, |d| d.purged).to_string(),
+            c.paths.healed_by_purge.to_string(),
+            r.deletes.as_ref().map_or(0, |d| d.resurrections.len()).to_string(),
+            format_secs(r.gc_grace_ns),
+            r.ring
+                .as_ref()
+                .map_or(String::new(), |ring| format_secs(ring.max_unrepaired_ns())),
+            r.ring.as_ref().map_or(String::new(), |ring| {
+                let over = ring.ranges.iter().filter(|x| x.max_unrepaired_ns > r.gc_grace_ns);
+                over.count().to_string()
+            }),
         ]
     });
     csv_bytes(SUMMARY_COLUMNS, rows)

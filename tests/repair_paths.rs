@@ -218,6 +218,10 @@ replay_delay = "5s"
 drop = 0.3
 [reads]
 reads_per_s = 200.0
+[deletes]
+fraction = 0.2
+gc_grace = "10s"
+compaction_interval = "2s"
 [faults]
 duplicate = 0.05
 reorder = 0.05
@@ -245,5 +249,62 @@ isolate = [2]
         result.hints.dropped > 0 && result.hints.lost_to_crash > 0,
         "{:?}",
         result.hints
+    );
+}
+
+/// Key 7 written at 1 s, then deleted at 2 s by node 0 (`lose` = the delete's
+/// replication messages are lost: nodes 1 and 2 miss it and keep the value). gc_grace
+/// is 60 s with compactions every second, so the tombstone is purged at 62 s;
+/// anti-entropy runs every `interval` from time zero.
+fn delete_then_repair(interval: &str, lose: bool) -> World {
+    let text = lossy("[deletes]\nfraction = 0.0\ngc_grace = \"60s\"\ncompaction_interval = \"1s\"\n")
+        .replace("loss = 0.01", "loss = 0.0")
+        .replace("interval = \"60s\"", &format!("interval = \"{interval}\""));
+    let mut scenario = common::scenario(&text);
+    scenario.workload.writes_per_s = 0.0;
+    let mut world = World::new(&scenario, &scenario.strategies[0]);
+    world.schedule_write(at_ms(1_000), 7, 1, false);
+    world.schedule_delete(at_ms(2_000), 7, 0, lose);
+    world.run_until(at_ms(150_000));
+    world
+}
+
+#[test]
+fn a_delete_resurrects_if_and_only_if_a_replica_missed_it_and_no_repair_came_within_gc_grace() {
+    // Missed, repaired at 55 s (53 s after the delete): the tombstone reaches every
+    // replica before the purge, which then removes the key everywhere.
+    let within = delete_then_repair("55s", true);
+    let d = within.delete_counters().unwrap();
+    assert_eq!((d.deletes, d.purged), (1, 1));
+    assert!(d.resurrections.is_empty(), "{:?}", d.resurrections);
+    assert_eq!(within.replicas().versions(7), vec![0, 0, 0], "deleted on every replica");
+    // Missed, next repair at 65 s (63 s after the delete, after the purge at 62 s):
+    // node 0 forgot the key, nodes 1 and 2 still hold the value, and the repair copies
+    // it back.
+    let late = delete_then_repair("65s", true);
+    let d = late.delete_counters().unwrap();
+    assert_eq!(d.resurrections.len(), 1, "{:?}", d.resurrections);
+    let zombie = d.resurrections[0];
+    assert_eq!(zombie.key, 7);
+    assert!(zombie.node == 1 || zombie.node == 2, "a replica that missed the delete");
+    assert!(
+        (65.0..66.0).contains(&(zombie.time.nanos() as f64 / 1e9)),
+        "at the first repair after the purge: {}",
+        zombie.time
+    );
+    assert_eq!(
+        late.replicas().versions(7),
+        vec![1, 1, 1],
+        "the deleted value is back everywhere"
+    );
+    // Not missed, same late repair: every replica purges the tombstone; nothing returns.
+    let delivered = delete_then_repair("65s", false);
+    let d = delivered.delete_counters().unwrap();
+    assert!(d.resurrections.is_empty());
+    assert_eq!(delivered.replicas().versions(7), vec![0, 0, 0]);
+    assert_eq!(
+        delivered.counters().paths.healed_by_purge,
+        0,
+        "nothing diverged at the purge"
     );
 }

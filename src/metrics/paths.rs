@@ -22,6 +22,8 @@ pub struct PathCounters {
     pub reads_unavailable: u64,
     /// Records read repair wrote to a stale replica it contacted.
     pub read_repair_records: u64,
+    /// Divergence episodes a tombstone purge ended (`model::tombstones`).
+    pub healed_by_purge: u64,
 }
 
 /// Every divergence episode of a run, by the path that ended it (or still open).
@@ -34,6 +36,9 @@ pub struct Attribution {
     pub replication: u64,
     pub hint: u64,
     pub read_repair: u64,
+    /// Ended by a tombstone purge (replicas that forgot the key agree with those that
+    /// never had it).
+    pub purge: u64,
     /// Ended by anti-entropy (`keys_repaired` + `repairs_raced_replication`).
     pub anti_entropy: u64,
     /// Still divergent at the end of the run.
@@ -49,6 +54,7 @@ impl Attribution {
             replication: c.healed_by_replication + c.lost_writes_covered,
             hint: c.paths.healed_by_hint,
             read_repair: c.paths.healed_by_read_repair,
+            purge: c.paths.healed_by_purge,
             anti_entropy: c.keys_repaired + c.repairs_raced_replication,
             open: result.divergent_at_end,
         }
@@ -57,15 +63,16 @@ impl Attribution {
     /// The episodes counted by some path or open: equals `begun` in every correct run
     /// (the world checks it as an invariant).
     pub fn accounted(&self) -> u64 {
-        self.replication + self.hint + self.read_repair + self.anti_entropy + self.open
+        self.replication + self.hint + self.read_repair + self.purge + self.anti_entropy + self.open
     }
 
     /// The paths in report order, with their names.
-    pub fn parts(&self) -> [(&'static str, u64); 5] {
+    pub fn parts(&self) -> [(&'static str, u64); 6] {
         [
             ("replication", self.replication),
             ("hint replay", self.hint),
             ("read repair", self.read_repair),
+            ("tombstone purge", self.purge),
             ("anti-entropy", self.anti_entropy),
             ("open at end", self.open),
         ]

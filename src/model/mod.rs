@@ -11,6 +11,7 @@ pub mod paths;
 pub mod replicas;
 pub mod ring;
 pub mod sketch;
+pub mod tombstones;
 pub mod tree_cache;
 pub mod workload;
 

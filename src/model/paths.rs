@@ -69,6 +69,23 @@ pub struct ReadConfig {
     pub reads_per_s: f64,
 }
 
+/// Cassandra's `gc_grace_seconds` (10 days): the default gc_grace.
+pub const DEFAULT_GC_GRACE_NS: u64 = 10 * 86_400_000_000_000;
+/// Compactions every hour by default: a tombstone is purged within an hour after gc_grace.
+pub const DEFAULT_COMPACTION_INTERVAL_NS: u64 = 3_600_000_000_000;
+
+/// Deletes (`[deletes]`): a fraction of the client writes are deletes, whose tombstones
+/// are purged after gc_grace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteConfig {
+    /// Probability that a workload write is a delete.
+    pub fraction: f64,
+    /// Tombstones older than this are purged at the next compaction.
+    pub gc_grace_ns: u64,
+    /// Every replica compacts this often.
+    pub compaction_interval_ns: u64,
+}
+
 /// Every repair path before anti-entropy, as the scenario configures them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathsConfig {
@@ -81,6 +98,7 @@ pub struct PathsConfig {
     pub read_level: ConsistencyLevel,
     pub hints: Option<HintConfig>,
     pub reads: Option<ReadConfig>,
+    pub deletes: Option<DeleteConfig>,
 }
 
 impl Default for PathsConfig {
@@ -91,6 +109,7 @@ impl Default for PathsConfig {
             read_level: ConsistencyLevel::One,
             hints: None,
             reads: None,
+            deletes: None,
         }
     }
 }

@@ -259,6 +259,36 @@ impl ReplicaTable {
         }
     }
 
+    /// Purges the tombstone `version` of `key`: every replica holding exactly it forgets
+    /// the key (back to version 0, the initial state), all at once; replicas holding
+    /// another version keep it. The acknowledged-latest version follows if it was the
+    /// tombstone or older (the delete superseded it: absence is what was acknowledged). A purge never begins a
+    /// divergence; it ends one when the replicas that forgot the key now agree with
+    /// those that never had it.
+    pub fn purge(&mut self, key: Key, version: Version, now: SimTime) -> Applied {
+        let (bucket, at) = self.slot_index(key);
+        let slot = &mut self.buckets[bucket].slots[at..at + self.stride];
+        if slot[LATEST] <= version {
+            slot[LATEST] = 0;
+        }
+        let mut changed = false;
+        for held in &mut slot[FIRST_REPLICA..] {
+            if *held == version {
+                *held = 0;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Applied::UNCHANGED;
+        }
+        self.changes += 1;
+        self.buckets[bucket].changed_at = self.changes;
+        Applied {
+            changed: true,
+            healed_after_ns: self.update_oracle(bucket, at, now),
+        }
+    }
+
     /// Sets `node`'s version of `key` to `version` even if that is older: for modelled
     /// faults that lose or corrupt data (a crashed node's lost writes, bitrot) and for
     /// tests that break a repair on purpose. The oracle follows, exactly as for

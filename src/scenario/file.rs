@@ -43,6 +43,7 @@ pub struct ScenarioFile {
     pub consistency: Option<ConsistencyFile>,
     pub hints: Option<HintsFile>,
     pub reads: Option<ReadsFile>,
+    pub deletes: Option<DeletesFile>,
     /// A parameter sweep. Accepted here so the file deserializes; `scenario::sweep`
     /// reads it from the TOML document, and a single run ignores it.
     #[allow(dead_code)]
@@ -325,6 +326,15 @@ pub struct HintsFile {
 #[serde(deny_unknown_fields)]
 pub struct ReadsFile {
     pub reads_per_s: f64,
+}
+
+/// `[deletes]`: a fraction of the writes are deletes, tombstones purged after gc_grace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletesFile {
+    pub fraction: f64,
+    pub gc_grace: Option<DurationText>,
+    pub compaction_interval: Option<DurationText>,
 }
 
 mod defaults {

@@ -14,7 +14,10 @@ pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
-use crate::model::paths::{ConsistencyLevel, DEFAULT_WRITE_TIMEOUT_NS, HintConfig, PathsConfig, ReadConfig};
+use crate::model::paths::{
+    ConsistencyLevel, DEFAULT_COMPACTION_INTERVAL_NS, DEFAULT_GC_GRACE_NS, DEFAULT_WRITE_TIMEOUT_NS, DeleteConfig,
+    HintConfig, PathsConfig, ReadConfig,
+};
 use crate::model::ring::RingConfig;
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::protocol::TreeMaintenance;
@@ -22,8 +25,9 @@ use crate::sim::SimTime;
 use crate::strategy::{Misalignment, Policy, RangeOrder, SegmentedConfig, StrategyConfig, StrategyKind};
 use diagnostic::Locator;
 use file::{
-    ClusterFile, ConsistencyFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile, MisalignmentFile,
-    NetworkFile, OrderFile, PolicyFile, ReadsFile, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    ClusterFile, ConsistencyFile, DeletesFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile,
+    MisalignmentFile, NetworkFile, OrderFile, PolicyFile, ReadsFile, ScenarioFile, SegmentedFile, StrategyFile,
+    TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -308,7 +312,8 @@ impl Checker<'_> {
             Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
             None => FaultConfig::default(),
         };
-        let paths = self.paths(raw.consistency.as_ref(), raw.hints.as_ref(), raw.reads.as_ref());
+        let mut paths = self.paths(raw.consistency.as_ref(), raw.hints.as_ref(), raw.reads.as_ref());
+        paths.deletes = raw.deletes.as_ref().map(|d| self.deletes(d));
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -772,6 +777,29 @@ impl Checker<'_> {
             read_level: level(c.map_or(LevelFile::One, |c| c.read)),
             hints,
             reads,
+            deletes: None,
+        }
+    }
+
+    /// `[deletes]`.
+    fn deletes(&mut self, d: &DeletesFile) -> DeleteConfig {
+        self.probability(d.fraction, "deletes.fraction");
+        let gc_grace_ns = d.gc_grace.map_or(DEFAULT_GC_GRACE_NS, |g| g.0);
+        self.positive(
+            gc_grace_ns,
+            "deletes.gc_grace",
+            "Cassandra's gc_grace_seconds is 10 days",
+        );
+        let compaction_interval_ns = d.compaction_interval.map_or(DEFAULT_COMPACTION_INTERVAL_NS, |c| c.0);
+        self.positive(
+            compaction_interval_ns,
+            "deletes.compaction_interval",
+            "e.g. compaction_interval = \"1h\"",
+        );
+        DeleteConfig {
+            fraction: d.fraction,
+            gc_grace_ns,
+            compaction_interval_ns,
         }
     }
 

@@ -19,6 +19,8 @@ pub enum Event {
         key: Key,
         coordinator: NodeId,
         lose_replication: bool,
+        /// The write is a delete (a tombstone).
+        delete: bool,
     },
     /// A replication message from `from` reaches `to`.
     ReplicationArrives {
@@ -59,6 +61,8 @@ pub enum Event {
     /// A client read (its key and chosen coordinator drawn from the read streams, or
     /// placed by a test).
     ClientRead(super::paths::ClientRead),
+    /// Every replica compacts, purging tombstones older than gc_grace.
+    Compaction,
     /// A timer a strategy set.
     StrategyTimer { token: u64 },
     /// Record a time-series row.

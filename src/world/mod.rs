@@ -5,6 +5,7 @@
 //! world built from the same scenario and seed, so they see the identical write stream
 //! and the identical lost replication messages.
 
+mod deletes;
 mod event;
 mod faults;
 mod paths;
@@ -261,6 +262,7 @@ impl World {
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
         world.schedule_first_read();
+        world.schedule_first_compaction();
         let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands, &world.faults);
         world.strategy.start(&mut ctx);
         world.apply_commands();
@@ -288,6 +290,21 @@ impl World {
                 key,
                 coordinator,
                 lose_replication,
+                delete: false,
+            },
+        );
+    }
+
+    /// Places a client delete at `at` (a tombstone write), as [`schedule_write`](Self::schedule_write).
+    pub fn schedule_delete(&mut self, at: SimTime, key: Key, coordinator: NodeId, lose_replication: bool) {
+        assert!(at >= self.now, "cannot schedule in the past");
+        self.queue.push(
+            at,
+            Event::ScriptedWrite {
+                key,
+                coordinator,
+                lose_replication,
+                delete: true,
             },
         );
     }
@@ -307,6 +324,11 @@ impl World {
     /// What hinted handoff did so far (all zero when hints are off).
     pub fn hint_counters(&self) -> crate::model::hints::HintCounters {
         self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default()
+    }
+
+    /// What deletes did so far (`None` without deletes).
+    pub fn delete_counters(&self) -> Option<&crate::model::tombstones::DeleteCounters> {
+        self.paths.tombstones.as_ref().map(|t| &t.counters)
     }
 
     pub fn now(&self) -> SimTime {
@@ -403,6 +425,8 @@ impl World {
             events: self.events,
             divergences_begun: self.replicas.divergences_begun(),
             hints: self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default(),
+            deletes: self.paths.tombstones.as_ref().map(|t| t.counters.clone()),
+            gc_grace_ns: self.paths.gc_grace_ns(),
             faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
             ring,
             wall: self.created.elapsed(),
@@ -521,7 +545,8 @@ impl World {
             Event::ClientWrite(write) => {
                 let next = self.draw_next_write(time);
                 let chosen = self.chosen_coordinator(write);
-                self.client_write(write.key, chosen, false);
+                let delete = self.draw_delete();
+                self.client_write(write.key, chosen, false, delete);
                 if let Some((at, next)) = next {
                     self.replicas.prefetch_slot(next.key);
                     self.queue.push(at, Event::ClientWrite(next));
@@ -531,7 +556,8 @@ impl World {
                 key,
                 coordinator,
                 lose_replication,
-            } => self.client_write(key, coordinator, lose_replication),
+                delete,
+            } => self.client_write(key, coordinator, lose_replication, delete),
             Event::ReplicationArrives {
                 from,
                 to,
@@ -595,6 +621,7 @@ impl World {
             } => self.stream_arrives(session, pair, to, &records),
             Event::HintReplay { coordinator, target } => self.hint_replay(coordinator, target),
             Event::ClientRead(read) => self.client_read(read),
+            Event::Compaction => self.compaction(),
             Event::StrategyTimer { token } => {
                 let mut ctx = Ctx::new(time, &mut self.commands, &self.faults);
                 self.strategy.on_timer(&mut ctx, token);
@@ -639,7 +666,7 @@ impl World {
         }
     }
 
-    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool) {
+    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool, delete: bool) {
         let ring = Arc::clone(&self.ring);
         let replicas = ring.replicas_of(key);
         // Faults: a client whose node is down retries on the next one up.
@@ -649,6 +676,9 @@ impl World {
         let version = self.next_version;
         self.next_version += 1;
         self.counters.writes += 1;
+        if delete {
+            self.deleted(key, version);
+        }
         let local = ring.position(coordinator, key);
         match local {
             Some(column) => {

@@ -27,6 +27,7 @@
 use super::{Event, World};
 use crate::model::hints::Hints;
 use crate::model::paths::{ConsistencyLevel, PathsConfig};
+use crate::model::tombstones::Tombstones;
 use crate::model::workload::{ClientWrite, Workload, WorkloadConfig};
 use crate::model::{Key, NodeId, Version};
 use crate::sim::{SimTime, StreamId, stream};
@@ -77,6 +78,8 @@ pub(super) struct Paths {
     reads: Option<Workload>,
     /// Which replica a read contacts first.
     read_replicas_rng: ChaCha12Rng,
+    /// Deletes' tombstones (`None`: no deletes).
+    pub(super) tombstones: Option<Tombstones>,
 }
 
 impl Paths {
@@ -99,6 +102,7 @@ impl Paths {
             };
             Workload::reads(stream_config, key_count, nodes, seed)
         });
+        let tombstones = config.deletes.clone().map(|d| Tombstones::new(d, seed));
         Paths {
             track: config.write_level != ConsistencyLevel::One || hints.is_some(),
             config,
@@ -107,7 +111,16 @@ impl Paths {
             hints,
             reads,
             read_replicas_rng: stream(seed, StreamId::ReadReplicas),
+            tombstones,
         }
+    }
+
+    /// The scenario's gc_grace, or Cassandra's default without deletes.
+    pub(super) fn gc_grace_ns(&self) -> u64 {
+        self.config
+            .deletes
+            .as_ref()
+            .map_or(crate::model::paths::DEFAULT_GC_GRACE_NS, |d| d.gc_grace_ns)
     }
 
     /// Whether writes wait for more than one replica.
@@ -321,11 +334,17 @@ impl World {
         if needed < 2 {
             return;
         }
+        let holder = contacted
+            .iter()
+            .zip(&versions)
+            .find(|&(_, &v)| v == newest)
+            .map_or(replicas[0], |(&c, _)| replicas[c]);
         for (&column, &version) in contacted.iter().zip(&versions) {
             if version == newest {
                 continue;
             }
             let applied = self.replicas.apply(column, key, newest, self.now);
+            self.check_resurrection(key, newest, holder);
             self.counters.paths.read_repair_records += 1;
             let node = replicas[column];
             self.faults.superseded(key, node);
@@ -347,6 +366,7 @@ impl World {
             + c.repairs_raced_replication
             + c.paths.healed_by_hint
             + c.paths.healed_by_read_repair
+            + c.paths.healed_by_purge
             + self.replicas.divergent_keys();
         let begun = self.replicas.divergences_begun();
         (accounted != begun).then_some((begun, accounted))

@@ -394,6 +394,7 @@ impl World {
                 self.counters.records_applied += 1;
                 self.charge_write_path();
                 self.faults.repaired(key, target);
+                self.check_resurrection(key, value, from);
             }
             if let Some(latency_ns) = applied.healed_after_ns {
                 self.faults.healed(key, self.now);
