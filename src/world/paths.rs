@@ -240,9 +240,16 @@ impl World {
         deadline: SimTime,
     ) {
         let down_since = self.faults.down_since(to);
+        let coordinator_down = self.faults.is_down(coordinator);
         let Some(hints) = self.paths.hints.as_mut() else {
             return;
         };
+        if coordinator_down {
+            // The coordinator crashed while the write was in flight: the hint it would
+            // have stored is lost with it.
+            hints.counters.lost_to_crash += 1;
+            return;
+        }
         if let Some(at) = hints.store((coordinator, to), (key, version), deadline, down_since) {
             self.queue.push(
                 at,
