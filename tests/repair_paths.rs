@@ -308,3 +308,40 @@ fn a_delete_resurrects_if_and_only_if_a_replica_missed_it_and_no_repair_came_wit
         "nothing diverged at the purge"
     );
 }
+
+#[test]
+fn the_report_shows_the_paths_and_resurrections_csv_lists_every_resurrection() {
+    let text = lossy(
+        "[hints]\nreplay_delay = \"5s\"\ndrop = 0.5\n[reads]\nreads_per_s = 100.0\n\
+         [consistency]\nread = \"quorum\"\n\
+         [deletes]\nfraction = 0.2\ngc_grace = \"10s\"\ncompaction_interval = \"2s\"\n",
+    );
+    let scenario = common::scenario(&text);
+    let results = run_scenario(&scenario, 1).unwrap();
+    let dir = common::temp_dir("paths-report");
+    aesim::output::write_run(&dir, &scenario, &results).unwrap();
+    let r = &results[0];
+    let zombies = r.deletes.as_ref().unwrap().resurrections.len();
+    assert!(zombies > 0);
+    let csv = std::fs::read_to_string(dir.join("resurrections.csv")).unwrap();
+    assert_eq!(csv.lines().count(), zombies + 1, "{csv}");
+    assert!(csv.starts_with("strategy,time_s,key,range,node,after_delete_s\nmono,"));
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let a = Attribution::of(r);
+    // strategy, episodes, own replication, later write, hint, read repair, purge, AE, open.
+    let row = format!(
+        "| mono | {} | {} | {} | {} | {} | {} | {} | {} |",
+        a.begun,
+        r.counters.healed_by_replication,
+        r.counters.lost_writes_covered,
+        a.hint,
+        a.read_repair,
+        a.purge,
+        a.anti_entropy,
+        a.open
+    );
+    assert!(report.contains("## Repair paths"), "{report}");
+    assert!(report.contains(&row), "{row} not in\n{report}");
+    assert!(dir.join("charts/repair-paths.svg").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -710,6 +710,28 @@ mod tests {
     }
 
     #[test]
+    fn a_purge_forgets_the_tombstone_where_held_and_may_end_a_divergence() {
+        let mut table = ReplicaTable::new(3);
+        // Key 1: value 1 everywhere, tombstone 2 on nodes 0 and 1 (node 2 missed it).
+        for node in 0..3 {
+            table.apply(node, 1, 1, t(0));
+        }
+        table.client_write(0, 1, 2, t(1));
+        table.apply(1, 1, 2, t(1));
+        // Key 5: a delete of a key node 0 alone heard of.
+        table.client_write(0, 5, 3, t(1));
+        // Key 1 diverged twice (while its value spread, then at the delete), key 5 once.
+        assert_eq!(table.divergences_begun(), 3);
+        assert_eq!(table.purge(1, 2, t(9)).healed_after_ns, None);
+        assert_eq!(table.versions(1), vec![0, 0, 1], "node 2 still holds the value");
+        assert_eq!(table.lost_acknowledged_write(), None, "absence was acknowledged");
+        assert_eq!(table.purge(5, 3, t(9)).healed_after_ns, Some(8_000_000_000));
+        assert_eq!(table.versions(5), vec![0, 0, 0]);
+        assert_eq!(table.divergent_keys(), 1);
+        assert!(!table.purge(5, 3, t(10)).changed, "nothing left to purge");
+    }
+
+    #[test]
     fn records_skip_initial_state() {
         let mut table = ReplicaTable::new(2);
         table.client_write(1, 3, 1, t(0));

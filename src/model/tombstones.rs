@@ -129,3 +129,40 @@ impl Tombstones {
         now.after(self.config.compaction_interval_ns)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tombstones_are_purged_after_gc_grace_and_an_older_repair_is_a_resurrection() {
+        let config = DeleteConfig {
+            fraction: 0.0,
+            gc_grace_ns: 10_000_000_000,
+            compaction_interval_ns: 1_000_000_000,
+        };
+        let mut t = Tombstones::new(config, 1);
+        assert!(!t.draw_delete(), "fraction 0 never deletes");
+        t.deleted(7, 5, SimTime::from_secs(1));
+        t.deleted(8, 6, SimTime::from_secs(3));
+        assert_eq!(t.purge_due(SimTime::from_secs(10)), vec![]);
+        assert_eq!(t.purge_due(SimTime::from_secs(11)), vec![(7, 5)]);
+        assert!(
+            !t.repaired(8, 4, (0, 0), SimTime::from_secs(12)),
+            "key 8 not purged yet"
+        );
+        assert!(
+            !t.repaired(7, 9, (0, 0), SimTime::from_secs(12)),
+            "a newer write is no zombie"
+        );
+        assert!(t.repaired(7, 4, (2, 3), SimTime::from_secs(12)));
+        assert!(
+            !t.repaired(7, 4, (1, 3), SimTime::from_secs(13)),
+            "counted once per key"
+        );
+        let zombie = t.counters.resurrections[0];
+        assert_eq!((zombie.key, zombie.node, zombie.range), (7, 2, 3));
+        assert_eq!(zombie.after_delete_ns, 11_000_000_000);
+        assert_eq!((t.counters.deletes, t.counters.purged), (2, 1));
+    }
+}
