@@ -225,11 +225,13 @@ impl ReplicaTable {
     /// Applies `version` of a write forwarded by a coordinator that is not a replica of
     /// `key`: the first replica to apply it acknowledges it (the acknowledged-latest
     /// version moves up to it), then it is applied as by [`apply`](Self::apply).
-    pub fn apply_forwarded(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+    /// Also returns whether this application acknowledged the write (it was the first).
+    pub fn apply_forwarded(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> (Applied, bool) {
         let (bucket, at) = self.slot_index(key);
         let latest = &mut self.buckets[bucket].slots[at + LATEST];
+        let acknowledges = *latest < version;
         *latest = (*latest).max(version);
-        self.apply_at(bucket, at, node, version, now)
+        (self.apply_at(bucket, at, node, version, now), acknowledges)
     }
 
     /// Applies `version` of `key` to `node` if it is newer than what the node holds

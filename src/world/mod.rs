@@ -579,10 +579,9 @@ impl World {
                 let applied = if self.ring.position(from, key).is_some() || self.paths.above_one() {
                     self.replicas.apply(column, key, version, time)
                 } else {
-                    if self.replicas.latest(key) < version {
-                        self.counters.paths.writes_acknowledged += 1;
-                    }
-                    self.replicas.apply_forwarded(column, key, version, time)
+                    let (applied, acknowledges) = self.replicas.apply_forwarded(column, key, version, time);
+                    self.counters.paths.writes_acknowledged += u64::from(acknowledges);
+                    applied
                 };
                 self.replication_arrived((from, to), (key, version), written, true);
                 if applied.changed {
