@@ -285,6 +285,10 @@ pub struct StrategyResult {
     /// The scenario's gc_grace (its `[deletes]` table's, or Cassandra's 10 days): what
     /// the longest time a range went without a complete repair is held against.
     pub gc_grace_ns: u64,
+    /// The longest any range of the ring (or the one range without a ring) went without
+    /// a complete repair, and how many ranges went longer than gc_grace.
+    pub max_unrepaired_ns: u64,
+    pub ranges_over_gc_grace: u64,
     /// What deletes did, resurrections included (`None` when the scenario has none).
     pub deletes: Option<crate::model::tombstones::DeleteCounters>,
     /// What the modelled faults did (`None` when the scenario has none).

@@ -512,8 +512,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "reads_stale",
     "reads_unavailable",
     "read_repair_records",
-    // Deletes and the gc_grace headline (max_unrepaired_s and ranges_over_gc_grace are
-    // blank without a ring: only a ring tracks each range's repairs).
+    // Deletes and the gc_grace headline (without a ring, the key space is one range).
     "deletes",
     "tombstones_purged",
     "healed_by_purge",
@@ -611,13 +610,8 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             c.paths.healed_by_purge.to_string(),
             r.deletes.as_ref().map_or(0, |d| d.resurrections.len()).to_string(),
             format_secs(r.gc_grace_ns),
-            r.ring
-                .as_ref()
-                .map_or(String::new(), |ring| format_secs(ring.max_unrepaired_ns())),
-            r.ring.as_ref().map_or(String::new(), |ring| {
-                let over = ring.ranges.iter().filter(|x| x.max_unrepaired_ns > r.gc_grace_ns);
-                over.count().to_string()
-            }),
+            format_secs(r.max_unrepaired_ns),
+            r.ranges_over_gc_grace.to_string(),
         ]
     });
     csv_bytes(SUMMARY_COLUMNS, rows)

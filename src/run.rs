@@ -202,14 +202,12 @@ fn paths_line(r: &StrategyResult) -> String {
         c.paths.reads_stale,
         c.paths.reads,
     );
-    if let Some(ring) = &r.ring {
-        line.push_str(&format!(
-            "; longest unrepaired range {} vs gc_grace {}: {} ranges over",
-            days(ring.max_unrepaired_ns()),
-            days(r.gc_grace_ns),
-            over_gc_grace.unwrap_or(0)
-        ));
-    }
+    line.push_str(&format!(
+        "; longest unrepaired range {} vs gc_grace {}: {} ranges over",
+        days(r.max_unrepaired_ns),
+        days(r.gc_grace_ns),
+        r.ranges_over_gc_grace
+    ));
     if let Some(d) = &r.deletes {
         line.push_str(&format!(
             "; {} deletes, {} tombstones purged, {} resurrections",

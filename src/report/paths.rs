@@ -39,8 +39,8 @@ pub const NOTE: &str = "Every divergence episode (a key whose replicas went from
      (replicas forgetting a deleted key now agree with those that never had it), *anti-entropy* \
      (repaired, including repairs that raced replication). *AE share*: anti-entropy's part of the \
      lasting episodes (all but own replication's). *stale reads*: reads that returned an older version than the newest \
-     acknowledged one. *max unrepaired*: the longest any range went without a complete repair \
-     (ring scenarios), held against *gc_grace*; *over*: ranges beyond it; *resurrections*: deleted \
+     acknowledged one. *max unrepaired*: the longest any range of the ring (without a ring, the \
+     key space) went without a complete repair, held against *gc_grace*; *over*: ranges beyond it; *resurrections*: deleted \
      values a repair brought back (`resurrections.csv` says when and where).";
 
 impl PathsSection {
@@ -97,8 +97,7 @@ pub fn section(data: &RunData) -> Result<Option<PathsSection>, ReportError> {
         cells.push(format!("{} / {}", text("reads_stale"), text("reads")));
         cells.push(days("max_unrepaired_s"));
         cells.push(days("gc_grace_s"));
-        let over = text("ranges_over_gc_grace");
-        cells.push(if over.is_empty() { "-".into() } else { over });
+        cells.push(text("ranges_over_gc_grace"));
         cells.push(text("resurrections"));
         rows.push(cells);
         shares.push(parts);

@@ -130,8 +130,11 @@ pub struct World {
     peak_node_sessions: u32,
     /// Each node's repair load (reported only when the scenario configures a ring).
     node_load: Vec<NodeLoad>,
-    /// When each piece of the ring was last completely repaired (ring scenarios only).
-    range_repairs: Option<RangeRepairs>,
+    /// When each piece of the ring was last completely repaired (with every node
+    /// holding every key, the one range); reported per range only on a ring.
+    range_repairs: RangeRepairs,
+    /// Whether the scenario configures a ring (`nodes.csv`, `ranges.csv`).
+    with_ring: bool,
     strategy: Box<dyn Strategy>,
     commands: Vec<Command>,
     next_version: u64,
@@ -224,7 +227,8 @@ impl World {
             node_sessions: vec![0; nodes],
             peak_node_sessions: 0,
             node_load: vec![NodeLoad::default(); nodes],
-            range_repairs: with_ring.then(|| RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect())),
+            range_repairs: RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
+            with_ring,
             strategy: strategy::build(strategy, &ring),
             ring,
             commands: Vec::new(),
@@ -408,6 +412,10 @@ impl World {
             oldest = oldest.max(age);
         }
         let ring = self.ring_result();
+        let gc_grace_ns = self.paths.gc_grace_ns();
+        let unrepaired = self.unrepaired_per_range();
+        let max_unrepaired_ns = unrepaired.iter().copied().max().unwrap_or(0);
+        let ranges_over_gc_grace = unrepaired.iter().filter(|&&gap| gap > gc_grace_ns).count() as u64;
         Ok(StrategyResult {
             strategy: self.params.strategy_name,
             counters: self.counters,
@@ -426,16 +434,32 @@ impl World {
             divergences_begun: self.replicas.divergences_begun(),
             hints: self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default(),
             deletes: self.paths.tombstones.as_ref().map(|t| t.counters.clone()),
-            gc_grace_ns: self.paths.gc_grace_ns(),
+            gc_grace_ns,
+            max_unrepaired_ns,
+            ranges_over_gc_grace,
             faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
             ring,
             wall: self.created.elapsed(),
         })
     }
 
+    /// The longest each piece of the ring (or the one range) went without a complete
+    /// repair, up to now: the gc_grace headline.
+    fn unrepaired_per_range(&self) -> Vec<u64> {
+        let pieces = self.ring.pieces();
+        self.range_repairs
+            .finish(self.now, |i| pieces[i].token_range, |_| Vec::new())
+            .iter()
+            .map(|row| row.max_unrepaired_ns)
+            .collect()
+    }
+
     /// Per node and per range results, when the scenario configures a ring.
     fn ring_result(&self) -> Option<RingResult> {
-        let repairs = self.range_repairs.as_ref()?;
+        if !self.with_ring {
+            return None;
+        }
+        let repairs = &self.range_repairs;
         let ownership = self.ring.ownership();
         let mut stale = vec![0u64; self.params.nodes];
         for piece in self.ring.pieces() {

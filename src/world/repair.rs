@@ -440,11 +440,9 @@ impl World {
             self.node_sessions[node] -= 1;
             self.node_load[node].sessions += 1;
         }
-        if let Some(repairs) = &mut self.range_repairs {
-            let range = session.spec.range();
-            for piece in self.ring.pieces_overlapping(range) {
-                repairs.completed(piece, range, self.now);
-            }
+        let range = session.spec.range();
+        for piece in self.ring.pieces_overlapping(range) {
+            self.range_repairs.completed(piece, range, self.now);
         }
         let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
         self.strategy.on_session_done(&mut ctx, &session.report);
