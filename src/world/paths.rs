@@ -280,6 +280,9 @@ impl World {
             self.faults.superseded(hint.key, target);
             self.charge_write_path();
             self.strategy.on_local_write(target, hint.key, self.now);
+            // A hint held past gc_grace (Cassandra would have let it expire) can bring
+            // back a value whose tombstone was purged meanwhile.
+            self.check_resurrection(hint.key, hint.version, coordinator);
         }
         if applied.healed_after_ns.is_some() {
             self.counters.paths.healed_by_hint += 1;
