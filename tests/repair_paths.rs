@@ -342,6 +342,8 @@ fn the_report_shows_the_paths_and_resurrections_csv_lists_every_resurrection() {
     );
     assert!(report.contains("## Repair paths"), "{report}");
     assert!(report.contains(&row), "{row} not in\n{report}");
+    let zombies_line = format!("- mono: {zombies} resurrections between day 0.0 and day 0.0, in 1 ranges");
+    assert!(report.contains(&zombies_line), "{zombies_line} not in\n{report}");
     assert!(dir.join("charts/repair-paths.svg").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

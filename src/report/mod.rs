@@ -224,7 +224,12 @@ pub fn render_files(folder: Folder) -> Result<Vec<(String, Vec<u8>)>, ReportErro
     let mut charts =
         charts::render_all(&data).map_err(|e| ReportError::output(folder.dir, format!("cannot draw a chart: {e}")))?;
     let ring = ring::section(folder, &data.summary)?;
-    let paths = paths::section(&data)?;
+    let zombies = if folder.has(crate::output::RESURRECTIONS_FILE) {
+        Some(folder.table(crate::output::RESURRECTIONS_FILE)?)
+    } else {
+        None
+    };
+    let paths = paths::section(&data, zombies.as_ref())?;
     if let Some(section) = &paths {
         charts.push(paths::chart(section, &data.strategies));
     }
@@ -543,6 +548,9 @@ fn html(data: &RunData, charts: &[Chart], sections: Sections) -> Result<String, 
             .map(|r| r.iter().map(|text| (text.clone(), text.parse::<f64>().ok())).collect());
         body.push_str(&html_table(section.headings.clone(), rows.collect()).to_html());
         body.push_str(&format!("</div>\n<p>{}</p>\n", plain(paths::NOTE)));
+        for line in &section.resurrections {
+            body.push_str(&format!("<p>{}</p>\n", plain(line)));
+        }
     }
     if let Some(ring) = ring {
         body.push_str(&format!(

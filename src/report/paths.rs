@@ -5,7 +5,7 @@
 //! `summary.csv` alone; absent for folders written before these columns existed.
 
 use super::charts::Chart;
-use super::data::RunData;
+use super::data::{RunData, Table};
 use super::{ReportError, markdown_table};
 use crate::chart::{Axis, Figure, LegendEntry, Mark, Plot, Scale, Unit, human, series_color};
 
@@ -28,6 +28,9 @@ pub struct PathsSection {
     pub rows: Vec<Vec<String>>,
     /// Each strategy's episodes by path, in [`PARTS`] order (for the chart).
     shares: Vec<[f64; 7]>,
+    /// When and where deleted values came back, per strategy with any (from
+    /// `resurrections.csv`), one sentence each.
+    pub resurrections: Vec<String>,
 }
 
 /// How to read the section.
@@ -45,15 +48,61 @@ pub const NOTE: &str = "Every divergence episode (a key whose replicas went from
 
 impl PathsSection {
     pub fn to_markdown(&self) -> String {
-        format!(
+        let mut out = format!(
             "## Repair paths\n\n{}\n{NOTE}\n\n",
             markdown_table(self.headings.clone(), self.rows.iter().cloned())
-        )
+        );
+        for line in &self.resurrections {
+            out.push_str(&format!("- {line}\n"));
+        }
+        if !self.resurrections.is_empty() {
+            out.push('\n');
+        }
+        out
     }
 }
 
+/// Per strategy with resurrections: how many, when (first and last, in days), in how
+/// many ranges and from how many replicas.
+fn resurrection_lines(table: &Table, strategies: &[String]) -> Result<Vec<String>, ReportError> {
+    let (strategy, time, range, node) = (
+        table.require("strategy")?,
+        table.require("time_s")?,
+        table.require("range")?,
+        table.require("node")?,
+    );
+    let mut lines = Vec::new();
+    for name in strategies {
+        let rows: Vec<usize> = (0..table.rows.len())
+            .filter(|&r| table.text(r, strategy) == name)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mut times = Vec::new();
+        for &r in &rows {
+            times.push(table.number(r, time)?);
+        }
+        let first = times.iter().copied().fold(f64::INFINITY, f64::min) / 86_400.0;
+        let last = times.iter().copied().fold(0.0, f64::max) / 86_400.0;
+        let distinct = |col: usize| {
+            let set: std::collections::BTreeSet<&str> = rows.iter().map(|&r| table.text(r, col)).collect();
+            set.len()
+        };
+        lines.push(format!(
+            "{name}: {} resurrections between day {first:.1} and day {last:.1}, in {} ranges, \
+             brought back from {} replicas that missed the delete (`resurrections.csv`).",
+            rows.len(),
+            distinct(range),
+            distinct(node)
+        ));
+    }
+    Ok(lines)
+}
+
 /// The section, or `None` when `summary.csv` predates the attribution columns.
-pub fn section(data: &RunData) -> Result<Option<PathsSection>, ReportError> {
+/// `resurrections` is `resurrections.csv`, when the run had deletes.
+pub fn section(data: &RunData, resurrections: Option<&Table>) -> Result<Option<PathsSection>, ReportError> {
     if data.summary.column("divergences_begun").is_none() {
         return Ok(None);
     }
@@ -115,7 +164,16 @@ pub fn section(data: &RunData) -> Result<Option<PathsSection>, ReportError> {
         ]
         .map(String::from),
     );
-    Ok(Some(PathsSection { headings, rows, shares }))
+    let resurrections = match resurrections {
+        Some(table) => resurrection_lines(table, &data.strategies)?,
+        None => Vec::new(),
+    };
+    Ok(Some(PathsSection {
+        headings,
+        rows,
+        shares,
+        resurrections,
+    }))
 }
 
 /// Each strategy's episodes as one bar split by path, as shares of the episodes begun.
