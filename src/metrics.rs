@@ -1,6 +1,7 @@
 //! What a run measures: counters, the repair-latency histogram and the sampled time
 //! series. Plain data, no I/O: `output` turns it into files.
 
+pub mod paths;
 pub mod ring;
 
 use crate::sim::SimTime;
@@ -71,6 +72,8 @@ pub struct Counters {
     /// every replica), and their modelled CPU time.
     pub write_path_hash_ops: u64,
     pub write_path_hash_ns: u64,
+    /// Consistency levels, hinted handoff, reads and read repair.
+    pub paths: paths::PathCounters,
 }
 
 impl Counters {
@@ -278,6 +281,19 @@ pub struct StrategyResult {
     pub stored_keys: u64,
     /// Events the run processed.
     pub events: u64,
+    /// Divergence episodes begun over the run (see [`paths::Attribution`]).
+    pub divergences_begun: u64,
+    /// What hinted handoff did (all zero when hints are off).
+    pub hints: crate::model::hints::HintCounters,
+    /// The scenario's gc_grace (its `[deletes]` table's, or Cassandra's 10 days): what
+    /// the longest time a range went without a complete repair is held against.
+    pub gc_grace_ns: u64,
+    /// The longest any range of the ring (or the one range without a ring) went without
+    /// a complete repair, and how many ranges went longer than gc_grace.
+    pub max_unrepaired_ns: u64,
+    pub ranges_over_gc_grace: u64,
+    /// What deletes did, resurrections included (`None` when the scenario has none).
+    pub deletes: Option<crate::model::tombstones::DeleteCounters>,
     /// What the modelled faults did (`None` when the scenario has none).
     pub faults: Option<crate::model::faults::FaultCounters>,
     /// Per node and per range results (`None` unless the scenario configures a ring).

@@ -182,6 +182,10 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
     if faulty {
         files.insert(4, (FAULTS_FILE, faults_csv(results)));
     }
+    if results.iter().any(|r| r.deletes.is_some()) {
+        let at = files.len() - 1;
+        files.insert(at, (RESURRECTIONS_FILE, resurrections_csv(results)));
+    }
     let ring = results.iter().any(|r| r.ring.is_some());
     if ring {
         // Before run.toml, which is staged last.
@@ -317,6 +321,29 @@ impl std::error::Error for RunWriteError {}
 /// Written beside the others only when the scenario has `[faults]`, so the outputs of
 /// fault-free scenarios are exactly what they were before faults existed.
 pub const FAULTS_FILE: &str = "faults.csv";
+
+/// Every deleted value a repair brought back, when the scenario has deletes.
+pub const RESURRECTIONS_FILE: &str = "resurrections.csv";
+
+/// One row per resurrection: when, which key, which piece of the ring (`range`, as in
+/// `ranges.csv`; 0 without a ring), the replica that still held the value, and how long
+/// after its delete it came back.
+pub fn resurrections_csv(results: &[StrategyResult]) -> Vec<u8> {
+    let rows = results.iter().flat_map(|r| {
+        let list = r.deletes.as_ref().map_or(&[][..], |d| &d.resurrections[..]);
+        list.iter().map(|x| {
+            vec![
+                r.strategy.clone(),
+                x.time.to_string(),
+                x.key.to_string(),
+                x.range.to_string(),
+                x.node.to_string(),
+                format_secs(x.after_delete_ns),
+            ]
+        })
+    });
+    csv_bytes(&["strategy", "time_s", "key", "range", "node", "after_delete_s"], rows)
+}
 
 /// Column names of `faults.csv`, in order.
 pub const FAULT_COLUMNS: &[&str] = &[
@@ -469,6 +496,32 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "cold_repair_p99_s",
     "stored_keys",
     "events",
+    // The repair paths before anti-entropy (world::paths): attribution and their work.
+    "divergences_begun",
+    "healed_by_hint",
+    "healed_by_read_repair",
+    "writes_acknowledged",
+    "hints_stored",
+    "hints_replayed",
+    "hints_dropped",
+    "hints_refused_window",
+    "hints_lost_to_crash",
+    "hint_replay_bytes",
+    "hint_peak_stored_bytes",
+    "reads",
+    "reads_stale",
+    "reads_unavailable",
+    "read_repair_records",
+    // Deletes and the gc_grace headline (without a ring, the key space is one range).
+    "deletes",
+    "tombstones_purged",
+    "healed_by_purge",
+    "resurrections",
+    "gc_grace_s",
+    "max_unrepaired_s",
+    "ranges_over_gc_grace",
+    // Reaper: segments its timeout stopped (their work wasted, the segment retried).
+    "sessions_timed_out",
 ];
 
 /// A latency quantile in seconds, or an empty cell when nothing was recorded (a 0 would
@@ -539,6 +592,29 @@ pub fn summary_csv(results: &[StrategyResult]) -> Vec<u8> {
             quantile_or_blank(&r.cold_repair_latency, 0.99),
             r.stored_keys.to_string(),
             r.events.to_string(),
+            r.divergences_begun.to_string(),
+            c.paths.healed_by_hint.to_string(),
+            c.paths.healed_by_read_repair.to_string(),
+            c.paths.writes_acknowledged.to_string(),
+            r.hints.stored.to_string(),
+            r.hints.replayed.to_string(),
+            r.hints.dropped.to_string(),
+            r.hints.refused_window.to_string(),
+            r.hints.lost_to_crash.to_string(),
+            r.hints.replay_bytes.to_string(),
+            r.hints.peak_stored_bytes.to_string(),
+            c.paths.reads.to_string(),
+            c.paths.reads_stale.to_string(),
+            c.paths.reads_unavailable.to_string(),
+            c.paths.read_repair_records.to_string(),
+            r.deletes.as_ref().map_or(0, |d| d.deletes).to_string(),
+            r.deletes.as_ref().map_or(0, |d| d.purged).to_string(),
+            c.paths.healed_by_purge.to_string(),
+            r.deletes.as_ref().map_or(0, |d| d.resurrections.len()).to_string(),
+            format_secs(r.gc_grace_ns),
+            format_secs(r.max_unrepaired_ns),
+            r.ranges_over_gc_grace.to_string(),
+            c.sessions_timed_out.to_string(),
         ]
     });
     csv_bytes(SUMMARY_COLUMNS, rows)

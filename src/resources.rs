@@ -174,6 +174,7 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .saturating_mul(8)
         .saturating_add(ranges.saturating_mul(256));
     let structures = replica_bytes
+        .saturating_add(paths_bytes(scenario, writes, stored_keys, replicas))
         .saturating_add(ring_bytes)
         .saturating_add(tree_bytes)
         .saturating_add(cache_bytes)
@@ -196,6 +197,32 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         worlds_at_once,
         total_bytes,
     }
+}
+
+/// The repair paths' state (none unless configured): stored hints (every write's missed
+/// replicas while faults can cut them off, else the lost share of a replay delay's
+/// worth), the messages awaited for acknowledgements, live and purged tombstones.
+fn paths_bytes(scenario: &Scenario, writes: u64, stored_keys: u64, replicas: u64) -> u64 {
+    let paths = &scenario.paths;
+    let run_ns = scenario.duration_ns.max(1) as f64;
+    let mut bytes = 0u64;
+    if let Some(hints) = &paths.hints {
+        let missed_share = if scenario.faults.can_lose_data() {
+            1.0
+        } else {
+            (scenario.network.loss_probability * 4.0).min(1.0)
+        };
+        let held_ns = (hints.window_ns.saturating_add(hints.replay_delay_ns)) as f64;
+        let held = saturating_f64(writes as f64 * (held_ns / run_ns).min(1.0) * missed_share);
+        // A hint in a VecDeque that may have doubled: 48 bytes.
+        bytes = bytes.saturating_add(held.saturating_mul(replicas.saturating_sub(1)).saturating_mul(48));
+    }
+    if let Some(deletes) = &paths.deletes {
+        let live = saturating_f64(writes as f64 * deletes.fraction * (deletes.gc_grace_ns as f64 / run_ns).min(1.0));
+        // B-tree entries of 24-32 bytes with node overhead: 64 each, live and purged.
+        bytes = bytes.saturating_add(live.saturating_add(stored_keys).saturating_mul(64));
+    }
+    bytes
 }
 
 fn saturating_f64(value: f64) -> u64 {

@@ -137,6 +137,9 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         }
     }
     for r in results {
+        out.push_str(&paths_line(r));
+    }
+    for r in results {
         if let Some(f) = &r.faults {
             out.push_str(&format!(
                 "faults in {}: crash lost {} messages ({} repaired), partition lost {} ({} repaired, \
@@ -162,6 +165,59 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         }
     }
     out
+}
+
+/// One strategy's repair paths before anti-entropy and the gc_grace headline, when the
+/// scenario uses any of them (hints, reads, deletes) or a range outlived gc_grace.
+fn paths_line(r: &StrategyResult) -> String {
+    let c = &r.counters;
+    let a = crate::metrics::paths::Attribution::of(r);
+    let hints = r.hints.stored + r.hints.dropped + r.hints.refused_window > 0;
+    let over_gc_grace = r.ring.as_ref().map(|ring| {
+        ring.ranges
+            .iter()
+            .filter(|x| x.max_unrepaired_ns > r.gc_grace_ns)
+            .count()
+    });
+    if !hints && c.paths.reads == 0 && r.deletes.is_none() && over_gc_grace.unwrap_or(0) == 0 {
+        return String::new();
+    }
+    let days = |ns: u64| format!("{:.2} d", ns as f64 / 86_400e9);
+    let mut line = format!(
+        "paths in {}: of {} divergences, {} ended by replication, {} by hints, {} by read repair, \
+         {} by purges, {} by anti-entropy, {} open; hints {} stored, {} dropped, {} refused (window), \
+         {} lost to crashes; {} of {} reads stale",
+        r.strategy,
+        a.begun,
+        a.replication,
+        a.hint,
+        a.read_repair,
+        a.purge,
+        a.anti_entropy,
+        a.open,
+        r.hints.stored,
+        r.hints.dropped,
+        r.hints.refused_window,
+        r.hints.lost_to_crash,
+        c.paths.reads_stale,
+        c.paths.reads,
+    );
+    line.push_str(&format!(
+        "; longest unrepaired range {} vs gc_grace {}: {} ranges over",
+        days(r.max_unrepaired_ns),
+        days(r.gc_grace_ns),
+        r.ranges_over_gc_grace
+    ));
+    if let Some(d) = &r.deletes {
+        line.push_str(&format!(
+            "; {} deletes, {} tombstones purged, {} resurrections",
+            d.deletes,
+            d.purged,
+            d.resurrections.len()
+        ));
+    }
+    line.push('\n');
+    line
 }
 
 /// How the ring spreads the key space: token ranges and each node's share.

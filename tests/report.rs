@@ -196,13 +196,20 @@ fn the_report_shows_the_runs_figures_and_every_chart() {
             "hashes of {strategy}"
         );
     }
-    for chart in ["divergent-keys", "repair-latency", "cost", "staleness", "workers"] {
+    for chart in [
+        "divergent-keys",
+        "repair-latency",
+        "cost",
+        "staleness",
+        "workers",
+        "repair-paths",
+    ] {
         assert!(report.contains(&format!("](charts/{chart}.svg)")), "{chart} missing");
     }
     // The HTML page: self-contained (every chart inline, nothing loaded from anywhere).
     let html = std::fs::read_to_string(dir.join(report::HTML_FILE)).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg ").count(), 5, "every chart inline");
+    assert_eq!(html.matches("<svg ").count(), 6, "every chart inline");
     for forbidden in ["<img", "<link", " src=", "@import", "url("] {
         assert!(
             !html.contains(forbidden),
@@ -359,7 +366,7 @@ fn aesim_report_reproduces_what_aesim_run_wrote() {
     let run = aesim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let from_run = report_files(&out);
-    assert_eq!(from_run.len(), 7, "report.md, report.html and five charts");
+    assert_eq!(from_run.len(), 8, "report.md, report.html and six charts");
 
     std::fs::remove_file(out.join(REPORT_FILE)).unwrap();
     std::fs::remove_file(out.join(report::HTML_FILE)).unwrap();
@@ -371,7 +378,7 @@ fn aesim_report_reproduces_what_aesim_run_wrote() {
         "{}",
         String::from_utf8_lossy(&report.stderr)
     );
-    assert!(String::from_utf8_lossy(&report.stdout).contains("wrote 7 files"));
+    assert!(String::from_utf8_lossy(&report.stdout).contains("wrote 8 files"));
     assert_eq!(
         report_files(&out),
         from_run,

@@ -790,4 +790,98 @@ fn riak_aae_knobs_are_checked_where_they_are_written() {
             "`strategy[0].concurrency` must be at least 1, got 0".to_string()
         )]
     );
+/// The base scenario with every repair path on; the path cases edit one line of it.
+fn with_paths() -> String {
+    format!(
+        "{BASE}[consistency]\nwrite = \"quorum\"\nread = \"all\"\nwrite_timeout = \"2s\"\n\
+         [hints]\nwindow = \"3h\"\nreplay_delay = \"10s\"\nreplay_rate = 100.0\ndrop = 0.1\n\
+         [reads]\nreads_per_s = 50.0\n\
+         [deletes]\nfraction = 0.1\ngc_grace = \"10d\"\ncompaction_interval = \"1h\"\n"
+    )
+}
+
+/// Path cases: lines 24 on are the tables of [`with_paths`].
+const PATH_CASES: &[Case] = &[
+    (
+        "an unknown consistency level",
+        "write = \"quorum\"",
+        "write = \"most\"",
+        &[(25, 9, "unknown variant `most`, expected one of `one`, `quorum`, `all`")],
+    ),
+    (
+        "a zero write timeout",
+        "write_timeout = \"2s\"",
+        "write_timeout = \"0s\"",
+        &[(27, 17, "`consistency.write_timeout` must be positive, got 0s")],
+    ),
+    (
+        "a hint drop probability above one",
+        "drop = 0.1",
+        "drop = 1.5",
+        &[(32, 8, "`hints.drop` must be a probability in [0, 1], got 1.5")],
+    ),
+    (
+        "a zero replay rate",
+        "replay_rate = 100.0",
+        "replay_rate = 0.0",
+        &[(
+            31,
+            15,
+            "`hints.replay_rate` must be a finite rate between 0.001 and 10^9, got 0",
+        )],
+    ),
+    (
+        "a zero hint window",
+        "window = \"3h\"",
+        "window = \"0s\"",
+        &[(29, 10, "`hints.window` must be positive, got 0s")],
+    ),
+    (
+        "a negative read rate",
+        "reads_per_s = 50.0",
+        "reads_per_s = -1.0",
+        &[(
+            34,
+            15,
+            "`reads.reads_per_s` must be a finite positive rate up to 10^9, got -1",
+        )],
+    ),
+    (
+        "a delete fraction above one",
+        "fraction = 0.1",
+        "fraction = 2.0",
+        &[(36, 12, "`deletes.fraction` must be a probability in [0, 1], got 2")],
+    ),
+    (
+        "a zero gc_grace",
+        "gc_grace = \"10d\"",
+        "gc_grace = \"0s\"",
+        &[(37, 12, "`deletes.gc_grace` must be positive, got 0s")],
+    ),
+    (
+        "a misspelt hints field",
+        "replay_delay = \"10s\"",
+        "replay_dealy = \"10s\"",
+        &[(
+            30,
+            1,
+            "unknown field `replay_dealy`, expected one of `window`, `replay_delay`, `replay_rate`, `drop`",
+        )],
+    ),
+];
+
+#[test]
+fn each_bad_repair_path_gets_exactly_its_errors() {
+    let base = with_paths();
+    assert_eq!(errors_of(&base), vec![]);
+    let mut failures = Vec::new();
+    for &(what, line, replacement, expected) in PATH_CASES {
+        assert_eq!(base.matches(line).count(), 1, "case '{what}': ambiguous line {line:?}");
+        let got = errors_of(&base.replacen(line, replacement, 1));
+        let expected: Vec<_> = expected.iter().map(|&(l, c, m)| (l, c, m.to_string())).collect();
+        if got != expected {
+            failures.push(format!("{what}:\n  expected {expected:?}\n  got      {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

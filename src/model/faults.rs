@@ -227,6 +227,11 @@ impl Faults {
         self.down[node]
     }
 
+    /// When `node` went down, if it is down now (hinted handoff's window).
+    pub fn down_since(&self, node: NodeId) -> Option<SimTime> {
+        if self.down[node] { self.last_crash[node] } else { None }
+    }
+
     /// Whether a partition in force separates `a` from `b`.
     pub fn separated(&self, a: NodeId, b: NodeId) -> bool {
         self.active_partitions.iter().any(|&i| {

@@ -4,12 +4,15 @@
 
 pub mod batch_hash;
 pub mod faults;
+pub mod hints;
 pub mod merkle;
 pub mod network;
+pub mod paths;
 pub mod replicas;
 pub mod ring;
 pub mod sketch;
 pub mod tictac_tree;
+pub mod tombstones;
 pub mod tree_cache;
 pub mod wide_tree_cache;
 pub mod workload;

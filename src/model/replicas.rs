@@ -110,6 +110,9 @@ pub struct ReplicaTable {
     divergent: u64,
     /// The most keys divergent at once so far: the true peak, which samples can miss.
     divergent_peak: u64,
+    /// Divergence episodes begun so far (a key going from agreement to disagreement):
+    /// each one ends by exactly one repair path or is still open (`world::paths`).
+    divergences_begun: u64,
     /// Changes of any replica's version so far: the stamp [`changed_since`](Self::changed_since)
     /// compares against.
     changes: u64,
@@ -141,6 +144,7 @@ impl ReplicaTable {
             slot_keys: Vec::new(),
             divergent: 0,
             divergent_peak: 0,
+            divergences_begun: 0,
             changes: 0,
             divergence_key_ns: 0,
             last_change: SimTime::ZERO,
@@ -187,6 +191,12 @@ impl ReplicaTable {
         self.divergent_peak
     }
 
+    /// Divergence episodes begun since the table was made: every one has ended (a
+    /// version application returned `healed_after_ns`) or is among the divergent keys.
+    pub fn divergences_begun(&self) -> u64 {
+        self.divergences_begun
+    }
+
     /// Number of keys on which the replicas currently disagree (exact ground truth).
     pub fn divergent_keys(&self) -> u64 {
         self.divergent
@@ -207,14 +217,25 @@ impl ReplicaTable {
         self.apply_at(bucket, at, coordinator, version, now)
     }
 
-    /// Applies `version` of a write forwarded by a coordinator that is not a replica of
-    /// `key`: the first replica to apply it acknowledges it (the acknowledged-latest
-    /// version moves up to it), then it is applied as by [`apply`](Self::apply).
-    pub fn apply_forwarded(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+    /// The write `version` of `key` reached its consistency level: the acknowledged-latest
+    /// version moves up to it (for writes at QUORUM or ALL, whose replicas apply them with
+    /// [`apply`](Self::apply) and are acknowledged once enough of them did).
+    pub fn acknowledge(&mut self, key: Key, version: Version) {
         let (bucket, at) = self.slot_index(key);
         let latest = &mut self.buckets[bucket].slots[at + LATEST];
         *latest = (*latest).max(version);
-        self.apply_at(bucket, at, node, version, now)
+    }
+
+    /// Applies `version` of a write forwarded by a coordinator that is not a replica of
+    /// `key`: the first replica to apply it acknowledges it (the acknowledged-latest
+    /// version moves up to it), then it is applied as by [`apply`](Self::apply).
+    /// Also returns whether this application acknowledged the write (it was the first).
+    pub fn apply_forwarded(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> (Applied, bool) {
+        let (bucket, at) = self.slot_index(key);
+        let latest = &mut self.buckets[bucket].slots[at + LATEST];
+        let acknowledges = *latest < version;
+        *latest = (*latest).max(version);
+        (self.apply_at(bucket, at, node, version, now), acknowledges)
     }
 
     /// Applies `version` of `key` to `node` if it is newer than what the node holds
@@ -258,6 +279,36 @@ impl ReplicaTable {
         }
     }
 
+    /// Purges the tombstone `version` of `key`: every replica holding exactly it forgets
+    /// the key (back to version 0, the initial state), all at once; replicas holding
+    /// another version keep it. The acknowledged-latest version follows if it was the
+    /// tombstone or older (the delete superseded it: absence is what was acknowledged). A purge never begins a
+    /// divergence; it ends one when the replicas that forgot the key now agree with
+    /// those that never had it.
+    pub fn purge(&mut self, key: Key, version: Version, now: SimTime) -> Applied {
+        let (bucket, at) = self.slot_index(key);
+        let slot = &mut self.buckets[bucket].slots[at..at + self.stride];
+        if slot[LATEST] <= version {
+            slot[LATEST] = 0;
+        }
+        let mut changed = false;
+        for held in &mut slot[FIRST_REPLICA..] {
+            if *held == version {
+                *held = 0;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Applied::UNCHANGED;
+        }
+        self.changes += 1;
+        self.buckets[bucket].changed_at = self.changes;
+        Applied {
+            changed: true,
+            healed_after_ns: self.update_oracle(bucket, at, now),
+        }
+    }
+
     /// Sets `node`'s version of `key` to `version` even if that is older: for modelled
     /// faults that lose or corrupt data (a crashed node's lost writes, bitrot) and for
     /// tests that break a repair on purpose. The oracle follows, exactly as for
@@ -292,6 +343,7 @@ impl ReplicaTable {
             bucket.divergent += 1;
             self.advance_integral(now);
             self.divergent += 1;
+            self.divergences_begun += 1;
             self.divergent_peak = self.divergent_peak.max(self.divergent);
         }
         None
@@ -372,7 +424,7 @@ impl ReplicaTable {
                 for slot in bucket.slots.chunks_exact(self.stride) {
                     let versions = &slot[FIRST_REPLICA..];
                     part.0 += u32::from(versions.iter().any(|&v| v != versions[0]));
-                    part.1 |= !versions.contains(&slot[LATEST]);
+                    part.1 |= versions.iter().all(|&v| v < slot[LATEST]);
                 }
                 bucket.audited.set(Some(part));
                 part
@@ -478,12 +530,14 @@ impl ReplicaTable {
         count
     }
 
-    /// The first key whose latest acknowledged version is on no replica: a lost
-    /// acknowledged write. `None` is the healthy answer.
+    /// The first key whose latest acknowledged version (or a newer one) is on no
+    /// replica: a lost acknowledged write. `None` is the healthy answer.
     pub fn lost_acknowledged_write(&self) -> Option<(Key, Version)> {
         self.all_slots().find_map(|slot| {
             let latest = slot[LATEST];
-            let held = slot[FIRST_REPLICA..].contains(&latest);
+            // A newer version supersedes it (writes at QUORUM or ALL are applied before
+            // they are acknowledged, so a replica may hold a version newer than it).
+            let held = slot[FIRST_REPLICA..].iter().any(|&v| v >= latest);
             (!held).then_some((slot[KEY], latest))
         })
     }
@@ -692,6 +746,28 @@ mod tests {
         assert_eq!(table.newer_records(0, 1, KeyRange::new(0, 10)), vec![]);
         assert_eq!(table.recount_divergent(), 1);
         assert_eq!(table.lost_acknowledged_write(), None);
+    }
+
+    #[test]
+    fn a_purge_forgets_the_tombstone_where_held_and_may_end_a_divergence() {
+        let mut table = ReplicaTable::new(3);
+        // Key 1: value 1 everywhere, tombstone 2 on nodes 0 and 1 (node 2 missed it).
+        for node in 0..3 {
+            table.apply(node, 1, 1, t(0));
+        }
+        table.client_write(0, 1, 2, t(1));
+        table.apply(1, 1, 2, t(1));
+        // Key 5: a delete of a key node 0 alone heard of.
+        table.client_write(0, 5, 3, t(1));
+        // Key 1 diverged twice (while its value spread, then at the delete), key 5 once.
+        assert_eq!(table.divergences_begun(), 3);
+        assert_eq!(table.purge(1, 2, t(9)).healed_after_ns, None);
+        assert_eq!(table.versions(1), vec![0, 0, 1], "node 2 still holds the value");
+        assert_eq!(table.lost_acknowledged_write(), None, "absence was acknowledged");
+        assert_eq!(table.purge(5, 3, t(9)).healed_after_ns, Some(8_000_000_000));
+        assert_eq!(table.versions(5), vec![0, 0, 0]);
+        assert_eq!(table.divergent_keys(), 1);
+        assert!(!table.purge(5, 3, t(10)).changed, "nothing left to purge");
     }
 
     #[test]

@@ -56,6 +56,29 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(config: WorkloadConfig, key_count: u64, nodes: usize, seed: u64) -> Workload {
+        let streams = [
+            StreamId::WriteArrivals,
+            StreamId::WriteKeys,
+            StreamId::WriteCoordinators,
+        ];
+        Workload::with_streams(config, key_count, nodes, seed, streams)
+    }
+
+    /// The client read stream: arrivals, keys and coordinators drawn like the writes'
+    /// from the read streams (`StreamId::ReadArrivals`, `ReadKeys`, `ReadCoordinators`),
+    /// so reads shift no draw of the write stream.
+    pub fn reads(config: WorkloadConfig, key_count: u64, nodes: usize, seed: u64) -> Workload {
+        let streams = [StreamId::ReadArrivals, StreamId::ReadKeys, StreamId::ReadCoordinators];
+        Workload::with_streams(config, key_count, nodes, seed, streams)
+    }
+
+    fn with_streams(
+        config: WorkloadConfig,
+        key_count: u64,
+        nodes: usize,
+        seed: u64,
+        [arrivals, keys, coordinators]: [StreamId; 3],
+    ) -> Workload {
         let interarrival = (config.writes_per_s > 0.0)
             .then(|| Exp::new(config.writes_per_s / 1e9).expect("validated positive finite rate"));
         let zipf = match config.keys {
@@ -70,9 +93,9 @@ impl Workload {
             nodes,
             interarrival,
             zipf,
-            arrivals_rng: stream(seed, StreamId::WriteArrivals),
-            keys_rng: stream(seed, StreamId::WriteKeys),
-            coordinators_rng: stream(seed, StreamId::WriteCoordinators),
+            arrivals_rng: stream(seed, arrivals),
+            keys_rng: stream(seed, keys),
+            coordinators_rng: stream(seed, coordinators),
         }
     }
 

@@ -11,6 +11,7 @@
 
 pub mod charts;
 pub mod data;
+mod paths;
 mod ring;
 
 use crate::output::write_atomic;
@@ -220,15 +221,28 @@ pub fn render_with(dir: &Path, options: &Options) -> Result<Rendered, ReportErro
 /// anything: (path relative to the folder, contents), `report.md` and `report.html` first.
 pub fn render_files(folder: Folder) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let data = RunData::read_from(folder)?;
-    let charts =
+    let mut charts =
         charts::render_all(&data).map_err(|e| ReportError::output(folder.dir, format!("cannot draw a chart: {e}")))?;
     let ring = ring::section(folder, &data.summary)?;
+    let zombies = if folder.has(crate::output::RESURRECTIONS_FILE) {
+        Some(folder.table(crate::output::RESURRECTIONS_FILE)?)
+    } else {
+        None
+    };
+    let paths = paths::section(&data, zombies.as_ref())?;
+    if let Some(section) = &paths {
+        charts.push(paths::chart(section, &data.strategies));
+    }
+    let sections = Sections {
+        ring: ring.as_ref(),
+        paths: paths.as_ref(),
+    };
     let mut files = vec![
         (
             REPORT_FILE.to_string(),
-            markdown(&data, &charts, ring.as_ref())?.into_bytes(),
+            markdown(&data, &charts, sections)?.into_bytes(),
         ),
-        (HTML_FILE.to_string(), html(&data, &charts, ring.as_ref())?.into_bytes()),
+        (HTML_FILE.to_string(), html(&data, &charts, sections)?.into_bytes()),
     ];
     for chart in &charts {
         files.push((format!("{CHARTS_DIR}/{}", chart.file), chart.svg.clone().into_bytes()));
@@ -237,7 +251,14 @@ pub fn render_files(folder: Folder) -> Result<Vec<(String, Vec<u8>)>, ReportErro
 }
 
 /// Charts drawn only for some data: removed when `files` (a fresh render) lacks them.
-const OPTIONAL_CHARTS: &[&str] = &["live-vs-scheduled.svg"];
+const OPTIONAL_CHARTS: &[&str] = &["live-vs-scheduled.svg", "repair-paths.svg"];
+
+/// The report's sections that only some folders have.
+#[derive(Clone, Copy)]
+struct Sections<'a> {
+    ring: Option<&'a ring::RingSection>,
+    paths: Option<&'a paths::PathsSection>,
+}
 
 /// Removes the optional charts of `dir` that the fresh render `files` did not draw.
 pub fn remove_stale_charts(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ReportError> {
@@ -509,7 +530,8 @@ fn presets_line(data: &RunData) -> Option<String> {
 
 /// The report as a self-contained HTML page (`report.html`): the same sections as
 /// `report.md`, charts inline, tables sortable.
-fn html(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) -> Result<String, ReportError> {
+fn html(data: &RunData, charts: &[Chart], sections: Sections) -> Result<String, ReportError> {
+    let ring = sections.ring;
     use crate::chart::escape;
     use crate::html::{figure, inline_code, page};
     let plain = |text: &str| inline_code(&text.replace('*', ""));
@@ -537,6 +559,18 @@ fn html(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) -> R
         body.push_str(&html_table(headings, rows).to_html());
         body.push_str(&format!("</div>\n<p>{}</p>\n", plain(FAULTS_NOTE)));
     }
+    if let Some(section) = sections.paths {
+        body.push_str("<h2>Repair paths</h2>\n<div class=\"scroll\">\n");
+        let rows = section
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|text| (text.clone(), text.parse::<f64>().ok())).collect());
+        body.push_str(&html_table(section.headings.clone(), rows.collect()).to_html());
+        body.push_str(&format!("</div>\n<p>{}</p>\n", plain(paths::NOTE)));
+        for line in &section.resurrections {
+            body.push_str(&format!("<p>{}</p>\n", plain(line)));
+        }
+    }
     if let Some(ring) = ring {
         body.push_str(&format!(
             "<h2>Ring</h2>\n<p>{}</p>\n<div class=\"scroll\">\n",
@@ -557,7 +591,8 @@ fn html(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) -> R
 }
 
 /// The whole report: the scenario, the comparison table, every chart with its caption.
-fn markdown(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) -> Result<String, ReportError> {
+fn markdown(data: &RunData, charts: &[Chart], sections: Sections) -> Result<String, ReportError> {
+    let ring = sections.ring;
     let mut out = String::new();
     let title = if data.name.is_empty() { "aesim run" } else { &data.name };
     out.push_str(&format!("# {title}\n\n"));
@@ -588,6 +623,9 @@ fn markdown(data: &RunData, charts: &[Chart], ring: Option<&ring::RingSection>) 
         out.push_str("## Faults\n\n");
         out.push_str(&faults_table(faults));
         out.push_str(&format!("\n{FAULTS_NOTE}\n\n"));
+    }
+    if let Some(section) = sections.paths {
+        out.push_str(&section.to_markdown());
     }
     if let Some(ring) = ring {
         out.push_str(&ring.to_markdown());

@@ -39,6 +39,11 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub strategy: Vec<StrategyFile>,
     pub faults: Option<FaultsFile>,
+    /// The repair paths before anti-entropy (all off when absent).
+    pub consistency: Option<ConsistencyFile>,
+    pub hints: Option<HintsFile>,
+    pub reads: Option<ReadsFile>,
+    pub deletes: Option<DeletesFile>,
     /// A parameter sweep. Accepted here so the file deserializes; `scenario::sweep`
     /// reads it from the TOML document, and a single run ignores it.
     #[allow(dead_code)]
@@ -370,6 +375,54 @@ pub struct PartitionFile {
     pub start: DurationText,
     pub end: DurationText,
     pub isolate: Vec<u64>,
+}
+
+/// A consistency level as written.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelFile {
+    #[default]
+    One,
+    Quorum,
+    All,
+}
+
+/// `[consistency]`: the levels writes and reads wait for, and the write timeout.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyFile {
+    #[serde(default)]
+    pub write: LevelFile,
+    #[serde(default)]
+    pub read: LevelFile,
+    pub write_timeout: Option<DurationText>,
+}
+
+/// `[hints]`: hinted handoff (off when absent).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HintsFile {
+    pub window: Option<DurationText>,
+    pub replay_delay: Option<DurationText>,
+    pub replay_rate: Option<f64>,
+    #[serde(default)]
+    pub drop: f64,
+}
+
+/// `[reads]`: the read workload (none when absent); keys drawn like the writes'.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadsFile {
+    pub reads_per_s: f64,
+}
+
+/// `[deletes]`: a fraction of the writes are deletes, tombstones purged after gc_grace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletesFile {
+    pub fraction: f64,
+    pub gc_grace: Option<DurationText>,
+    pub compaction_interval: Option<DurationText>,
 }
 
 mod defaults {

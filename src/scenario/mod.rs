@@ -16,6 +16,10 @@ pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::{CrashWindow, FaultConfig, PartitionWindow};
 use crate::model::network::{Latency, NetworkConfig};
+use crate::model::paths::{
+    ConsistencyLevel, DEFAULT_COMPACTION_INTERVAL_NS, DEFAULT_GC_GRACE_NS, DEFAULT_WRITE_TIMEOUT_NS, DeleteConfig,
+    HintConfig, PathsConfig, ReadConfig,
+};
 use crate::model::ring::RingConfig;
 use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::protocol::TreeMaintenance;
@@ -25,8 +29,9 @@ use crate::strategy::{
 };
 use diagnostic::Locator;
 use file::{
-    ClusterFile, FaultsFile, KeysFile, LatencyFile, MisalignmentFile, NetworkFile, OrderFile, ParallelismFile,
-    PolicyFile, ReconcilerKnobs, ScenarioFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    ClusterFile, ConsistencyFile, DeletesFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile,
+    MisalignmentFile, NetworkFile, OrderFile, ParallelismFile, PolicyFile, ReadsFile, ReconcilerKnobs, ScenarioFile,
+    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -50,7 +55,7 @@ pub struct ClusterConfig {
 }
 
 /// A validated scenario.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Scenario {
     pub name: String,
     pub description: String,
@@ -63,8 +68,34 @@ pub struct Scenario {
     pub strategies: Vec<StrategyConfig>,
     /// Modelled faults (none unless the file has a `[faults]` table).
     pub faults: FaultConfig,
+    /// Consistency levels, hinted handoff, reads (`[consistency]`, `[hints]`,
+    /// `[reads]`; all off unless configured).
+    pub paths: PathsConfig,
     /// The file's text, echoed next to the results for reproduction.
     pub source: String,
+}
+
+/// The derived form, except that the repair paths are left out while they are the
+/// default: the fingerprint hashes this text, so scenarios written before the paths
+/// existed keep their fingerprint (`run.toml`'s `scenario_hash`).
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Scenario");
+        s.field("name", &self.name)
+            .field("description", &self.description)
+            .field("seed", &self.seed)
+            .field("duration_ns", &self.duration_ns)
+            .field("sample_interval_ns", &self.sample_interval_ns)
+            .field("cluster", &self.cluster)
+            .field("network", &self.network)
+            .field("workload", &self.workload)
+            .field("strategies", &self.strategies)
+            .field("faults", &self.faults);
+        if !self.paths.is_default() {
+            s.field("paths", &self.paths);
+        }
+        s.field("source", &self.source).finish()
+    }
 }
 
 /// Largest supported tree (leaves per tree), to keep one tree's memory bounded (2^24
@@ -84,6 +115,13 @@ pub const MAX_CORES: u32 = 4096;
 pub const MAX_RECORD_BYTES: u64 = 1 << 24;
 /// Longest hold-back of a reordered message when `faults.reorder_delay` is not given.
 pub const DEFAULT_REORDER_DELAY_NS: u64 = 100_000_000;
+/// Cassandra's `max_hint_window` (3 h): the default hint window.
+pub const DEFAULT_HINT_WINDOW_NS: u64 = 3 * 3_600_000_000_000;
+/// Cassandra's hint dispatcher runs every 10 s: the default replay delay.
+pub const DEFAULT_HINT_REPLAY_DELAY_NS: u64 = 10_000_000_000;
+/// Hints replayed per second from one coordinator to one replica by default (about
+/// Cassandra's `hinted_handoff_throttle` of 1024 KiB/s with records of ~1 KiB).
+pub const DEFAULT_HINT_REPLAY_RATE: f64 = 1_000.0;
 /// Longest strategy name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 /// Most segments one strategy may cut the key space into.
@@ -330,6 +368,8 @@ impl Checker<'_> {
             Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
             None => FaultConfig::default(),
         };
+        let mut paths = self.paths(raw.consistency.as_ref(), raw.hints.as_ref(), raw.reads.as_ref());
+        paths.deletes = raw.deletes.as_ref().map(|d| self.deletes(d));
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -341,6 +381,7 @@ impl Checker<'_> {
             workload,
             strategies,
             faults,
+            paths,
             source: source.to_string(),
         }
     }
@@ -758,6 +799,86 @@ impl Checker<'_> {
             reorder_probability: f.reorder,
             reorder_delay_ns_max,
             bitrot_per_s: f.bitrot_per_s,
+        }
+    }
+
+    /// `[consistency]`, `[hints]` and `[reads]`: the repair paths before anti-entropy.
+    fn paths(&mut self, c: Option<&ConsistencyFile>, h: Option<&HintsFile>, r: Option<&ReadsFile>) -> PathsConfig {
+        let level = |l: LevelFile| match l {
+            LevelFile::One => ConsistencyLevel::One,
+            LevelFile::Quorum => ConsistencyLevel::Quorum,
+            LevelFile::All => ConsistencyLevel::All,
+        };
+        let write_timeout_ns = c
+            .and_then(|c| c.write_timeout)
+            .map_or(DEFAULT_WRITE_TIMEOUT_NS, |d| d.0);
+        self.positive(
+            write_timeout_ns,
+            "consistency.write_timeout",
+            "Cassandra's write_request_timeout is 2s",
+        );
+        let hints = h.map(|h| {
+            let window_ns = h.window.map_or(DEFAULT_HINT_WINDOW_NS, |d| d.0);
+            self.positive(window_ns, "hints.window", "Cassandra's max_hint_window is 3h");
+            let replay_delay_ns = h.replay_delay.map_or(DEFAULT_HINT_REPLAY_DELAY_NS, |d| d.0);
+            self.positive(replay_delay_ns, "hints.replay_delay", "e.g. replay_delay = \"10s\"");
+            let rate = h.replay_rate.unwrap_or(DEFAULT_HINT_REPLAY_RATE);
+            self.require(
+                rate.is_finite() && (0.001..=1e9).contains(&rate),
+                "hints.replay_rate",
+                "a finite rate between 0.001 and 10^9",
+                rate,
+                "hints replayed per second from one coordinator to one replica",
+            );
+            self.probability(h.drop, "hints.drop");
+            HintConfig {
+                window_ns,
+                replay_delay_ns,
+                replay_interval_ns: (1e9 / rate.clamp(0.001, 1e9)).round() as u64,
+                drop_probability: h.drop,
+            }
+        });
+        let reads = r.map(|r| {
+            self.require(
+                r.reads_per_s.is_finite() && r.reads_per_s > 0.0 && r.reads_per_s <= 1e9,
+                "reads.reads_per_s",
+                "a finite positive rate up to 10^9",
+                r.reads_per_s,
+                "reads per second across the cluster; omit [reads] for none",
+            );
+            ReadConfig {
+                reads_per_s: r.reads_per_s,
+            }
+        });
+        PathsConfig {
+            write_level: level(c.map_or(LevelFile::One, |c| c.write)),
+            write_timeout_ns,
+            read_level: level(c.map_or(LevelFile::One, |c| c.read)),
+            hints,
+            reads,
+            deletes: None,
+        }
+    }
+
+    /// `[deletes]`.
+    fn deletes(&mut self, d: &DeletesFile) -> DeleteConfig {
+        self.probability(d.fraction, "deletes.fraction");
+        let gc_grace_ns = d.gc_grace.map_or(DEFAULT_GC_GRACE_NS, |g| g.0);
+        self.positive(
+            gc_grace_ns,
+            "deletes.gc_grace",
+            "Cassandra's gc_grace_seconds is 10 days",
+        );
+        let compaction_interval_ns = d.compaction_interval.map_or(DEFAULT_COMPACTION_INTERVAL_NS, |c| c.0);
+        self.positive(
+            compaction_interval_ns,
+            "deletes.compaction_interval",
+            "e.g. compaction_interval = \"1h\"",
+        );
+        DeleteConfig {
+            fraction: d.fraction,
+            gc_grace_ns,
+            compaction_interval_ns,
         }
     }
 

@@ -32,6 +32,20 @@ pub enum StreamId {
     Bitrot = 8,
     /// Token positions and their dealing to nodes (drawn once, when the ring is built).
     RingTokens = 9,
+    // Numbered from 20 on: the repair paths before anti-entropy (hinted handoff, reads,
+    // deletes), each drawn only when the scenario configures it.
+    /// Whether an overloaded coordinator drops a hint instead of storing it.
+    HintDrops = 20,
+    /// Inter-arrival times of client reads.
+    ReadArrivals = 21,
+    /// Which key each read asks for.
+    ReadKeys = 22,
+    /// Which node coordinates each read.
+    ReadCoordinators = 23,
+    /// Which replicas a read contacts first.
+    ReadReplicas = 24,
+    /// Whether a client write is a delete.
+    Deletes = 25,
 }
 
 /// The random stream `id` of a run with `seed`.

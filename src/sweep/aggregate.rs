@@ -17,8 +17,11 @@ pub const HEADLINE_METRICS: &[&str] = &[
     "repair_mean_s",
     "keys_repaired",
     "divergent_at_end",
+    "divergent_peak",
     "divergence_key_s",
     "mean_full_pass_s",
+    "keys_scanned",
+    "scan_core_s",
     "hashes_sent",
     "hash_bytes",
     "records_streamed",
@@ -26,6 +29,12 @@ pub const HEADLINE_METRICS: &[&str] = &[
     "stream_bytes",
     "writes",
     "lost_messages",
+    "healed_by_hint",
+    "healed_by_read_repair",
+    "reads_stale",
+    "resurrections",
+    "max_unrepaired_s",
+    "ranges_over_gc_grace",
 ];
 
 /// Metrics charted against every axis.

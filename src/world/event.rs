@@ -19,6 +19,8 @@ pub enum Event {
         key: Key,
         coordinator: NodeId,
         lose_replication: bool,
+        /// The write is a delete (a tombstone).
+        delete: bool,
     },
     /// A replication message from `from` reaches `to`.
     ReplicationArrives {
@@ -56,6 +58,13 @@ pub enum Event {
         to: NodeId,
         records: Box<[(Key, Version)]>,
     },
+    /// The hint queue from `coordinator` to `target` may replay its next hint.
+    HintReplay { coordinator: NodeId, target: NodeId },
+    /// A client read (its key and chosen coordinator drawn from the read streams, or
+    /// placed by a test).
+    ClientRead(super::paths::ClientRead),
+    /// Every replica compacts, purging tombstones older than gc_grace.
+    Compaction,
     /// A timer a strategy set.
     StrategyTimer { token: u64 },
     /// Record a time-series row.

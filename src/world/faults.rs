@@ -41,7 +41,11 @@ impl World {
     pub(super) fn fault(&mut self, event: FaultEvent) {
         self.faults.apply(event, self.now);
         match event {
-            FaultEvent::Crash { .. } | FaultEvent::PartitionStart { .. } => self.abort_sessions(),
+            FaultEvent::Crash { node } => {
+                self.hints_crash(node);
+                self.abort_sessions();
+            }
+            FaultEvent::PartitionStart { .. } => self.abort_sessions(),
             FaultEvent::PartitionEnd { .. } => {
                 let all = KeyRange::new(0, self.params.key_count);
                 let divergent = self.replicas.divergent_in(all).map(|(key, _)| key);

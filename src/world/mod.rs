@@ -5,8 +5,10 @@
 //! world built from the same scenario and seed, so they see the identical write stream
 //! and the identical lost replication messages.
 
+mod deletes;
 mod event;
 mod faults;
+mod paths;
 mod repair;
 mod session;
 
@@ -130,8 +132,11 @@ pub struct World {
     peak_node_sessions: u32,
     /// Each node's repair load (reported only when the scenario configures a ring).
     node_load: Vec<NodeLoad>,
-    /// When each piece of the ring was last completely repaired (ring scenarios only).
-    range_repairs: Option<RangeRepairs>,
+    /// When each piece of the ring was last completely repaired (with every node
+    /// holding every key, the one range); reported per range only on a ring.
+    range_repairs: RangeRepairs,
+    /// Whether the scenario configures a ring (`nodes.csv`, `ranges.csv`).
+    with_ring: bool,
     strategy: Box<dyn Strategy>,
     commands: Vec<Command>,
     next_version: u64,
@@ -163,6 +168,8 @@ pub struct World {
     /// Sessions waiting for one of their replicas to restart or a partition between
     /// them to end, with the instant they were first asked for.
     deferred: Vec<(SessionSpec, SimTime)>,
+    /// Consistency levels, hinted handoff, reads (inert unless configured).
+    paths: paths::Paths,
     /// Cores busy building trees (all nodes) and sessions in flight, over time.
     cores_busy: TimeWeighted,
     sessions_running: TimeWeighted,
@@ -223,7 +230,8 @@ impl World {
             node_sessions: vec![0; nodes],
             peak_node_sessions: 0,
             node_load: vec![NodeLoad::default(); nodes],
-            range_repairs: with_ring.then(|| RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect())),
+            range_repairs: RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
+            with_ring,
             strategy: strategy::build(strategy, &ring),
             ring,
             commands: Vec::new(),
@@ -243,6 +251,13 @@ impl World {
             lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
             faults: Faults::new(scenario.faults.clone(), nodes, scenario.seed),
             deferred: Vec::new(),
+            paths: paths::Paths::new(
+                scenario.paths.clone(),
+                &scenario.workload,
+                (nodes, key_count, SimTime::from_nanos(scenario.duration_ns)),
+                scenario.cluster.record_bytes,
+                scenario.seed,
+            ),
             cores_busy: TimeWeighted::default(),
             sessions_running: TimeWeighted::default(),
             params,
@@ -253,6 +268,8 @@ impl World {
         }
         // Faults: queued only when configured, so fault-free runs are unchanged.
         world.schedule_faults();
+        world.schedule_first_read();
+        world.schedule_first_compaction();
         let mut ctx = Ctx::new(SimTime::ZERO, &mut world.commands, &world.faults);
         world.strategy.start(&mut ctx);
         world.apply_commands();
@@ -280,8 +297,45 @@ impl World {
                 key,
                 coordinator,
                 lose_replication,
+                delete: false,
             },
         );
+    }
+
+    /// Places a client delete at `at` (a tombstone write), as [`schedule_write`](Self::schedule_write).
+    pub fn schedule_delete(&mut self, at: SimTime, key: Key, coordinator: NodeId, lose_replication: bool) {
+        assert!(at >= self.now, "cannot schedule in the past");
+        self.queue.push(
+            at,
+            Event::ScriptedWrite {
+                key,
+                coordinator,
+                lose_replication,
+                delete: true,
+            },
+        );
+    }
+
+    /// Places a client read of `key` at `at` through `coordinator`, at the scenario's
+    /// read consistency level, outside the read workload (for tests and experiments).
+    pub fn schedule_read(&mut self, at: SimTime, key: Key, coordinator: NodeId) {
+        assert!(at >= self.now, "cannot schedule in the past");
+        let read = paths::ClientRead {
+            key,
+            coordinator,
+            scripted: true,
+        };
+        self.queue.push(at, Event::ClientRead(read));
+    }
+
+    /// What hinted handoff did so far (all zero when hints are off).
+    pub fn hint_counters(&self) -> crate::model::hints::HintCounters {
+        self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default()
+    }
+
+    /// What deletes did so far (`None` without deletes).
+    pub fn delete_counters(&self) -> Option<&crate::model::tombstones::DeleteCounters> {
+        self.paths.tombstones.as_ref().map(|t| &t.counters)
     }
 
     pub fn now(&self) -> SimTime {
@@ -361,6 +415,10 @@ impl World {
             oldest = oldest.max(age);
         }
         let ring = self.ring_result();
+        let gc_grace_ns = self.paths.gc_grace_ns();
+        let unrepaired = self.unrepaired_per_range();
+        let max_unrepaired_ns = unrepaired.iter().copied().max().unwrap_or(0);
+        let ranges_over_gc_grace = unrepaired.iter().filter(|&&gap| gap > gc_grace_ns).count() as u64;
         Ok(StrategyResult {
             strategy: self.params.strategy_name,
             counters: self.counters,
@@ -376,15 +434,35 @@ impl World {
             oldest_divergence_ns: oldest,
             stored_keys: self.replicas.stored_keys(),
             events: self.events,
+            divergences_begun: self.replicas.divergences_begun(),
+            hints: self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default(),
+            deletes: self.paths.tombstones.as_ref().map(|t| t.counters.clone()),
+            gc_grace_ns,
+            max_unrepaired_ns,
+            ranges_over_gc_grace,
             faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
             ring,
             wall: self.created.elapsed(),
         })
     }
 
+    /// The longest each piece of the ring (or the one range) went without a complete
+    /// repair, up to now: the gc_grace headline.
+    fn unrepaired_per_range(&self) -> Vec<u64> {
+        let pieces = self.ring.pieces();
+        self.range_repairs
+            .finish(self.now, |i| pieces[i].token_range, |_| Vec::new())
+            .iter()
+            .map(|row| row.max_unrepaired_ns)
+            .collect()
+    }
+
     /// Per node and per range results, when the scenario configures a ring.
     fn ring_result(&self) -> Option<RingResult> {
-        let repairs = self.range_repairs.as_ref()?;
+        if !self.with_ring {
+            return None;
+        }
+        let repairs = &self.range_repairs;
         let ownership = self.ring.ownership();
         let mut stale = vec![0u64; self.params.nodes];
         for piece in self.ring.pieces() {
@@ -460,6 +538,16 @@ impl World {
                 ),
             ));
         }
+        if let Some((begun, accounted)) = self.unattributed_divergences() {
+            return Err(self.violation_at(
+                event,
+                None,
+                format!(
+                    "{begun} divergence episodes began, but the repair paths ended and the open \
+                     keys account for {accounted}: some divergence ended uncounted, or twice"
+                ),
+            ));
+        }
         let quiescent = self.lossless && self.replication_in_flight == 0 && self.now >= self.workload.stop_at();
         if quiescent && let Some(key) = self.replicas.first_divergent() {
             return Err(self.violation_at(
@@ -484,7 +572,8 @@ impl World {
             Event::ClientWrite(write) => {
                 let next = self.draw_next_write(time);
                 let chosen = self.chosen_coordinator(write);
-                self.client_write(write.key, chosen, false);
+                let delete = self.draw_delete();
+                self.client_write(write.key, chosen, false, delete);
                 if let Some((at, next)) = next {
                     self.replicas.prefetch_slot(next.key);
                     self.queue.push(at, Event::ClientWrite(next));
@@ -494,7 +583,8 @@ impl World {
                 key,
                 coordinator,
                 lose_replication,
-            } => self.client_write(key, coordinator, lose_replication),
+                delete,
+            } => self.client_write(key, coordinator, lose_replication, delete),
             Event::ReplicationArrives {
                 from,
                 to,
@@ -507,16 +597,20 @@ impl World {
                 // Faults: a receiver that is down, or cut off, never sees the message.
                 if self.faults.drops_replication(from, to, key) {
                     self.counters.lost_messages += 1;
+                    self.replication_arrived((from, to), (key, version), written, false);
                     return;
                 }
                 let column = self.ring.position(to, key).expect("replication goes to replicas");
-                // A coordinator that is not a replica forwarded the write: the first
-                // replica to apply it acknowledges it.
-                let applied = if self.ring.position(from, key).is_some() {
+                // A coordinator that is not a replica forwarded the write: at ONE the
+                // first replica to apply it acknowledges it.
+                let applied = if self.ring.position(from, key).is_some() || self.paths.above_one() {
                     self.replicas.apply(column, key, version, time)
                 } else {
-                    self.replicas.apply_forwarded(column, key, version, time)
+                    let (applied, acknowledges) = self.replicas.apply_forwarded(column, key, version, time);
+                    self.counters.paths.writes_acknowledged += u64::from(acknowledges);
+                    applied
                 };
+                self.replication_arrived((from, to), (key, version), written, true);
                 if applied.changed {
                     self.faults.superseded(key, to);
                     self.charge_write_path();
@@ -552,6 +646,9 @@ impl World {
                 to,
                 records,
             } => self.stream_arrives(session, pair, to, &records),
+            Event::HintReplay { coordinator, target } => self.hint_replay(coordinator, target),
+            Event::ClientRead(read) => self.client_read(read),
+            Event::Compaction => self.compaction(),
             Event::StrategyTimer { token } => {
                 let mut ctx = Ctx::new(time, &mut self.commands, &self.faults);
                 self.strategy.on_timer(&mut ctx, token);
@@ -596,7 +693,7 @@ impl World {
         }
     }
 
-    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool) {
+    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool, delete: bool) {
         let ring = Arc::clone(&self.ring);
         let replicas = ring.replicas_of(key);
         // Faults: a client whose node is down retries on the next one up.
@@ -606,16 +703,26 @@ impl World {
         let version = self.next_version;
         self.next_version += 1;
         self.counters.writes += 1;
+        if delete {
+            self.deleted(key, version);
+        }
         let local = ring.position(coordinator, key);
         match local {
             Some(column) => {
-                self.replicas.client_write(column, key, version, self.now);
+                if self.paths.above_one() {
+                    // Acknowledged once its level's count of replicas applied it.
+                    self.replicas.apply(column, key, version, self.now);
+                } else {
+                    self.replicas.client_write(column, key, version, self.now);
+                    self.counters.paths.writes_acknowledged += 1;
+                }
                 self.faults.superseded(key, coordinator);
                 self.charge_write_path();
                 self.strategy.on_local_write(coordinator, key, self.now);
             }
             None => self.counters.writes_forwarded += 1,
         }
+        self.write_begins(key, version, local.is_some());
         for &to in replicas.iter().filter(|&&n| n != coordinator) {
             self.counters.replication_messages += 1;
             // The network is asked even for scripted losses, so a scripted write draws
@@ -634,9 +741,11 @@ impl World {
                     // lost; one that goes may be held back, or delivered twice.
                     if self.faults.drops_replication(coordinator, to, key) {
                         self.counters.lost_messages += 1;
+                        self.replication_sent((coordinator, to), (key, version), None);
                         continue;
                     }
                     let (at, again) = self.faults.deliveries(at);
+                    self.replication_sent((coordinator, to), (key, version), Some(at));
                     self.replication_in_flight += 1;
                     *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
                     self.queue.push(at, message);
@@ -655,9 +764,13 @@ impl World {
                         );
                     }
                 }
-                _ => self.counters.lost_messages += 1,
+                _ => {
+                    self.counters.lost_messages += 1;
+                    self.replication_sent((coordinator, to), (key, version), None);
+                }
             }
         }
+        self.write_sent(version);
     }
 
     /// Forgets one in-flight replication message (it arrived or was dropped on arrival).

@@ -457,6 +457,7 @@ impl World {
                 self.counters.records_applied += 1;
                 self.charge_write_path();
                 self.faults.repaired(key, target);
+                self.check_resurrection(key, value, from);
             }
             if let Some(latency_ns) = applied.healed_after_ns {
                 self.faults.healed(key, self.now);
@@ -513,10 +514,10 @@ impl World {
             self.node_sessions[node] -= 1;
             self.node_load[node].sessions += 1;
         }
-        if let Some(repairs) = self.range_repairs.as_mut().filter(|_| compared) {
+        if compared {
             let range = session.spec.range();
             for piece in self.ring.pieces_overlapping(range) {
-                repairs.completed(piece, range, self.now);
+                self.range_repairs.completed(piece, range, self.now);
             }
         }
         let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
