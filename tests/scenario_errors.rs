@@ -790,6 +790,8 @@ fn riak_aae_knobs_are_checked_where_they_are_written() {
             "`strategy[0].concurrency` must be at least 1, got 0".to_string()
         )]
     );
+}
+
 /// The base scenario with every repair path on; the path cases edit one line of it.
 fn with_paths() -> String {
     format!(
