@@ -137,6 +137,17 @@ fn errors_stay_in_the_users_file_and_name_the_preset() {
 }
 
 #[test]
+fn an_error_outside_the_strategies_is_located_at_its_key_when_presets_are_merged() {
+    // `[cluster]` is a header table: its span is the header alone, so the field is
+    // found by its own span, as it is without presets.
+    let text = "[[strategy]]\npreset = \"naive\"\n".to_string();
+    let bad = format!("{}{text}", HEAD.replace("keys = 100_000", "keys = 100_000\nscan_cost_per_key = \"100000000d\""));
+    let e = Scenario::parse(&bad, "presets.toml").unwrap_err().to_string();
+    assert!(e.contains("is longer than 584 years"), "{e}");
+    assert!(e.contains("presets.toml:6:21"), "{e}");
+}
+
+#[test]
 fn overrides_and_sweeps_see_the_merged_table() {
     let source = format!("{HEAD}[[strategy]]\npreset = \"cassandra-incremental\"\n");
     let set = Override::parse_set("strategy.interval=2s").unwrap();

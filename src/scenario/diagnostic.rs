@@ -154,34 +154,10 @@ impl<'a> Locator<'a> {
     /// spans byte `offset` of the source: how an error found in one text is located in
     /// another holding the same fields (a merged preset, in the user's file).
     pub fn path_at(&self, offset: usize) -> String {
-        let mut path = String::new();
-        let Some(tree) = self.tree.as_ref() else {
-            return path;
-        };
-        let mut table = Some(tree.get_ref());
-        while let Some(current) = table.take() {
-            let hit = current
-                .iter()
-                .find(|(key, item)| item.span().contains(&offset) || key.span().contains(&offset));
-            let Some((key, item)) = hit else { break };
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(key.get_ref());
-            match item.get_ref() {
-                DeValue::Table(inner) => table = Some(inner),
-                DeValue::Array(items) => {
-                    if let Some((i, element)) = items.iter().enumerate().find(|(_, e)| e.span().contains(&offset)) {
-                        path.push_str(&format!("[{i}]"));
-                        if let DeValue::Table(inner) = element.get_ref() {
-                            table = Some(inner);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        path
+        self.tree
+            .as_ref()
+            .and_then(|tree| field_at(tree.get_ref(), offset))
+            .unwrap_or_default()
     }
 
     fn floor_char_boundary(&self, index: usize) -> usize {
@@ -264,4 +240,31 @@ mod tests {
         assert_eq!(did_you_mean("lose", ["loss", "latency"]), Some("loss"));
         assert_eq!(did_you_mean("zzzzzz", ["loss", "latency"]), None);
     }
+}
+
+/// The path of the deepest field of `table` whose key or value spans `offset`. A table
+/// written as a `[header]` spans only its header, so tables are searched by their fields
+/// whatever their own span.
+fn field_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
+    table.iter().find_map(|(key, item)| {
+        let name = key.get_ref();
+        let here = item.span().contains(&offset) || key.span().contains(&offset);
+        match item.get_ref() {
+            DeValue::Table(inner) => match field_at(inner, offset) {
+                Some(rest) => Some(format!("{name}.{rest}")),
+                None => here.then(|| name.to_string()),
+            },
+            DeValue::Array(items) => {
+                let element = items.iter().enumerate().find_map(|(i, element)| match element.get_ref() {
+                    DeValue::Table(inner) => match field_at(inner, offset) {
+                        Some(rest) => Some(format!("{name}[{i}].{rest}")),
+                        None => element.span().contains(&offset).then(|| format!("{name}[{i}]")),
+                    },
+                    _ => element.span().contains(&offset).then(|| format!("{name}[{i}]")),
+                });
+                element.or_else(|| here.then(|| name.to_string()))
+            }
+            _ => here.then(|| name.to_string()),
+        }
+    })
 }
