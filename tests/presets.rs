@@ -112,13 +112,12 @@ fn errors_stay_in_the_users_file_and_name_the_preset() {
     let e = parse("[[strategy]]\npreset = \"cassandra-full\"\nmax_tree_depth = 99\n").unwrap_err();
     assert!(e.contains("presets.toml:10:18"), "{e}");
     // A value the preset supplied: located at the table, the hint names the preset.
-    let e = parse("[[strategy]]\npreset = \"scylla-row-level\"\nreconciler = \"naive\"\n").unwrap_err();
-    assert!(e.contains("`row_buffer_bytes` applies only to"), "{e}");
+    let few_keys = format!("{}[[strategy]]\npreset = \"reaper\"\n", HEAD.replace("keys = 100_000", "keys = 50"));
+    let e = Scenario::parse(&few_keys, "presets.toml").unwrap_err().to_string();
+    assert!(e.contains("`strategy[0].segments` must be between 1 and the number of keys"), "{e}");
     assert!(e.contains("presets.toml:8:1"), "{e}");
     assert!(
-        e.contains(
-            "`row_buffer_bytes` comes from preset \"scylla-row-level\" (scenarios/presets/scylla-row-level.toml)"
-        ),
+        e.contains("`segments` comes from preset \"reaper\" (scenarios/presets/reaper.toml)"),
         "{e}"
     );
     // A shape error of the merged table (segmented needs `segments`): located at the table.
@@ -191,3 +190,22 @@ fn the_report_names_each_strategys_preset() {
     assert!(html.contains("is preset <code>cassandra-full</code>"), "{html}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_table_choosing_another_reconciler_drops_the_presets_knobs_of_its_own() {
+    // cassandra-full's depth cap and session space belong to its Cassandra tree.
+    let scenario = parse("[[strategy]]\npreset = \"cassandra-full\"\nreconciler = \"merkle\"\nleaves = 64\n")
+        .expect("the preset with the binary Merkle tree");
+    assert_eq!(scenario.strategies[0].repair.reconciler, ReconcilerChoice::Merkle);
+    let scenario = parse("[[strategy]]\npreset = \"reaper\"\nreconciler = \"row_level\"\n")
+        .expect("Reaper's segments with row-level repair");
+    assert!(matches!(
+        scenario.strategies[0].repair.reconciler,
+        ReconcilerChoice::RowLevel { .. }
+    ));
+    // Knobs the table writes itself are still checked against its reconciler.
+    let e = parse("[[strategy]]\npreset = \"cassandra-full\"\nreconciler = \"merkle\"\nleaves = 64\nmax_tree_depth = 12\n")
+        .unwrap_err();
+    assert!(e.contains("max_tree_depth"), "{e}");
+}
+

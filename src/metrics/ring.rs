@@ -41,11 +41,14 @@ pub struct RangeRow {
     pub replicas: Vec<NodeId>,
     /// Sessions completed over (part of) the range.
     pub repairs: u64,
-    /// When every key of the range had last been covered by a completed repair: the
-    /// oldest of its parts' last repairs (`None`: some part never was).
+    /// The instant up to which every key of the range is covered by a completed repair:
+    /// the oldest of its parts' last repaired snapshots (`None`: some part never was).
     pub last_repaired: Option<SimTime>,
-    /// The longest the range went without a complete repair, from the start of the run
-    /// (or its previous complete repair) to the next one, or to the end of the run.
+    /// The longest a change to the range could wait for a repair: from the snapshot of
+    /// one completed repair (or the start of the run) to the completion of the next one
+    /// over the same keys, or to the end of the run. A delete just after a repair's
+    /// snapshot is healed only by the next repair, so this is the figure to hold against
+    /// gc_grace.
     pub max_unrepaired_ns: u64,
 }
 
@@ -66,7 +69,8 @@ impl RingResult {
 /// Completed repairs of one piece: which parts were repaired when.
 #[derive(Default)]
 struct PieceRepairs {
-    /// Disjoint repaired parts: start -> (end, when last repaired).
+    /// Disjoint repaired parts: start -> (end, the snapshot of its last completed repair,
+    /// i.e. the instant up to which its changes are repaired).
     parts: BTreeMap<Key, (Key, SimTime)>,
     /// The same parts by (when, start): the oldest first.
     by_time: BTreeSet<(SimTime, Key)>,
@@ -90,8 +94,9 @@ impl RangeRepairs {
         RangeRepairs { pieces, repairs }
     }
 
-    /// A session over `part` of piece `piece` completed at `now`.
-    pub fn completed(&mut self, piece: usize, part: KeyRange, now: SimTime) {
+    /// A session over `part` of piece `piece`, whose summaries were taken from
+    /// `snapshot` on, completed at `now`: the part's changes up to `snapshot` are repaired.
+    pub fn completed(&mut self, piece: usize, part: KeyRange, snapshot: SimTime, now: SimTime) {
         let whole = self.pieces[piece];
         let part = KeyRange::new(part.start.max(whole.start), part.end.min(whole.end));
         if part.is_empty() {
@@ -108,20 +113,26 @@ impl RangeRepairs {
             .take_while(|(_, (end, _))| *end > part.start)
             .map(|(&start, _)| start)
             .collect();
+        // The oldest instant up to which the part's keys were repaired before (the start
+        // of the run for keys never repaired): a change just after it waited until now.
+        let mut previous = SimTime::MAX;
+        let mut previously_covered = 0;
         for start in overlapping {
             let (end, when) = state.parts.remove(&start).expect("listed");
             state.by_time.remove(&(when, start));
             state.covered -= end - start;
+            previous = previous.min(when);
+            previously_covered += end.min(part.end) - start.max(part.start);
         }
-        state.parts.insert(part.start, (part.end, now));
-        state.by_time.insert((now, part.start));
+        if previously_covered < part.len() {
+            previous = SimTime::ZERO;
+        }
+        state.max_gap_ns = state.max_gap_ns.max(now.since(previous));
+        state.parts.insert(part.start, (part.end, snapshot));
+        state.by_time.insert((snapshot, part.start));
         state.covered += part.len();
         if state.covered == whole.len() {
-            let oldest = state.by_time.first().expect("covered").0;
-            if oldest > state.complete_since {
-                state.max_gap_ns = state.max_gap_ns.max(oldest.since(state.complete_since));
-                state.complete_since = oldest;
-            }
+            state.complete_since = state.by_time.first().expect("covered").0;
         }
     }
 
@@ -137,7 +148,7 @@ impl RangeRepairs {
             .zip(&self.repairs)
             .enumerate()
             .map(|(i, (&keys, state))| {
-                let complete = state.covered == keys.len() && state.complete_since > SimTime::ZERO;
+                let complete = state.covered == keys.len();
                 RangeRow {
                     token_range: token_range(i),
                     keys,
@@ -162,18 +173,33 @@ mod tests {
     #[test]
     fn a_range_is_repaired_when_all_its_parts_are() {
         let mut repairs = RangeRepairs::new(vec![KeyRange::new(0, 100)]);
-        repairs.completed(0, KeyRange::new(0, 50), t(10));
+        repairs.completed(0, KeyRange::new(0, 50), t(8), t(10));
         let rows = repairs.finish(t(20), |_| 0, |_| vec![0, 1]);
         assert_eq!(rows[0].last_repaired, None, "half the range is not a repair");
         assert_eq!(rows[0].max_unrepaired_ns, t(20).nanos());
-        repairs.completed(0, KeyRange::new(50, 100), t(30));
-        // Complete since t=10 (its oldest part); the gap from the start is 10 s.
-        repairs.completed(0, KeyRange::new(0, 50), t(40));
-        repairs.completed(0, KeyRange::new(50, 100), t(100));
+        repairs.completed(0, KeyRange::new(50, 100), t(25), t(30));
+        // Repaired up to t=8 (its oldest part's snapshot).
+        repairs.completed(0, KeyRange::new(0, 50), t(35), t(40));
+        repairs.completed(0, KeyRange::new(50, 100), t(90), t(100));
         let rows = repairs.finish(t(110), |_| 0, |_| vec![0, 1]);
         assert_eq!(rows[0].repairs, 4);
-        assert_eq!(rows[0].last_repaired, Some(t(40)));
-        // Gaps: 0 -> 10 (10 s), 10 -> 40 (30 s), then 40 -> end (70 s).
-        assert_eq!(rows[0].max_unrepaired_ns, t(70).nanos());
+        assert_eq!(rows[0].last_repaired, Some(t(35)));
+        // Waits: keys 50.. from the start to 30 s, then from the snapshot at 25 s to the
+        // completion at 100 s (75 s); keys ..50 from 35 s to the end (75 s).
+        assert_eq!(rows[0].max_unrepaired_ns, t(75).nanos());
+    }
+
+    #[test]
+    fn a_change_just_after_a_snapshot_waits_for_the_next_completion() {
+        // Back-to-back sessions of 6 s: snapshots at 0, 6, 12; completions at 6, 12, 18.
+        // A delete at 0.1 s is healed only by the second session (at 12 s): 12 s, not
+        // the 6 s between completions.
+        let mut repairs = RangeRepairs::new(vec![KeyRange::new(0, 10)]);
+        for i in 0..3 {
+            repairs.completed(0, KeyRange::new(0, 10), t(6 * i), t(6 * i + 6));
+        }
+        let rows = repairs.finish(t(18), |_| 0, |_| vec![0, 1]);
+        assert_eq!(rows[0].max_unrepaired_ns, t(12).nanos());
+        assert_eq!(rows[0].last_repaired, Some(t(12)));
     }
 }

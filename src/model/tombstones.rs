@@ -104,13 +104,23 @@ impl Tombstones {
         due
     }
 
-    /// A repair wrote `version` of `key`, held by `node`, at `now`: a resurrection if the
-    /// key's tombstone was purged and the version is older than it. Counted once per key.
-    pub fn repaired(&mut self, key: Key, version: Version, (node, range): (NodeId, usize), now: SimTime) -> bool {
+    /// A repair wrote `version` of `key`, held by `node`, at `now`, while the newest
+    /// version any replica holds is `newest_held`: a resurrection if the key's tombstone
+    /// was purged and the version is older than it, unless a write newer than the delete
+    /// made the key live again (it wins wherever it arrives, whatever the order of a
+    /// session's streams). Counted once per key.
+    pub fn repaired(
+        &mut self,
+        key: Key,
+        version: Version,
+        newest_held: Version,
+        (node, range): (NodeId, usize),
+        now: SimTime,
+    ) -> bool {
         let Some(&(tombstone, deleted_at)) = self.purged.get(&key) else {
             return false;
         };
-        if version >= tombstone {
+        if version >= tombstone || newest_held >= tombstone {
             return false;
         }
         self.purged.remove(&key);
@@ -148,16 +158,20 @@ mod tests {
         assert_eq!(t.purge_due(SimTime::from_secs(10)), vec![]);
         assert_eq!(t.purge_due(SimTime::from_secs(11)), vec![(7, 5)]);
         assert!(
-            !t.repaired(8, 4, (0, 0), SimTime::from_secs(12)),
+            !t.repaired(8, 4, 4, (0, 0), SimTime::from_secs(12)),
             "key 8 not purged yet"
         );
         assert!(
-            !t.repaired(7, 9, (0, 0), SimTime::from_secs(12)),
+            !t.repaired(7, 9, 9, (0, 0), SimTime::from_secs(12)),
             "a newer write is no zombie"
         );
-        assert!(t.repaired(7, 4, (2, 3), SimTime::from_secs(12)));
         assert!(
-            !t.repaired(7, 4, (1, 3), SimTime::from_secs(13)),
+            !t.repaired(7, 4, 9, (2, 3), SimTime::from_secs(12)),
+            "an older value is no zombie while a replica holds a write newer than the delete"
+        );
+        assert!(t.repaired(7, 4, 4, (2, 3), SimTime::from_secs(12)));
+        assert!(
+            !t.repaired(7, 4, 4, (1, 3), SimTime::from_secs(13)),
             "counted once per key"
         );
         let zombie = t.counters.resurrections[0];

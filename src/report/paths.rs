@@ -43,7 +43,8 @@ pub const NOTE: &str = "Every divergence episode (a key whose replicas went from
      (repaired, including repairs that raced replication). *AE share*: anti-entropy's part of the \
      lasting episodes (all but own replication's). *stale reads*: reads that returned an older version than the newest \
      acknowledged one. *max unrepaired*: the longest any range of the ring (without a ring, the \
-     key space) went without a complete repair, held against *gc_grace*; *over*: ranges beyond it; *resurrections*: deleted \
+     key space) went without a complete repair (from a repair's snapshot to the next one's \
+     completion: the longest a delete could wait), held against *gc_grace*; *over*: ranges beyond it; *resurrections*: deleted \
      values a repair brought back (`resurrections.csv` says when and where).";
 
 impl PathsSection {

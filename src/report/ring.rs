@@ -106,8 +106,9 @@ pub fn section(folder: Folder, summary: &Table) -> Result<Option<RingSection>, R
     ];
     let note = format!(
         "*full ring repair*: mean time for every range to be compared afresh; *range unrepaired*: per \
-         range, the longest it went without a complete repair (from the start of the run, between \
-         repairs, or until the end), over the ranges: the figure to hold against gc_grace \
+         range, the longest a change could wait for a complete repair (from the start of the run or \
+         a repair's snapshot to the next repair's completion, or to the end), over the ranges: the \
+         figure to hold against gc_grace \
          (Cassandra's default is {GC_GRACE_S:.0} s, 10 days); *never repaired*: ranges no repair \
          covered completely; *build core-s*: core time each node spent scanning for tree builds; \
          *busiest node MB*: anti-entropy bytes sent and received by the node with the most; *stale \

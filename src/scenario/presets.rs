@@ -31,6 +31,19 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("riak-tictac", include_str!("../../scenarios/presets/riak-tictac.toml")),
 ];
 
+/// Keys that tune one reconciler: dropped from a preset whose table picks another.
+const RECONCILER_KNOBS: &[&str] = &[
+    "iblt_cells",
+    "pinsketch_capacity",
+    "max_tree_depth",
+    "repair_session_space_mib",
+    "session_ranges",
+    "anticompaction_cost_per_key",
+    "row_buffer_bytes",
+    "tictac_pause",
+    "tictac_max_segments",
+];
+
 /// The `[strategy]` table of preset `name`, if there is one.
 pub fn preset_table(name: &str) -> Option<Table> {
     let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
@@ -84,8 +97,18 @@ pub fn merge(document: &mut Table, locator: &Locator) -> Result<Vec<PresetUse>, 
             diagnostics.push(locator.at_path(&path, format!("unknown preset \"{name}\""), Some(hint)));
             continue;
         };
+        // A table that chooses another reconciler takes none of the preset's knobs of
+        // its own reconciler (they would be refused as belonging to another one).
+        let reconciler_changed = match (entry.get("reconciler"), preset.get("reconciler")) {
+            (Some(mine), Some(theirs)) => mine != theirs,
+            (Some(_), None) => true,
+            _ => false,
+        };
         let mut supplied = Vec::new();
         for (key, value) in preset {
+            if reconciler_changed && RECONCILER_KNOBS.contains(&key.as_str()) {
+                continue;
+            }
             if !entry.contains_key(&key) {
                 entry.insert(key.clone(), value);
                 supplied.push(key);

@@ -53,7 +53,8 @@ impl World {
     pub(super) fn check_resurrection(&mut self, key: Key, version: Version, source: NodeId) {
         let range = self.ring.piece_of(key);
         if let Some(tombstones) = self.paths.tombstones.as_mut() {
-            tombstones.repaired(key, version, (source, range), self.now);
+            let newest_held = self.replicas.versions(key).into_iter().max().unwrap_or(0);
+            tombstones.repaired(key, version, newest_held, (source, range), self.now);
         }
     }
 }

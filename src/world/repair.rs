@@ -90,7 +90,15 @@ impl World {
         let live = session.spec.tree == TreeMaintenance::Live;
         // Sequential repair: one replica builds at a time, the next when it is done.
         let first_only = self.params.sequential_builds && !live;
-        let count = if first_only { 1 } else { session.spec.participants.len() };
+        let participants = session.spec.participants.len();
+        let count = if first_only { 1 } else { participants };
+        if first_only {
+            // Cassandra's sequential repair snapshots every replica first, then
+            // validates the snapshots one at a time: every tree describes one instant.
+            for index in 0..participants {
+                self.snapshot(id, index);
+            }
+        }
         for index in 0..count {
             self.request_build(id, index);
         }
@@ -151,6 +159,7 @@ impl World {
     /// this is the tree itself; for a scheduled one, the snapshot its scan starts from.
     fn snapshot(&mut self, id: SessionId, participant: usize) {
         let session = self.sessions.get_mut(&id).expect("live session");
+        session.snapshot_at.get_or_insert(self.now);
         let p = session.spec.participants[participant];
         let column = session.columns[participant];
         session.summaries[participant] =
@@ -160,9 +169,12 @@ impl World {
             );
     }
 
-    /// Takes the participant's snapshot now, and holds a core of its node for the scan.
+    /// Takes the participant's snapshot now (unless a sequential repair took it when the
+    /// session started), and holds a core of its node for the scan.
     fn start_build(&mut self, id: SessionId, participant: usize) {
-        self.snapshot(id, participant);
+        if self.sessions[&id].summaries[participant].is_none() {
+            self.snapshot(id, participant);
+        }
         let session = &self.sessions[&id];
         let p = session.spec.participants[participant];
         if session.spec.tree == TreeMaintenance::Live {
@@ -516,8 +528,9 @@ impl World {
         }
         if compared {
             let range = session.spec.range();
+            let snapshot = session.snapshot_at.unwrap_or(session.report.started);
             for piece in self.ring.pieces_overlapping(range) {
-                self.range_repairs.completed(piece, range, self.now);
+                self.range_repairs.completed(piece, range, snapshot, self.now);
             }
         }
         let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);

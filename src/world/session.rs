@@ -31,6 +31,9 @@ pub(super) struct Session {
     pub reconciled: Vec<Summary>,
     /// The first look of a double compare, kept during its pause.
     pub first_looks: Option<Vec<Summary>>,
+    /// When the first participant took its summary: the session repairs the changes up
+    /// to this instant (the gc_grace figure counts from it).
+    pub snapshot_at: Option<SimTime>,
     /// Set when the session's setup overhead has passed and its builds were asked for.
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
@@ -62,6 +65,7 @@ impl Session {
             summaries: (0..participants).map(|_| None).collect(),
             reconciled: Vec::new(),
             first_looks: None,
+            snapshot_at: None,
             builds_pending: participants,
             pairs: Vec::new(),
             pairs_pending: 0,
