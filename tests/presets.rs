@@ -112,9 +112,15 @@ fn errors_stay_in_the_users_file_and_name_the_preset() {
     let e = parse("[[strategy]]\npreset = \"cassandra-full\"\nmax_tree_depth = 99\n").unwrap_err();
     assert!(e.contains("presets.toml:10:18"), "{e}");
     // A value the preset supplied: located at the table, the hint names the preset.
-    let few_keys = format!("{}[[strategy]]\npreset = \"reaper\"\n", HEAD.replace("keys = 100_000", "keys = 50"));
+    let few_keys = format!(
+        "{}[[strategy]]\npreset = \"reaper\"\n",
+        HEAD.replace("keys = 100_000", "keys = 50")
+    );
     let e = Scenario::parse(&few_keys, "presets.toml").unwrap_err().to_string();
-    assert!(e.contains("`strategy[0].segments` must be between 1 and the number of keys"), "{e}");
+    assert!(
+        e.contains("`strategy[0].segments` must be between 1 and the number of keys"),
+        "{e}"
+    );
     assert!(e.contains("presets.toml:8:1"), "{e}");
     assert!(
         e.contains("`segments` comes from preset \"reaper\" (scenarios/presets/reaper.toml)"),
@@ -140,7 +146,10 @@ fn an_error_outside_the_strategies_is_located_at_its_key_when_presets_are_merged
     // `[cluster]` is a header table: its span is the header alone, so the field is
     // found by its own span, as it is without presets.
     let text = "[[strategy]]\npreset = \"naive\"\n".to_string();
-    let bad = format!("{}{text}", HEAD.replace("keys = 100_000", "keys = 100_000\nscan_cost_per_key = \"100000000d\""));
+    let bad = format!(
+        "{}{text}",
+        HEAD.replace("keys = 100_000", "keys = 100_000\nscan_cost_per_key = \"100000000d\"")
+    );
     let e = Scenario::parse(&bad, "presets.toml").unwrap_err().to_string();
     assert!(e.contains("is longer than 584 years"), "{e}");
     assert!(e.contains("presets.toml:6:21"), "{e}");
@@ -204,8 +213,8 @@ fn a_table_choosing_another_reconciler_drops_the_presets_knobs_of_its_own() {
         ReconcilerChoice::RowLevel { .. }
     ));
     // Knobs the table writes itself are still checked against its reconciler.
-    let e = parse("[[strategy]]\npreset = \"cassandra-full\"\nreconciler = \"merkle\"\nleaves = 64\nmax_tree_depth = 12\n")
-        .unwrap_err();
+    let e =
+        parse("[[strategy]]\npreset = \"cassandra-full\"\nreconciler = \"merkle\"\nleaves = 64\nmax_tree_depth = 12\n")
+            .unwrap_err();
     assert!(e.contains("max_tree_depth"), "{e}");
 }
-

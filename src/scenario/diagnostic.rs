@@ -255,13 +255,16 @@ fn field_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
                 None => here.then(|| name.to_string()),
             },
             DeValue::Array(items) => {
-                let element = items.iter().enumerate().find_map(|(i, element)| match element.get_ref() {
-                    DeValue::Table(inner) => match field_at(inner, offset) {
-                        Some(rest) => Some(format!("{name}[{i}].{rest}")),
-                        None => element.span().contains(&offset).then(|| format!("{name}[{i}]")),
-                    },
-                    _ => element.span().contains(&offset).then(|| format!("{name}[{i}]")),
-                });
+                let element = items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, element)| match element.get_ref() {
+                        DeValue::Table(inner) => match field_at(inner, offset) {
+                            Some(rest) => Some(format!("{name}[{i}].{rest}")),
+                            None => element.span().contains(&offset).then(|| format!("{name}[{i}]")),
+                        },
+                        _ => element.span().contains(&offset).then(|| format!("{name}[{i}]")),
+                    });
                 element.or_else(|| here.then(|| name.to_string()))
             }
             _ => here.then(|| name.to_string()),
