@@ -221,27 +221,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locates_nested_and_array_paths() {
-        let source = "name = \"x\"\n[network]\nloss = 1.5\n[[strategy]]\nleaves = 3\n[[strategy]]\nleaves = 5\n";
-        let locator = Locator::new(source);
-        let d = locator.at_path("network.loss", "bad".into(), None);
-        assert_eq!((d.line, d.column, d.width), (3, 8, 3));
-        let d = locator.at_path("strategy[1].leaves", "bad".into(), None);
-        assert_eq!((d.line, d.column), (7, 10));
-    }
-
-    #[test]
-    fn suggests_close_names() {
-        assert_eq!(did_you_mean("lose", ["loss", "latency"]), Some("loss"));
-        assert_eq!(did_you_mean("zzzzzz", ["loss", "latency"]), None);
-    }
-}
-
 /// The path of the deepest field of `table` whose key or value spans `offset`. A table
 /// written as a `[header]` spans only its header, so tables are searched by their fields
 /// whatever their own span.
@@ -270,4 +249,25 @@ fn field_at(table: &DeTable<'_>, offset: usize) -> Option<String> {
             _ => here.then(|| name.to_string()),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_and_array_paths() {
+        let source = "name = \"x\"\n[network]\nloss = 1.5\n[[strategy]]\nleaves = 3\n[[strategy]]\nleaves = 5\n";
+        let locator = Locator::new(source);
+        let d = locator.at_path("network.loss", "bad".into(), None);
+        assert_eq!((d.line, d.column, d.width), (3, 8, 3));
+        let d = locator.at_path("strategy[1].leaves", "bad".into(), None);
+        assert_eq!((d.line, d.column), (7, 10));
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(did_you_mean("lose", ["loss", "latency"]), Some("loss"));
+        assert_eq!(did_you_mean("zzzzzz", ["loss", "latency"]), None);
+    }
 }
