@@ -407,28 +407,16 @@ const CASES: &[Case] = &[
         &[(20, 10, "unknown preset \"casandra-full\"")],
     ),
     (
-        "a preset's knob for another reconciler",
+        "a knob for another reconciler than the table's, next to a preset",
         "kind = \"monolithic\"",
-        "preset = \"cassandra-full\"\nreconciler = \"merkle\"",
-        // Located at the [[strategy]] table: the values came from the preset.
-        &[
-            (
-                19,
-                1,
-                "`max_tree_depth` applies only to `reconciler = \"cassandra_tree\"` (this strategy's is \"merkle\")",
-            ),
-            (
-                19,
-                1,
-                "`repair_session_space_mib` applies only to `reconciler = \"cassandra_tree\"` \
-                 (this strategy's is \"merkle\")",
-            ),
-            (
-                19,
-                1,
-                "`session_ranges` applies only to `reconciler = \"cassandra_tree\"` (this strategy's is \"merkle\")",
-            ),
-        ],
+        "preset = \"cassandra-full\"\nreconciler = \"merkle\"\nmax_tree_depth = 12",
+        // The preset's own knobs of its Cassandra tree are dropped with its reconciler;
+        // one the table writes is an error, at the table's key.
+        &[(
+            22,
+            18,
+            "`max_tree_depth` applies only to `reconciler = \"cassandra_tree\"` (this strategy's is \"merkle\")",
+        )],
     ),
     (
         "an unknown reconciler",
@@ -853,6 +841,16 @@ const PATH_CASES: &[Case] = &[
         "fraction = 0.1",
         "fraction = 2.0",
         &[(36, 12, "`deletes.fraction` must be a probability in [0, 1], got 2")],
+    ),
+    (
+        "compactions less than a second apart",
+        "compaction_interval = \"1h\"",
+        "compaction_interval = \"1us\"",
+        &[(
+            38,
+            23,
+            "`deletes.compaction_interval` must be at least 1s, got 0.000001 s",
+        )],
     ),
     (
         "a zero gc_grace",

@@ -870,10 +870,14 @@ impl Checker<'_> {
             "Cassandra's gc_grace_seconds is 10 days",
         );
         let compaction_interval_ns = d.compaction_interval.map_or(DEFAULT_COMPACTION_INTERVAL_NS, |c| c.0);
-        self.positive(
-            compaction_interval_ns,
+        // One compaction event per interval for the whole run: at least a second apart
+        // (real compactions run minutes to hours apart).
+        self.require(
+            compaction_interval_ns >= 1_000_000_000,
             "deletes.compaction_interval",
-            "e.g. compaction_interval = \"1h\"",
+            "at least 1s",
+            format!("{} s", compaction_interval_ns as f64 / 1e9),
+            "compactions run minutes to hours apart; e.g. compaction_interval = \"1h\"",
         );
         DeleteConfig {
             fraction: d.fraction,
