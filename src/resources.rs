@@ -25,8 +25,9 @@ const BUCKET_BYTES: u64 = 48;
 const WORLD_FIXED_BYTES: u64 = 1 << 20;
 /// The estimate adds 1/`SLACK_DIVISOR` of a world's structures for what they leave out.
 const SLACK_DIVISOR: u64 = 8;
-/// The program itself, its threads and the scenario.
-const PROCESS_FIXED_BYTES: u64 = 8 << 20;
+/// The program itself (its mapped code: the debug build of the tests is the largest), its
+/// threads and the scenario.
+const PROCESS_FIXED_BYTES: u64 = 12 << 20;
 
 /// The estimated peak memory of a run, with the terms that make it up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
