@@ -114,6 +114,11 @@ impl Hints {
         (!std::mem::replace(&mut queue.scheduled, true)).then_some(due)
     }
 
+    /// Bytes of one hint, stored and replayed.
+    pub fn hint_bytes(&self) -> u64 {
+        self.hint_bytes
+    }
+
     /// The replay event of the queue (coordinator, target) fired at `now`: the hint to
     /// replay now if the front one is due, and when the queue's next replay should be
     /// scheduled (`None`: the queue is empty and nothing is scheduled). `reachable` says

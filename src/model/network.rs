@@ -102,6 +102,15 @@ impl Network {
         }
     }
 
+    /// Puts `bytes` of other traffic (a hint's replay) on the link from `from` to `to` at
+    /// `now`: anti-entropy sent after it waits until it is transmitted. Draws nothing.
+    pub fn occupy_link(&mut self, from: NodeId, to: NodeId, bytes: u64, now: SimTime) {
+        let link = from * self.nodes + to;
+        let start = self.link_free_at[link].max(now);
+        let transmit_ns = u128::from(bytes) * 1_000_000_000 / u128::from(self.config.bandwidth_bytes_per_s);
+        self.link_free_at[link] = start.after(u64::try_from(transmit_ns).unwrap_or(u64::MAX));
+    }
+
     /// Sends `bytes` of anti-entropy traffic from `from` to `to` at `now`; returns the
     /// arrival time. Transmission waits for earlier traffic on the same link.
     pub fn send_exchange(&mut self, from: NodeId, to: NodeId, bytes: u64, now: SimTime) -> SimTime {
@@ -124,6 +133,17 @@ mod tests {
             latency: Latency::Constant { nanos: 1_000 },
             bandwidth_bytes_per_s: 1_000_000,
         }
+    }
+
+    #[test]
+    fn other_traffic_on_a_link_delays_anti_entropy_behind_it() {
+        let mut network = Network::new(config(0.0), 2, 1);
+        // 1 MB/s: half a megabyte of hints holds the link 0.5 s.
+        network.occupy_link(0, 1, 500_000, SimTime::ZERO);
+        let arrival = network.send_exchange(0, 1, 1_000, SimTime::ZERO);
+        assert_eq!(arrival.nanos(), 500_000_000 + 1_000_000 + 1_000);
+        // The other direction is a link of its own.
+        assert_eq!(network.send_exchange(1, 0, 1_000, SimTime::ZERO).nanos(), 1_001_000);
     }
 
     #[test]

@@ -274,6 +274,10 @@ impl World {
         let Some(hint) = hint else {
             return;
         };
+        // The replay's bytes share the link with repair streams (the hint itself is
+        // applied as it is sent: its latency is not modelled).
+        let bytes = hints.hint_bytes();
+        self.network.occupy_link(coordinator, target, bytes, self.now);
         let column = self.ring.position(target, hint.key).expect("hints go to replicas");
         let applied = self.replicas.apply(column, hint.key, hint.version, self.now);
         if applied.changed {
