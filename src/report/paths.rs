@@ -41,7 +41,7 @@ pub const NOTE: &str = "Every divergence episode (a key whose replicas went from
      *read repair* (a read at QUORUM or ALL that found its replicas differ), *tombstone purge* \
      (replicas forgetting a deleted key now agree with those that never had it), *anti-entropy* \
      (repaired, including repairs that raced replication). *AE share*: anti-entropy's part of the \
-     lasting episodes (all but own replication's). *stale reads*: reads that returned an older version than the newest \
+     lasting episodes (all but own replication's, those still open included). *stale reads*: reads that returned an older version than the newest \
      acknowledged one. *max unrepaired*: the longest any range of the ring (without a ring, the \
      key space) went without a complete repair (from a repair's snapshot to the next one's \
      completion: the longest a delete could wait), held against *gc_grace*; *over*: ranges beyond it; *resurrections*: deleted \
@@ -119,8 +119,9 @@ pub fn section(data: &RunData, resurrections: Option<&Table>) -> Result<Option<P
                 other => number(row, other)?,
             };
         }
-        // Anti-entropy's share of the episodes that outlived their write's replication.
-        let lasting: f64 = parts[1..6].iter().sum();
+        // Anti-entropy's share of the episodes that outlived their write's replication,
+        // those still open included (as in the chart).
+        let lasting: f64 = parts[1..7].iter().sum();
         let ae_share = if lasting > 0.0 {
             format!("{:.1}%", 100.0 * parts[5] / lasting)
         } else {
