@@ -175,6 +175,9 @@ pub struct RunData {
     pub dir: PathBuf,
     pub name: String,
     pub description: String,
+    /// The scenario file's opening comment, by paragraph: what the scenario asks and
+    /// shows, in its author's words (empty when it has none).
+    pub about: Vec<String>,
     /// When client writes stop (`workload.stop_at`), if the scenario says.
     pub writes_stop_s: Option<f64>,
     pub seed: Option<u64>,
@@ -215,6 +218,7 @@ impl RunData {
             }
         }
         let (name, description, writes_stop_s, presets) = scenario_text(&folder, "scenario.toml")?;
+        let about = opening_comment(&folder.text("scenario.toml")?);
         let seed = run_seed(&folder.text("run.toml")?);
         let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
         let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
@@ -235,6 +239,7 @@ impl RunData {
             dir: dir.to_path_buf(),
             name,
             description,
+            about,
             writes_stop_s,
             presets,
             seed,
@@ -405,6 +410,34 @@ fn scenario_text(folder: &Folder, name: &str) -> Result<ScenarioText, ReportErro
     Ok((text("name"), text("description"), stop, presets))
 }
 
+/// The paragraphs of a scenario file's opening comment (the `#` lines before anything
+/// else), without the `# reproduce:` marker and the indented lines (example commands).
+pub fn opening_comment(text: &str) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    let mut current = String::new();
+    for line in text.lines().take_while(|line| line.starts_with('#')) {
+        let line = line.trim_start_matches('#');
+        let line = line.strip_prefix(' ').unwrap_or(line);
+        if line.starts_with("reproduce:") || line.starts_with(char::is_whitespace) {
+            continue;
+        }
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(line.trim_end());
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
 /// The seed recorded in `run.toml`'s text, if it has one. Read as a `seed = N` line
 /// rather than as TOML, because folders written before seeds were limited to 2^63 - 1
 /// may hold a seed that is a valid u64 but not a TOML integer.
@@ -413,4 +446,20 @@ fn run_seed(text: &str) -> Option<u64> {
         .filter_map(|line| line.strip_prefix("seed"))
         .filter_map(|rest| rest.trim_start().strip_prefix('='))
         .find_map(|value| value.trim().parse::<u64>().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opening_comment;
+
+    #[test]
+    fn the_opening_comment_is_read_by_paragraph_without_markers_and_commands() {
+        let text = "# Story step 1: drift.\n# reproduce: fast\n#\n# Two replicas lose 1%\n# of messages.\n\
+                    #\n#   aesim run scenarios/01-drift.toml\n#\n# The end.\n\nname = \"x\"\n# not this\n";
+        assert_eq!(
+            opening_comment(text),
+            vec!["Story step 1: drift.", "Two replicas lose 1% of messages.", "The end."]
+        );
+        assert!(opening_comment("name = \"x\"\n# later\n").is_empty());
+    }
 }

@@ -540,6 +540,12 @@ fn html(data: &RunData, charts: &[Chart], sections: Sections) -> Result<String, 
     if !data.description.is_empty() {
         body.push_str(&format!("<p>{}</p>\n", escape(&data.description)));
     }
+    if !data.about.is_empty() {
+        body.push_str("<h2>About this scenario</h2>\n");
+        for paragraph in &data.about {
+            body.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+        }
+    }
     if let Some(seed) = data.seed {
         body.push_str(&format!(
             "<p>Seed {seed}. Reproduce from this folder with <code>aesim run scenario.toml --seed {seed} --out .</code>; \
@@ -598,6 +604,12 @@ fn markdown(data: &RunData, charts: &[Chart], sections: Sections) -> Result<Stri
     out.push_str(&format!("# {title}\n\n"));
     if !data.description.is_empty() {
         out.push_str(&format!("{}\n\n", data.description));
+    }
+    if !data.about.is_empty() {
+        out.push_str("## About this scenario\n\n");
+        for paragraph in &data.about {
+            out.push_str(&format!("{paragraph}\n\n"));
+        }
     }
     if let Some(seed) = data.seed {
         out.push_str(&format!(
