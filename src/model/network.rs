@@ -103,22 +103,20 @@ impl Network {
     }
 
     /// Puts `bytes` of other traffic (a hint's replay) on the link from `from` to `to` at
-    /// `now`: anti-entropy sent after it waits until it is transmitted. Draws nothing.
-    pub fn occupy_link(&mut self, from: NodeId, to: NodeId, bytes: u64, now: SimTime) {
+    /// `now`, after earlier traffic on it, and returns when its transmission ends:
+    /// anti-entropy sent after it waits until then. Draws nothing.
+    pub fn occupy_link(&mut self, from: NodeId, to: NodeId, bytes: u64, now: SimTime) -> SimTime {
         let link = from * self.nodes + to;
         let start = self.link_free_at[link].max(now);
         let transmit_ns = u128::from(bytes) * 1_000_000_000 / u128::from(self.config.bandwidth_bytes_per_s);
         self.link_free_at[link] = start.after(u64::try_from(transmit_ns).unwrap_or(u64::MAX));
+        self.link_free_at[link]
     }
 
     /// Sends `bytes` of anti-entropy traffic from `from` to `to` at `now`; returns the
     /// arrival time. Transmission waits for earlier traffic on the same link.
     pub fn send_exchange(&mut self, from: NodeId, to: NodeId, bytes: u64, now: SimTime) -> SimTime {
-        let link = from * self.nodes + to;
-        let start = self.link_free_at[link].max(now);
-        let transmit_ns = u128::from(bytes) * 1_000_000_000 / u128::from(self.config.bandwidth_bytes_per_s);
-        let done = start.after(u64::try_from(transmit_ns).unwrap_or(u64::MAX));
-        self.link_free_at[link] = done;
+        let done = self.occupy_link(from, to, bytes, now);
         done.after(self.config.latency.sample(&mut self.exchange_latency_rng))
     }
 }
