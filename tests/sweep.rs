@@ -528,6 +528,21 @@ fn line_xs_and_origin(svg: &str) -> (Vec<Vec<f64>>, f64) {
     (lines, origin)
 }
 
+/// Writes sweep `text` as `dir/name` and runs it into `dir/out`, which it returns.
+fn run_sweep_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join("out");
+    ok(&aesim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
+    out
+}
+
 #[test]
 fn sweep_charts_put_values_on_a_true_numeric_axis() {
     // Axis values 1 and 10 (linear: they span one decade), and 1s / 10s as durations.
@@ -539,16 +554,7 @@ fn sweep_charts_put_values_on_a_true_numeric_axis() {
             "strategy.interval = [\"1s\", \"10s\"]",
         )
         .replace("network.loss = [0.01, 0.1]", "workload.writes_per_s = [1.0, 10.0]");
-    let path = dir.join("numeric.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = dir.join("out");
-    ok(&aesim(&[
-        "run",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]));
+    let out = run_sweep_file(&dir, "numeric.toml", &text);
     for chart in [
         "repair_p50_s-vs-workload.writes_per_s.svg",
         "repair_p50_s-vs-strategy.interval.svg",
@@ -583,16 +589,7 @@ fn log_axes_for_values_spanning_decades_with_human_units() {
         "strategy.interval = [\"2s\", \"5s\"]",
         "strategy.leaves = [16, 256, 4096]",
     );
-    let path = dir.join("log.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = dir.join("out");
-    ok(&aesim(&[
-        "run",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]));
+    let out = run_sweep_file(&dir, "log.toml", &text);
     let svg = std::fs::read_to_string(out.join("charts/stream_bytes-vs-strategy.leaves.svg")).unwrap();
     assert!(svg.contains("strategy.leaves (log scale)"));
     let (lines, origin) = line_xs_and_origin(&svg);
