@@ -11,6 +11,7 @@
 
 pub mod charts;
 pub mod data;
+pub mod headline;
 mod paths;
 mod ring;
 
@@ -135,7 +136,14 @@ pub fn sweep_folder(dir: &Path, png: bool) -> Result<String, ReportError> {
     }
 }
 
-/// A results folder's `summary.csv` as JSON: `{"results": DIR, "scenario": NAME,
+/// The headline of the run in `dir` (per strategy in human units, then the caveats), as
+/// the terminal shows it at the top of `aesim run`'s output.
+pub fn terminal_headline(dir: &Path) -> Result<String, ReportError> {
+    let data = RunData::read(dir)?;
+    Ok(headline::headline(&data)?.to_terminal())
+}
+
+/// A results folder's `summary.csv` as JSON: `{"schema_version": 1, "results": DIR, "scenario": NAME,
 /// "seed": N, "kind": "run"|"sweep", "rows": [{column: value, ...}, ...]}` with every
 /// column of the file, numbers as JSON numbers (an empty cell is `null`).
 pub fn summary_json(dir: &Path) -> Result<String, ReportError> {
@@ -179,6 +187,7 @@ pub fn summary_json(dir: &Path) -> Result<String, ReportError> {
         "run"
     };
     let value = serde_json::json!({
+        "schema_version": crate::JSON_SCHEMA_VERSION,
         "results": dir.display().to_string(),
         "scenario": scenario,
         "seed": seed,
