@@ -175,19 +175,26 @@ fn system_of(preset: &str) -> Option<&'static str> {
 
 fn run_caveats(data: &RunData) -> Result<Vec<String>, ReportError> {
     let mut caveats = Vec::new();
-    let mut systems: Vec<&str> = data.presets.iter().filter_map(|(_, p)| system_of(p)).collect();
-    systems.dedup();
-    if let Some(system) = systems.first() {
+    let mut systems: Vec<&str> = Vec::new();
+    for system in data.presets.iter().filter_map(|(_, p)| system_of(p)) {
+        if !systems.contains(&system) {
+            systems.push(system);
+        }
+    }
+    if !systems.is_empty() {
+        let system = systems.join(" and ");
         if !data.configured.hints {
             caveats.push(format!(
-                "hinted handoff is off in this run (no [hints] table), while {system} has it on by default: \
-                 anti-entropy here repairs what hints would heal"
+                "hinted handoff is off in this run (no [hints] table), while {system} {} it on by default: \
+                 anti-entropy here repairs what hints would heal",
+                if systems.len() > 1 { "have" } else { "has" }
             ));
         }
         if !data.configured.reads {
             caveats.push(format!(
-                "no reads are modelled (no [reads] table), so no read repair, which {system} does on reads at \
-                 QUORUM or ALL"
+                "no reads are modelled (no [reads] table), so no read repair, which {system} {} on reads at \
+                 QUORUM or ALL",
+                if systems.len() > 1 { "do" } else { "does" }
             ));
         }
     }

@@ -549,6 +549,7 @@ fn html(data: &RunData, charts: &[Chart], sections: Sections) -> Result<String, 
     if !data.description.is_empty() {
         body.push_str(&format!("<p>{}</p>\n", escape(&data.description)));
     }
+    body.push_str(&headline::headline(data)?.to_html());
     if !data.about.is_empty() {
         body.push_str("<h2>About this scenario</h2>\n");
         for paragraph in &data.about {
@@ -614,6 +615,7 @@ fn markdown(data: &RunData, charts: &[Chart], sections: Sections) -> Result<Stri
     if !data.description.is_empty() {
         out.push_str(&format!("{}\n\n", data.description));
     }
+    out.push_str(&headline::headline(data)?.to_markdown());
     if !data.about.is_empty() {
         out.push_str("## About this scenario\n\n");
         for paragraph in &data.about {
