@@ -436,7 +436,7 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
                 } else {
                     granted_cpus().source
                 };
-                println!(
+                eprintln!(
                     "shard {} from {}; --jobs {} from {from}",
                     auto.shard,
                     auto.source,
