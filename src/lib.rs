@@ -14,6 +14,7 @@
 /// and run hashes use the package version alone, so a commit changes no result.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("AESIM_GIT_SUFFIX"));
 
+pub mod calibrate;
 pub mod chart;
 pub mod compare;
 pub mod html;
@@ -29,4 +30,5 @@ pub mod scenario;
 pub mod sim;
 pub mod strategy;
 pub mod sweep;
+pub mod validate;
 pub mod world;
