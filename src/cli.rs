@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod calibrate;
 mod sweep;
+mod validate;
 
 /// Exit code of a successful command.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -145,6 +147,9 @@ enum Command {
         /// Override one parameter, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Take the [cluster] costs the scenario does not write from this cost profile.
+        #[arg(long, value_name = "FILE")]
+        costs: Option<PathBuf>,
     },
     /// Combine the partial results of a sharded sweep into the complete sweep's results.
     #[command(after_help = "Example:\n  aesim merge part1 part2 part3 --out results/sweep")]
@@ -170,6 +175,12 @@ enum Command {
     /// markdown: docs/scenario-reference.md.
     #[command(hide = true)]
     Reference,
+    /// Measure the model's cost constants on a real storage engine (fjall or redb) on
+    /// this machine and write them as a cost profile (docs/calibration.md).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run a real anti-entropy exchange between two fjall stores over loopback TCP and
+    /// compare it with the simulator's prediction (docs/calibration.md).
+    Validate(validate::ValidateArgs),
 }
 
 #[derive(Subcommand)]
@@ -213,6 +224,10 @@ struct RunArgs {
     /// --set strategy[1].leaves=4096 (`strategy.leaves` sets it in every strategy).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Take the [cluster] costs the scenario does not write from this cost profile
+    /// (written by `aesim calibrate`); the same as --set cluster.costs=FILE.
+    #[arg(long, value_name = "FILE")]
+    costs: Option<PathBuf>,
     /// Output folder [default: results/<scenario name>/].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -272,7 +287,14 @@ pub fn main() -> ExitCode {
     };
     let quiet = cli.quiet;
     let code = match cli.command {
-        Command::Check { scenario, set } => check(scenario, &set, quiet),
+        Command::Check {
+            scenario,
+            mut set,
+            costs,
+        } => {
+            set.extend(costs.as_deref().map(costs_override));
+            check(scenario, &set, quiet)
+        }
         Command::Run(mut args) => {
             args.quiet = quiet;
             run(args)
@@ -292,8 +314,16 @@ pub fn main() -> ExitCode {
         Command::Presets(PresetsCommand::List { format }) => commands::presets_list(format),
         Command::Presets(PresetsCommand::Show { name, format }) => commands::presets_show(&name, format),
         Command::Reference => commands::reference(),
+        Command::Calibrate(args) => calibrate::run(args),
+        Command::Validate(args) => validate::run(args),
     };
     ExitCode::from(code)
+}
+
+/// `--costs FILE` as the `--set` it stands for.
+fn costs_override(path: &Path) -> String {
+    let text = toml::Value::String(path.display().to_string()).to_string();
+    format!("cluster.costs={text}")
 }
 
 /// Reads `--set` flags, `--seed` and the scenario, printing every problem. The seed is
@@ -388,7 +418,11 @@ fn report(dir: &Path, png: bool, quiet: bool) -> u8 {
 
 /// `aesim run`: loads the scenario once, then runs it as a sweep or as a single run.
 fn run(args: RunArgs) -> u8 {
-    let document = match load(&args.scenario, &args.set, args.seed) {
+    let mut set = args.set.clone();
+    if let Some(costs) = &args.costs {
+        set.push(costs_override(costs));
+    }
+    let document = match load(&args.scenario, &set, args.seed) {
         Ok(d) => d,
         Err(code) => return code,
     };

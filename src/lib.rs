@@ -18,6 +18,7 @@ pub const JSON_SCHEMA_VERSION: u32 = 1;
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("AESIM_GIT_SUFFIX"));
 
+pub mod calibrate;
 pub mod chart;
 pub mod compare;
 pub mod html;
@@ -33,4 +34,5 @@ pub mod scenario;
 pub mod sim;
 pub mod strategy;
 pub mod sweep;
+pub mod validate;
 pub mod world;

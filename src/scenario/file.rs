@@ -76,6 +76,11 @@ pub struct ClusterFile {
     pub racks: Option<RacksFile>,
     /// Token ring: who coordinates a client write.
     pub coordinator: Option<CoordinatorFile>,
+    /// A cost profile (`aesim calibrate`), relative to the scenario file. Accepted so the
+    /// file deserializes; `scenario::costs` reads it from the TOML document and applies
+    /// its values as overrides.
+    #[allow(dead_code)]
+    pub costs: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]

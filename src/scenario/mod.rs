@@ -2,6 +2,7 @@
 //! runs. This is the only place where user input can be wrong; everything downstream
 //! may assume a valid scenario.
 
+mod costs;
 mod diagnostic;
 mod file;
 mod overrides;
@@ -146,8 +147,14 @@ impl Scenario {
         Scenario::parse(&source, &file)
     }
 
-    /// Parses and validates scenario text; `file` names it in errors.
+    /// Parses and validates scenario text; `file` names it in errors (and locates a cost
+    /// profile the text names, relative to the file's folder).
     pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with(source, file, &[])
+    }
+
+    /// [`Scenario::parse`] without overrides or a cost profile.
+    fn parse_plain(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let locator = Locator::new(source);
         let fail = |diagnostics| ScenarioError {
             file: file.to_string(),
