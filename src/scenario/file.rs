@@ -191,6 +191,7 @@ pub enum StrategyFile {
         reconciler: ReconcilerFile,
         iblt_cells: Option<u32>,
         pinsketch_capacity: Option<u32>,
+        cassandra_version: Option<CassandraVersionFile>,
         max_tree_depth: Option<u32>,
         repair_session_space_mib: Option<u64>,
         session_ranges: Option<u32>,
@@ -268,6 +269,12 @@ pub struct SegmentedFile {
     pub intensity: Option<f64>,
     /// Reaper: how a session's replicas build their trees.
     pub parallelism: Option<ParallelismFile>,
+    /// How a ring's ranges are cut into segments: "proportional" (default) or "reaper".
+    pub segment_split: Option<SegmentSplitFile>,
+    /// Reaper: the repair runner's wake-up period; one segment starts per wake-up.
+    pub scheduling_interval: Option<DurationText>,
+    /// Reaper: how long a segment a fault postponed keeps its worker.
+    pub postpone_sleep: Option<DurationText>,
     #[serde(default)]
     pub pairs: PairsFile,
     pub session_overhead: Option<DurationText>,
@@ -275,6 +282,7 @@ pub struct SegmentedFile {
     pub reconciler: ReconcilerFile,
     pub iblt_cells: Option<u32>,
     pub pinsketch_capacity: Option<u32>,
+    pub cassandra_version: Option<CassandraVersionFile>,
     pub max_tree_depth: Option<u32>,
     pub repair_session_space_mib: Option<u64>,
     pub session_ranges: Option<u32>,
@@ -291,11 +299,34 @@ pub struct SegmentedFile {
 pub struct ReconcilerKnobs {
     pub iblt_cells: Option<u32>,
     pub pinsketch_capacity: Option<u32>,
+    pub cassandra_version: Option<CassandraVersionFile>,
     pub max_tree_depth: Option<u32>,
     pub repair_session_space_mib: Option<u64>,
     pub session_ranges: Option<u32>,
     pub anticompaction_cost_per_key: Option<DurationText>,
     pub row_buffer_bytes: Option<u64>,
+}
+
+/// Which Cassandra's rule sizes a `cassandra_tree` or `cassandra_incremental` tree.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum CassandraVersionFile {
+    /// 3.11: the depth cap less log2 of the range's share of the session (CASSANDRA-11390).
+    #[serde(rename = "3.11")]
+    V3_11,
+    /// 4.0 and later: the cap and the memory budget (CASSANDRA-14096).
+    #[default]
+    #[serde(rename = "4.0")]
+    V4_0,
+}
+
+/// How a segmented strategy cuts a ring's ranges into segments.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentSplitFile {
+    /// `max(1, round(segments x share))` per range.
+    Proportional,
+    /// Reaper's `SegmentGenerator`: `ceil(segments x share)` per range.
+    Reaper,
 }
 
 /// Reaper's repair parallelism.

@@ -27,13 +27,14 @@ use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::protocol::TreeMaintenance;
 use crate::sim::SimTime;
 use crate::strategy::{
-    Misalignment, Policy, RangeOrder, ReaperKnobs, RepairParallelism, SegmentedConfig, StrategyConfig, StrategyKind,
+    Misalignment, Policy, RangeOrder, ReaperKnobs, RepairParallelism, SegmentSplit, SegmentedConfig, StrategyConfig,
+    StrategyKind,
 };
 use diagnostic::Locator;
 use file::{
     ClusterFile, ConsistencyFile, DeletesFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile,
     MisalignmentFile, NetworkFile, OrderFile, ParallelismFile, PolicyFile, ReadsFile, ReconcilerKnobs, ScenarioFile,
-    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    SegmentSplitFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -621,6 +622,7 @@ impl Checker<'_> {
                     reconciler,
                     iblt_cells,
                     pinsketch_capacity,
+                    cassandra_version,
                     max_tree_depth,
                     repair_session_space_mib,
                     session_ranges,
@@ -631,6 +633,7 @@ impl Checker<'_> {
                     let knobs = ReconcilerKnobs {
                         iblt_cells,
                         pinsketch_capacity,
+                        cassandra_version,
                         max_tree_depth,
                         repair_session_space_mib,
                         session_ranges,
@@ -668,6 +671,7 @@ impl Checker<'_> {
                     let knobs = ReconcilerKnobs {
                         iblt_cells: raw.iblt_cells,
                         pinsketch_capacity: raw.pinsketch_capacity,
+                        cassandra_version: raw.cassandra_version,
                         max_tree_depth: raw.max_tree_depth,
                         repair_session_space_mib: raw.repair_session_space_mib,
                         session_ranges: raw.session_ranges,
@@ -1057,8 +1061,21 @@ impl Checker<'_> {
             intensity,
             "after a segment of duration d a worker pauses d x (1 - intensity) / intensity: 0.5 sleeps half the time",
         );
+        if let Some(interval) = raw.scheduling_interval {
+            self.positive(
+                interval.0,
+                &at("scheduling_interval"),
+                "Reaper's repairManagerSchedulingIntervalSeconds is 10: scheduling_interval = \"10s\"",
+            );
+        }
         ReaperKnobs {
             segment_timeout_ns: raw.segment_timeout.map(|d| d.0.max(1)),
+            split: match raw.segment_split {
+                Some(SegmentSplitFile::Reaper) => SegmentSplit::Reaper,
+                _ => SegmentSplit::Proportional,
+            },
+            scheduling_interval_ns: raw.scheduling_interval.map(|d| d.0.max(1)),
+            postpone_sleep_ns: raw.postpone_sleep.map_or(0, |d| d.0),
             intensity: if intensity_ok { intensity } else { 1.0 },
             // One data centre: datacenter-aware repair (all replicas of one DC at a
             // time) is parallel repair.

@@ -29,12 +29,22 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("reaper", include_str!("../../scenarios/presets/reaper.toml")),
     ("riak-aae", include_str!("../../scenarios/presets/riak-aae.toml")),
     ("riak-tictac", include_str!("../../scenarios/presets/riak-tictac.toml")),
+    // The same table under its version's name.
+    (
+        "cassandra-4",
+        include_str!("../../scenarios/presets/cassandra-full.toml"),
+    ),
+    (
+        "cassandra-3.11",
+        include_str!("../../scenarios/presets/cassandra-3.11.toml"),
+    ),
 ];
 
 /// Keys that tune one reconciler: dropped from a preset whose table picks another.
 const RECONCILER_KNOBS: &[&str] = &[
     "iblt_cells",
     "pinsketch_capacity",
+    "cassandra_version",
     "max_tree_depth",
     "repair_session_space_mib",
     "session_ranges",
