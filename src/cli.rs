@@ -364,6 +364,10 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return EXIT_BAD_INPUT;
         }
     };
+    if let Err(reason) = aesim::sweep::check_ownership(out, &plan) {
+        eprintln!("error: {reason}");
+        return EXIT_BAD_INPUT;
+    }
     if let Err(reason) = aesim::sweep::check_destination(out, &plan) {
         if !args.force {
             eprintln!(
@@ -459,6 +463,10 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         return EXIT_BAD_INPUT;
     }
     let scenario = single_run_scenario(path, document);
+    if let Err(reason) = aesim::output::check_ownership(out) {
+        eprintln!("error: {reason}");
+        return EXIT_BAD_INPUT;
+    }
     if !args.force
         && let Err(reason) = aesim::output::check_destination(out, &scenario)
     {
