@@ -253,10 +253,11 @@ fn check(path: PathBuf, set: &[String]) -> u8 {
             sweep.replications,
             sweep.runs()
         ),
-        None => println!(
-            "; about {} of memory)",
-            format_bytes(resources::estimate(s, default_jobs()).total_bytes)
-        ),
+        None => {
+            let memory = resources::estimate(s, default_jobs());
+            println!("; about {} of memory)", format_bytes(memory.total_bytes));
+            println!("  memory by part: {}", memory.explain());
+        }
     }
     EXIT_OK
 }
@@ -438,17 +439,13 @@ fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64
     }
     Err(format!(
         "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
-         (replicas {}, trees {}, tree cache {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
-         = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
+         (by part: {})\n  \
+         = hint: shrink the largest part (fewer keys written, leaves, cells, strategies or samples), \
+         fewer --jobs, or a higher --memory-limit",
         path.display(),
         format_bytes(memory.total_bytes),
         format_bytes(limit),
-        format_bytes(memory.replica_bytes),
-        format_bytes(memory.tree_bytes),
-        format_bytes(memory.cache_bytes),
-        format_bytes(memory.queue_bytes),
-        memory.worlds_at_once,
-        format_bytes(memory.sample_bytes),
+        memory.explain(),
     ))
 }
 
