@@ -405,7 +405,14 @@ impl Comparison {
 
     /// The comparison as JSON (inputs, and every row with its values and differences).
     pub fn json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+        let mut document = serde_json::Map::new();
+        document.insert("schema_version".into(), crate::JSON_SCHEMA_VERSION.into());
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(fields)) => document.extend(fields),
+            Ok(_) => {}
+            Err(e) => return format!("{{\"error\": \"{e}\"}}\n"),
+        }
+        serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
     }
 
     /// The comparison chart: for each charted metric, one bar per input for every

@@ -13,7 +13,7 @@ use crate::strategy::{StrategyConfig, StrategyKind};
 /// inside its bucket, the bucket's growth slack (up to the slot's size again), and the
 /// key's place in first-write order (8); the bucket index (at most 2^20 headers, 56 MiB)
 /// is counted apart. An upper bound: the full-scale scenario measures about 60
-/// bytes per key in all with two replicas (README's Performance).
+/// bytes per key in all with two replicas (docs/reference.md's Performance).
 const KEY_INDEX_BYTES: u64 = 48;
 /// Bytes per queued event: the event itself, its heap entry and its sequence number.
 const EVENT_BYTES: u64 = 96;

@@ -101,7 +101,8 @@ fn accepted_runs_stay_within_their_memory_estimate() {
             "--invariants",
             "end",
         ]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        // The status line with the peak memory is on stderr.
+        let stdout = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             out.status.code(),
             Some(0),

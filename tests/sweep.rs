@@ -46,9 +46,14 @@ fn scenario_in(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// What a successful command printed: its data (stdout), then its status lines (stderr).
 fn ok(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Every file under `dir` (relative path and bytes), temporary files (names starting
@@ -68,9 +73,11 @@ fn jobs_1_and_jobs_2_give_identical_bytes() {
     let scenario = scenario_in(&dir);
     let (one, two) = (dir.join("one"), dir.join("two"));
     let output = aesim(&["run", &scenario, "--jobs", "1", "--out", one.to_str().unwrap()]);
-    assert!(
-        output.stderr.is_empty(),
-        "no progress bar when stderr is not a terminal"
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "no progress bar when stderr is not a terminal, only the status line: {stderr}"
     );
     let stdout = ok(&output);
     assert!(

@@ -50,9 +50,14 @@ fn aesim(args: &[&str]) -> Output {
     aesim_env(args, &[])
 }
 
+/// What a successful command printed: its data (stdout), then its status lines (stderr).
 fn ok(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn path(p: &Path) -> &str {

@@ -430,7 +430,7 @@ pub struct DeletesFile {
     pub compaction_interval: Option<DurationText>,
 }
 
-mod defaults {
+pub(super) mod defaults {
     use super::*;
 
     pub fn nodes() -> u64 {

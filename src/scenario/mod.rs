@@ -6,6 +6,7 @@ mod diagnostic;
 mod file;
 mod overrides;
 pub mod presets;
+pub mod reference;
 mod riak_aae;
 mod ring;
 mod sweep;

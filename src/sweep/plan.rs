@@ -6,7 +6,7 @@
 //! are generated, never hand-written: a Slurm submission script (a job array of
 //! `aesim run --shard auto`, one folder per shard, and a merge job that depends on the
 //! whole array) and a Kubernetes manifest (the scenario as a ConfigMap, an Indexed Job,
-//! and a suspended merge Job). Both run exactly the commands the README documents and
+//! and a suspended merge Job). Both run exactly the commands docs/cli.md documents and
 //! `scripts/slurm-local-test` submits. This module writes text only; it runs nothing.
 
 use super::Plan;
@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Events per second one CPU simulates, for the time estimates: the order of what the
-/// README's Performance section measures (1 to 1.7 M events/s), rounded down.
+/// docs/reference.md's Performance section measures (1 to 1.7 M events/s), rounded down.
 pub const EVENTS_PER_CPU_SECOND: f64 = 1.0e6;
 /// A shard is suggested to take at most this long (seconds of estimated wall time).
 const SHARD_WALL_TARGET_S: f64 = 3600.0;
