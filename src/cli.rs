@@ -378,10 +378,11 @@ fn check(path: PathBuf, set: &[String], quiet: bool) -> u8 {
             sweep.replications,
             sweep.runs()
         ),
-        None => println!(
-            "; about {} of memory)",
-            format_bytes(resources::estimate(s, default_jobs()).total_bytes)
-        ),
+        None => {
+            let memory = resources::estimate(s, default_jobs());
+            println!("; about {} of memory)", format_bytes(memory.total_bytes));
+            println!("  memory by part: {}", memory.explain());
+        }
     }
     EXIT_OK
 }
@@ -497,6 +498,10 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return EXIT_BAD_INPUT;
         }
     };
+    if let Err(reason) = aesim::sweep::check_ownership(out, &plan) {
+        eprintln!("error: {reason}");
+        return EXIT_BAD_INPUT;
+    }
     if let Err(reason) = aesim::sweep::check_destination(out, &plan) {
         if !args.force {
             eprintln!(
@@ -567,17 +572,13 @@ fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64
     }
     Err(format!(
         "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
-         (replicas {}, trees {}, tree cache {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
-         = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
+         (by part: {})\n  \
+         = hint: shrink the largest part (fewer keys written, leaves, cells, strategies or samples), \
+         fewer --jobs, or a higher --memory-limit",
         path.display(),
         format_bytes(memory.total_bytes),
         format_bytes(limit),
-        format_bytes(memory.replica_bytes),
-        format_bytes(memory.tree_bytes),
-        format_bytes(memory.cache_bytes),
-        format_bytes(memory.queue_bytes),
-        memory.worlds_at_once,
-        format_bytes(memory.sample_bytes),
+        memory.explain(),
     ))
 }
 
@@ -592,6 +593,10 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         return EXIT_BAD_INPUT;
     }
     let scenario = single_run_scenario(path, document);
+    if let Err(reason) = aesim::output::check_ownership(out) {
+        eprintln!("error: {reason}");
+        return EXIT_BAD_INPUT;
+    }
     if !args.force
         && let Err(reason) = aesim::output::check_destination(out, &scenario)
     {

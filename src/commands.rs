@@ -40,7 +40,8 @@ pub fn compare(dirs: &[PathBuf], force: bool, format: Format, out: Option<&Path>
             }
             Err(e) => {
                 eprintln!("error: cannot write the comparison: {e}");
-                return EXIT_RUN_FAILED;
+                // A refused folder is bad input (exit 2), like a run's; a failed write is 1.
+                return if e.bad_input { EXIT_BAD_INPUT } else { EXIT_RUN_FAILED };
             }
         }
     }

@@ -95,8 +95,8 @@ fn jobs_1_and_jobs_2_give_identical_bytes() {
     let files = tree(&one);
     assert_eq!(files, tree(&two));
     // 12 run files, the echo and record, raw and summary, 8 charts per axis, the
-    // report in Markdown and HTML.
-    assert_eq!(files.len(), 12 + 2 + 2 + 16 + 2, "{:?}", names(&files));
+    // report in Markdown and HTML, the manifest.
+    assert_eq!(files.len(), 12 + 2 + 2 + 16 + 2 + 1, "{:?}", names(&files));
     let raw = String::from_utf8(files.iter().find(|f| f.0 == "raw.csv").unwrap().1.clone()).unwrap();
     assert_eq!(raw.lines().count(), 1 + 12 * 2, "one row per run and strategy");
     assert!(raw.starts_with("point,strategy.interval,network.loss,replication,seed,run_hash,strategy,writes,"));
