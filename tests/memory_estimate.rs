@@ -170,7 +170,8 @@ fn estimate_and_peak(name: &str, text: &str) -> (u64, u64) {
         "--invariants",
         "end",
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The status line with the peak memory is on stderr.
+    let stdout = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(0),
