@@ -137,6 +137,12 @@ impl MerkleTree {
     pub fn depth(&self) -> u32 {
         self.leaves.trailing_zeros()
     }
+
+    /// The hash of node `index` (from 0, left to right) of level `depth` (0: the root).
+    pub fn node_hash(&self, depth: u32, index: u64) -> Hash {
+        assert!(depth <= self.depth() && index < 1 << depth, "node outside the tree");
+        self.nodes[(1usize << depth) + index as usize]
+    }
 }
 
 /// Scratch space for hashing trees: reused between builds and updates, it saves

@@ -77,6 +77,13 @@ pub trait Reconciler {
             .collect()
     }
 
+    /// Whether a session's pairs start streaming only once every pair's round trips are
+    /// over (Cassandra: the coordinator creates the sync tasks when it holds every
+    /// replica's tree, `RepairJob`), rather than each pair as soon as its own are.
+    fn syncs_after_every_exchange(&self) -> bool {
+        false
+    }
+
     /// Virtual time a scheduled build of `summary` over `range` holds a core: by default
     /// a scan of the range's keys (the Merkle walk); sketches add their encoding.
     fn build_cost_ns(&self, summary: &Summary, range: KeyRange, scan_cost_ns_per_key: u64) -> u64 {

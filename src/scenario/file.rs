@@ -176,33 +176,39 @@ pub enum KeysFile {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StrategyFile {
-    Monolithic {
-        name: Option<String>,
-        leaves: u32,
-        interval: DurationText,
-        #[serde(default)]
-        tree: TreeFile,
-        #[serde(default)]
-        order: OrderFile,
-        #[serde(default)]
-        pairs: PairsFile,
-        session_overhead: Option<DurationText>,
-        #[serde(default)]
-        reconciler: ReconcilerFile,
-        iblt_cells: Option<u32>,
-        pinsketch_capacity: Option<u32>,
-        max_tree_depth: Option<u32>,
-        repair_session_space_mib: Option<u64>,
-        session_ranges: Option<u32>,
-        anticompaction_cost_per_key: Option<DurationText>,
-        row_buffer_bytes: Option<u64>,
-        /// The preset the table was merged with (`scenario::presets`). Accepted so the
-        /// merged table deserializes; the report reads it from the scenario echo.
-        #[allow(dead_code)]
-        preset: Option<String>,
-    },
+    Monolithic(MonolithicFile),
     Segmented(SegmentedFile),
     RiakAae(RiakAaeFile),
+}
+
+/// A `kind = "monolithic"` strategy as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonolithicFile {
+    pub name: Option<String>,
+    pub leaves: u32,
+    pub interval: DurationText,
+    #[serde(default)]
+    pub tree: TreeFile,
+    #[serde(default)]
+    pub order: OrderFile,
+    #[serde(default)]
+    pub pairs: PairsFile,
+    pub session_overhead: Option<DurationText>,
+    #[serde(default)]
+    pub reconciler: ReconcilerFile,
+    pub iblt_cells: Option<u32>,
+    pub pinsketch_capacity: Option<u32>,
+    pub cassandra_version: Option<CassandraVersionFile>,
+    pub max_tree_depth: Option<u32>,
+    pub repair_session_space_mib: Option<u64>,
+    pub session_ranges: Option<u32>,
+    pub anticompaction_cost_per_key: Option<DurationText>,
+    pub row_buffer_bytes: Option<u64>,
+    /// The preset the table was merged with (`scenario::presets`). Accepted so the
+    /// merged table deserializes; the report reads it from the scenario echo.
+    #[allow(dead_code)]
+    pub preset: Option<String>,
 }
 
 /// A `kind = "riak_aae"` strategy as written: Riak's active anti-entropy, classic
@@ -268,6 +274,12 @@ pub struct SegmentedFile {
     pub intensity: Option<f64>,
     /// Reaper: how a session's replicas build their trees.
     pub parallelism: Option<ParallelismFile>,
+    /// How a ring's ranges are cut into segments: "proportional" (default) or "reaper".
+    pub segment_split: Option<SegmentSplitFile>,
+    /// Reaper: the repair runner's wake-up period; one segment starts per wake-up.
+    pub scheduling_interval: Option<DurationText>,
+    /// Reaper: how long a segment a fault postponed keeps its worker.
+    pub postpone_sleep: Option<DurationText>,
     #[serde(default)]
     pub pairs: PairsFile,
     pub session_overhead: Option<DurationText>,
@@ -275,6 +287,7 @@ pub struct SegmentedFile {
     pub reconciler: ReconcilerFile,
     pub iblt_cells: Option<u32>,
     pub pinsketch_capacity: Option<u32>,
+    pub cassandra_version: Option<CassandraVersionFile>,
     pub max_tree_depth: Option<u32>,
     pub repair_session_space_mib: Option<u64>,
     pub session_ranges: Option<u32>,
@@ -291,11 +304,34 @@ pub struct SegmentedFile {
 pub struct ReconcilerKnobs {
     pub iblt_cells: Option<u32>,
     pub pinsketch_capacity: Option<u32>,
+    pub cassandra_version: Option<CassandraVersionFile>,
     pub max_tree_depth: Option<u32>,
     pub repair_session_space_mib: Option<u64>,
     pub session_ranges: Option<u32>,
     pub anticompaction_cost_per_key: Option<DurationText>,
     pub row_buffer_bytes: Option<u64>,
+}
+
+/// Which Cassandra's rule sizes a `cassandra_tree` or `cassandra_incremental` tree.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum CassandraVersionFile {
+    /// 3.11: the depth cap less log2 of the range's share of the session (CASSANDRA-11390).
+    #[serde(rename = "3.11")]
+    V3_11,
+    /// 4.0 and later: the cap and the memory budget (CASSANDRA-14096).
+    #[default]
+    #[serde(rename = "4.0")]
+    V4_0,
+}
+
+/// How a segmented strategy cuts a ring's ranges into segments.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentSplitFile {
+    /// `max(1, round(segments x share))` per range.
+    Proportional,
+    /// Reaper's `SegmentGenerator`: `ceil(segments x share)` per range.
+    Reaper,
 }
 
 /// Reaper's repair parallelism.
@@ -430,7 +466,7 @@ pub struct DeletesFile {
     pub compaction_interval: Option<DurationText>,
 }
 
-mod defaults {
+pub(super) mod defaults {
     use super::*;
 
     pub fn nodes() -> u64 {

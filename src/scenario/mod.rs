@@ -7,6 +7,7 @@ mod diagnostic;
 mod file;
 mod overrides;
 pub mod presets;
+pub mod reference;
 mod riak_aae;
 mod ring;
 mod sweep;
@@ -26,13 +27,14 @@ use crate::model::workload::{KeyDistribution, WorkloadConfig};
 use crate::protocol::TreeMaintenance;
 use crate::sim::SimTime;
 use crate::strategy::{
-    Misalignment, Policy, RangeOrder, ReaperKnobs, RepairParallelism, SegmentedConfig, StrategyConfig, StrategyKind,
+    Misalignment, Policy, RangeOrder, ReaperKnobs, RepairParallelism, SegmentSplit, SegmentedConfig, StrategyConfig,
+    StrategyKind,
 };
 use diagnostic::Locator;
 use file::{
     ClusterFile, ConsistencyFile, DeletesFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile,
     MisalignmentFile, NetworkFile, OrderFile, ParallelismFile, PolicyFile, ReadsFile, ReconcilerKnobs, ScenarioFile,
-    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    SegmentSplitFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -242,22 +244,85 @@ pub(super) fn deserialize_with_presets(
     source: &str,
     locator: &Locator,
 ) -> Result<(ScenarioFile, Vec<presets::PresetUse>), Vec<Diagnostic>> {
-    let plain = || {
+    let plain = |table: Option<&toml::Table>| {
         toml::from_str::<ScenarioFile>(source)
             .map(|raw| (raw, Vec::new()))
-            .map_err(|e| vec![deserialize_diagnostic(locator, &e)])
+            .map_err(|e| {
+                // An error anywhere in the `[[strategy]]` array is spanned by the TOML
+                // parser at the array's first header: look for it table by table.
+                let in_strategies = locator.path_at(e.span().map_or(0, |s| s.start)).starts_with("strategy");
+                let narrowed = table
+                    .filter(|_| in_strategies)
+                    .and_then(|t| strategy_diagnostic(locator, t));
+                vec![narrowed.unwrap_or_else(|| deserialize_diagnostic(locator, &e))]
+            })
     };
     let Ok(mut table) = source.parse::<toml::Table>() else {
-        return plain();
+        return plain(None);
     };
     let uses = presets::merge(&mut table, locator)?;
     if uses.is_empty() {
-        return plain();
+        return plain(Some(&table));
     }
     match table.clone().try_into::<ScenarioFile>() {
         Ok(raw) => Ok((raw, uses)),
-        Err(_) => Err(vec![merged_diagnostic(locator, &table)]),
+        Err(_) => Err(vec![
+            strategy_diagnostic(locator, &table).unwrap_or_else(|| merged_diagnostic(locator, &table)),
+        ]),
     }
+}
+
+/// The first `[[strategy]]` table of `document` that does not deserialize on its own,
+/// located at its offending key in the source (or at its header when a preset supplied
+/// the key): each table is written out alone and read back, so the TOML parser's span
+/// falls inside that one table.
+fn strategy_diagnostic(locator: &Locator, document: &toml::Table) -> Option<Diagnostic> {
+    let Some(toml::Value::Array(entries)) = document.get("strategy") else {
+        return None;
+    };
+    entries.iter().enumerate().find_map(|(index, entry)| {
+        let whole = entry.clone().try_into::<file::StrategyFile>().err()?;
+        let at_table = |message: String, field: &str| {
+            let hint = deserialize_hint(&message);
+            locator.at_path(&format!("strategy[{index}]{field}"), message, hint)
+        };
+        let toml::Value::Table(entry) = entry else {
+            return Some(at_table(
+                format!("`strategy[{index}]` must be a table, got {entry}"),
+                "",
+            ));
+        };
+        // The kind's own struct, without the tag: serde's tagged enum buffers a table
+        // and loses its spans, a plain struct keeps them.
+        let mut fields = entry.clone();
+        let kind = fields.remove("kind");
+        let text = toml::to_string(&fields).ok()?;
+        let error = match kind.as_ref().and_then(toml::Value::as_str) {
+            Some("monolithic") => toml::from_str::<file::MonolithicFile>(&text).err(),
+            Some("segmented") => toml::from_str::<file::SegmentedFile>(&text).err(),
+            Some("riak_aae") => toml::from_str::<file::RiakAaeFile>(&text).err(),
+            _ => None,
+        };
+        let Some(error) = error else {
+            let field = if kind.is_some() { ".kind" } else { "" };
+            return Some(at_table(overrides::friendly(whole.message()), field));
+        };
+        // A missing field has no text of its own: the table's header stands for it.
+        let field = match error.message().starts_with("missing field") {
+            true => String::new(),
+            false => Locator::new(&text).path_at(error.span().map_or(0, |s| s.start)),
+        };
+        let path = match field.is_empty() {
+            true => format!("strategy[{index}]"),
+            false => format!("strategy[{index}].{field}"),
+        };
+        let message = overrides::friendly(error.message());
+        let hint = deserialize_hint(&message);
+        Some(match message.starts_with("unknown field") {
+            true => locator.at_key(&path, message, hint),
+            false => locator.at_path(&path, message, hint),
+        })
+    })
 }
 
 /// The deserialization error of `table`, located at the same field of the source.
@@ -609,7 +674,7 @@ impl Checker<'_> {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let repair;
             let (name, kind) = match entry {
-                StrategyFile::Monolithic {
+                StrategyFile::Monolithic(file::MonolithicFile {
                     name,
                     leaves,
                     interval,
@@ -620,16 +685,18 @@ impl Checker<'_> {
                     reconciler,
                     iblt_cells,
                     pinsketch_capacity,
+                    cassandra_version,
                     max_tree_depth,
                     repair_session_space_mib,
                     session_ranges,
                     anticompaction_cost_per_key,
                     row_buffer_bytes,
                     preset: _,
-                } => {
+                }) => {
                     let knobs = ReconcilerKnobs {
                         iblt_cells,
                         pinsketch_capacity,
+                        cassandra_version,
                         max_tree_depth,
                         repair_session_space_mib,
                         session_ranges,
@@ -667,6 +734,7 @@ impl Checker<'_> {
                     let knobs = ReconcilerKnobs {
                         iblt_cells: raw.iblt_cells,
                         pinsketch_capacity: raw.pinsketch_capacity,
+                        cassandra_version: raw.cassandra_version,
                         max_tree_depth: raw.max_tree_depth,
                         repair_session_space_mib: raw.repair_session_space_mib,
                         session_ranges: raw.session_ranges,
@@ -1056,8 +1124,21 @@ impl Checker<'_> {
             intensity,
             "after a segment of duration d a worker pauses d x (1 - intensity) / intensity: 0.5 sleeps half the time",
         );
+        if let Some(interval) = raw.scheduling_interval {
+            self.positive(
+                interval.0,
+                &at("scheduling_interval"),
+                "Reaper's repairManagerSchedulingIntervalSeconds is 10: scheduling_interval = \"10s\"",
+            );
+        }
         ReaperKnobs {
             segment_timeout_ns: raw.segment_timeout.map(|d| d.0.max(1)),
+            split: match raw.segment_split {
+                Some(SegmentSplitFile::Reaper) => SegmentSplit::Reaper,
+                _ => SegmentSplit::Proportional,
+            },
+            scheduling_interval_ns: raw.scheduling_interval.map(|d| d.0.max(1)),
+            postpone_sleep_ns: raw.postpone_sleep.map_or(0, |d| d.0),
             intensity: if intensity_ok { intensity } else { 1.0 },
             // One data centre: datacenter-aware repair (all replicas of one DC at a
             // time) is parallel repair.

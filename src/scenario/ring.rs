@@ -2,10 +2,15 @@
 //! protocol fields (`pairs`, `session_overhead`).
 
 use super::Checker;
-use super::file::{ClusterFile, CoordinatorFile, PairsFile, RacksFile, ReconcilerFile, ReconcilerKnobs, TokensFile};
+use super::file::{
+    CassandraVersionFile, ClusterFile, CoordinatorFile, PairsFile, RacksFile, ReconcilerFile, ReconcilerKnobs,
+    TokensFile,
+};
 use crate::model::ring::{CoordinatorChoice, RingConfig, TokenAllocation};
 use crate::protocol::PairSelection;
-use crate::protocol::cassandra::{DEFAULT_MAX_TREE_DEPTH, DEFAULT_SESSION_SPACE_BYTES, MAX_TREE_DEPTH, TreeSizing};
+use crate::protocol::cassandra::{
+    CASSANDRA_3_11_MAX_TREE_DEPTH, DEFAULT_MAX_TREE_DEPTH, DEFAULT_SESSION_SPACE_BYTES, MAX_TREE_DEPTH, TreeSizing,
+};
 use crate::protocol::reconciler::ReconcilerChoice;
 use crate::protocol::row_level::DEFAULT_ROW_BUFFER_BYTES;
 use crate::strategy::RepairSettings;
@@ -174,13 +179,14 @@ impl Checker<'_> {
         }
         use ReconcilerFile as R;
         let cassandra: &[ReconcilerFile] = &[R::CassandraTree, R::CassandraIncremental];
-        let owned: [(&str, bool, &[ReconcilerFile]); 7] = [
+        let owned: [(&str, bool, &[ReconcilerFile]); 8] = [
             ("iblt_cells", knobs.iblt_cells.is_some(), &[R::Iblt]),
             (
                 "pinsketch_capacity",
                 knobs.pinsketch_capacity.is_some(),
                 &[R::Pinsketch],
             ),
+            ("cassandra_version", knobs.cassandra_version.is_some(), cassandra),
             ("max_tree_depth", knobs.max_tree_depth.is_some(), cassandra),
             (
                 "repair_session_space_mib",
@@ -257,17 +263,43 @@ impl Checker<'_> {
         }
     }
 
-    /// How a Cassandra tree is sized: the depth cap, and the session space shared by
-    /// the replicas' trees (`replication_factor`, or every node) and `session_ranges`.
+    /// How a Cassandra tree is sized: the version's rule, the depth cap, and (4.0) the
+    /// session space shared by the replicas' trees (`replication_factor`, or every
+    /// node) and `session_ranges`.
     fn tree_sizing(&mut self, knobs: &ReconcilerKnobs, c: &ClusterFile, at: &dyn Fn(&str) -> String) -> TreeSizing {
-        let max_depth = knobs.max_tree_depth.unwrap_or(DEFAULT_MAX_TREE_DEPTH);
+        let version = knobs.cassandra_version.unwrap_or_default();
+        let default_depth = match version {
+            CassandraVersionFile::V3_11 => CASSANDRA_3_11_MAX_TREE_DEPTH,
+            CassandraVersionFile::V4_0 => DEFAULT_MAX_TREE_DEPTH,
+        };
+        let max_depth = knobs.max_tree_depth.unwrap_or(default_depth);
         self.require(
             (1..=MAX_TREE_DEPTH).contains(&max_depth),
             &at("max_tree_depth"),
             "between 1 and 24",
             max_depth,
-            "Cassandra caps trees at depth 20 (2^20 leaves); before CASSANDRA-5263 depth was 15",
+            "Cassandra caps trees at depth 20 (18 in 3.11); before CASSANDRA-5263 depth was 15",
         );
+        let ranges = knobs.session_ranges.unwrap_or(1);
+        self.require(
+            ranges >= 1,
+            &at("session_ranges"),
+            "at least 1",
+            ranges,
+            "token ranges repaired in one session, sharing its space (e.g. 256 with 256 vnodes on 3 nodes)",
+        );
+        let max_depth = max_depth.clamp(1, MAX_TREE_DEPTH);
+        let ranges = u64::from(ranges.max(1));
+        if version == CassandraVersionFile::V3_11 {
+            if knobs.repair_session_space_mib.is_some() {
+                self.error(
+                    &at("repair_session_space_mib"),
+                    "Cassandra 3.11 has no `repair_session_space`: its trees are bounded by depth alone".into(),
+                    "remove `repair_session_space_mib`, or set `cassandra_version = \"4.0\"`",
+                );
+            }
+            return TreeSizing::cassandra_3_11(max_depth, ranges);
+        }
         let space_mib = knobs
             .repair_session_space_mib
             .unwrap_or(DEFAULT_SESSION_SPACE_BYTES >> 20);
@@ -278,20 +310,12 @@ impl Checker<'_> {
             space_mib,
             "Cassandra's default is 1/16 of the heap: 512 for an 8 GiB heap; it refuses less than 1",
         );
-        let ranges = knobs.session_ranges.unwrap_or(1);
-        self.require(
-            ranges >= 1,
-            &at("session_ranges"),
-            "at least 1",
-            ranges,
-            "token ranges repaired in one session, sharing its space (e.g. 256 with 256 vnodes on 3 nodes)",
-        );
         let replicas = c.replication_factor.unwrap_or(c.nodes).max(1);
         TreeSizing::new(
-            max_depth.clamp(1, MAX_TREE_DEPTH),
+            max_depth,
             space_mib.clamp(1, MAX_SESSION_SPACE_MIB) << 20,
             replicas,
-            u64::from(ranges.max(1)),
+            ranges,
         )
     }
 }

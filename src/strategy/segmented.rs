@@ -12,11 +12,15 @@
 //! starts only while every one of its replicas is in fewer sessions than the limit
 //! (Reaper's rule); busy segments are passed over for ones whose replicas are free.
 //!
-//! Reaper's knobs (`ReaperKnobs`): a segment still running `segment_timeout` after it
-//! started is aborted and postponed like one a fault stopped; with `intensity` i < 1 a
-//! worker pauses d x (1 - i) / i after a segment that took d; `parallelism =
-//! "sequential"` makes a session's replicas build one after another (the world does
-//! that part).
+//! Reaper's knobs (`ReaperKnobs`): a segment still running `segment_timeout` x its
+//! attempt number after it started is aborted and postponed like one a fault stopped
+//! (`SegmentRunner.processTriggeredSegment`); with `intensity` i < 1 a worker pauses
+//! d x (1 - i) / i after a segment that took d (`SegmentRunner.intensityBasedDelayMillis`);
+//! `parallelism = "sequential"` makes a session's replicas build one after another (the
+//! world does that part); `segment_split = "reaper"` cuts ranges as Reaper's
+//! `SegmentGenerator` does; with `scheduling_interval` segments start only when the
+//! repair runner wakes, one per wake-up (`RepairRunner.startNextSegment`); a segment a
+//! fault postponed holds its worker `postpone_sleep` longer.
 //!
 //! Policies may only use what real nodes know: how many writes each segment received
 //! since its last comparison, as counted by the replicas themselves (each node counts
@@ -25,7 +29,9 @@
 //! request), the measured duration of past comparisons, and the clock. They never see
 //! which keys actually differ.
 
-use super::{Ctx, Misalignment, Policy, RepairUnit, SegmentedConfig, SessionReport, SessionSpec, Strategy};
+use super::{
+    Ctx, Misalignment, Policy, RepairUnit, SegmentSplit, SegmentedConfig, SessionReport, SessionSpec, Strategy, reaper,
+};
 use crate::model::{Key, KeyRange, NodeId};
 use crate::protocol::{PairSelection, Participant};
 use crate::sim::SimTime;
@@ -38,8 +44,16 @@ const WAKE: u64 = 0;
 const RESUME: u64 = 1;
 /// Timer tokens from here on: segment `token - TIMEOUT` may have run past its timeout.
 const TIMEOUT: u64 = 2;
+/// Timer token: Reaper's repair runner wakes on its scheduling interval.
+const SCHEDULE: u64 = u64::MAX;
 
 pub struct Segmented {
+    /// Reaper: each segment's failed attempts (postponements) since it last finished.
+    fails: Vec<u64>,
+    /// Reaper's scheduling interval: when the runner last started a segment, and the
+    /// wake-up it has set.
+    scheduled_start: Option<SimTime>,
+    schedule_wake: Option<SimTime>,
     config: SegmentedConfig,
     pairs: PairSelection,
     units: Vec<RepairUnit>,
@@ -129,14 +143,18 @@ impl PassTracker {
 }
 
 /// Cuts each unit into segments: all `segments` in the unit when there is one; on a
-/// ring, `max(1, round(segments x the unit's share of the key space))` per unit.
-fn cut_segments(units: &[RepairUnit], segments: u64) -> Vec<(KeyRange, usize)> {
+/// ring, `max(1, round(segments x the unit's share of the key space))` per unit, or
+/// Reaper's `ceil` ([`SegmentSplit::Reaper`]).
+fn cut_segments(units: &[RepairUnit], segments: u64, split: SegmentSplit) -> Vec<(KeyRange, usize)> {
     let key_count: u64 = units.iter().map(|u| u.keys.len()).sum();
     let mut cut = Vec::new();
     for (u, unit) in units.iter().enumerate() {
         let share = u128::from(segments) * u128::from(unit.keys.len());
         let count = if units.len() == 1 {
             segments
+        } else if split == SegmentSplit::Reaper {
+            // A wrapping token range is two units here, each rounded up on its own.
+            reaper::segment_count(unit.keys.len(), key_count, segments).max(1)
         } else {
             ((share + u128::from(key_count) / 2) / u128::from(key_count)).max(1) as u64
         };
@@ -148,7 +166,7 @@ fn cut_segments(units: &[RepairUnit], segments: u64) -> Vec<(KeyRange, usize)> {
 
 impl Segmented {
     pub fn new(units: Vec<RepairUnit>, nodes: usize, mut config: SegmentedConfig, pairs: PairSelection) -> Segmented {
-        let cut = cut_segments(&units, config.segments);
+        let cut = cut_segments(&units, config.segments, config.reaper.split);
         // A segment timeout also needs them: a timed-out segment is passed over and
         // comes back later in its pass.
         let reaper_rules =
@@ -160,6 +178,9 @@ impl Segmented {
             passes.open(SimTime::ZERO, config.segments);
         }
         Segmented {
+            fails: vec![0; segments],
+            scheduled_start: None,
+            schedule_wake: None,
             segment_starts: cut.iter().map(|(keys, _)| keys.start).collect(),
             segments: cut,
             units,
@@ -265,13 +286,47 @@ impl Segmented {
             }
             self.cut = ctx.isolated_groups();
         }
-        while self.busy_workers < self.config.workers {
+        while self.busy_workers < self.config.workers && self.runner_awake(ctx) {
             let Some(segment) = self.pick(ctx.now()) else { break };
             self.visit(ctx, segment);
+            if self.config.reaper.scheduling_interval_ns.is_some() {
+                self.scheduled_start = Some(ctx.now());
+            }
         }
         if self.busy_workers < self.config.workers {
             self.sleep_until_due(ctx);
+            self.wake_runner(ctx);
         }
+    }
+
+    /// Whether Reaper's repair runner may start a segment now: always without a
+    /// scheduling interval; with one, only at its wake-ups (multiples of the interval)
+    /// and once per wake-up.
+    fn runner_awake(&self, ctx: &Ctx) -> bool {
+        let Some(interval) = self.config.reaper.scheduling_interval_ns else {
+            return true;
+        };
+        let now = ctx.now();
+        now.nanos().is_multiple_of(interval) && self.scheduled_start != Some(now)
+    }
+
+    /// Sets the runner's next wake-up (the next multiple of the interval) if a worker
+    /// is free and none is set.
+    fn wake_runner(&mut self, ctx: &mut Ctx) {
+        let Some(interval) = self.config.reaper.scheduling_interval_ns else {
+            return;
+        };
+        let now = ctx.now().nanos();
+        let next = SimTime::from_nanos((now / interval + 1).saturating_mul(interval));
+        if self.schedule_wake.is_none_or(|at| at > next) {
+            self.schedule_wake = Some(next);
+            ctx.set_timer(next, SCHEDULE);
+        }
+    }
+
+    /// The current attempt's timeout of `segment`: Reaper's timeout times the attempt.
+    fn attempt_timeout_ns(&self, segment: usize, timeout_ns: u64) -> u64 {
+        timeout_ns.saturating_mul(self.fails[segment] + 1)
     }
 
     fn visit(&mut self, ctx: &mut Ctx, segment: u64) {
@@ -297,7 +352,7 @@ impl Segmented {
         }
         ctx.start_session(self.session(segment));
         if let Some(timeout_ns) = self.config.reaper.segment_timeout_ns {
-            ctx.set_timer(now.after(timeout_ns), TIMEOUT + segment);
+            ctx.set_timer(now.after(self.attempt_timeout_ns(s, timeout_ns)), TIMEOUT + segment);
         }
     }
 
@@ -484,6 +539,8 @@ impl Segmented {
     /// and writes (as urgent as it was), and its worker moves on.
     fn postpone(&mut self, segment: u64) {
         let s = segment as usize;
+        // Reaper's `SegmentRunner.postpone`: `withFailCount(segment.getFailCount() + 1)`.
+        self.fails[s] += 1;
         let unit = self.segments[s].1;
         for &node in &self.units[unit].replicas {
             self.node_busy[node] -= 1;
@@ -519,6 +576,11 @@ impl Strategy for Segmented {
         match token {
             // The worker taken by an intensity pause is free again.
             RESUME => self.busy_workers -= 1,
+            SCHEDULE => {
+                if self.schedule_wake == Some(ctx.now()) {
+                    self.schedule_wake = None;
+                }
+            }
             WAKE => {
                 if self.wake_at.is_some_and(|at| at <= ctx.now()) {
                     self.wake_at = None;
@@ -530,7 +592,8 @@ impl Strategy for Segmented {
                 let segment = token - TIMEOUT;
                 let s = segment as usize;
                 let timeout_ns = self.config.reaper.segment_timeout_ns.expect("set only with a timeout");
-                if !(self.in_flight[s] && self.last_visit[s].after(timeout_ns) == ctx.now()) {
+                let attempt_ns = self.attempt_timeout_ns(s, timeout_ns);
+                if !(self.in_flight[s] && self.last_visit[s].after(attempt_ns) == ctx.now()) {
                     return;
                 }
                 ctx.abort_session(segment);
@@ -547,6 +610,7 @@ impl Strategy for Segmented {
             self.node_busy[node] -= 1;
         }
         self.visits_done += 1;
+        self.fails[segment as usize] = 0;
         self.visit_ns_total += report.finished.since(report.started);
         self.in_flight[segment as usize] = false;
         self.idle_by_last_visit
@@ -578,6 +642,12 @@ impl Strategy for Segmented {
             return false;
         }
         self.postpone(spec.tag);
+        let sleep_ns = self.config.reaper.postpone_sleep_ns;
+        if sleep_ns > 0 {
+            // `SegmentRunner.postponeCurrentSegment` sleeps before the thread is free.
+            self.busy_workers += 1;
+            ctx.set_timer(ctx.now().after(sleep_ns), RESUME);
+        }
         self.dispatch(ctx);
         true
     }

@@ -272,6 +272,7 @@ impl World {
             session.reconciled = summaries;
         }
         session.pairs_pending = session.pairs.len();
+        session.exchanges_pending = session.pairs.len();
         if session.pairs.is_empty() {
             // A session without pairs only rebuilds its participants' trees (Riak's
             // scheduled tree rebuild): it is over once they are built.
@@ -283,13 +284,24 @@ impl World {
         }
     }
 
-    /// Starts the pair's next round trip, or its streaming once the rounds are over.
+    /// Starts the pair's next round trip, or its streaming once the rounds are over
+    /// (every pair's streaming once every pair's rounds are, for a reconciler that
+    /// syncs after every exchange: Cassandra's coordinator).
     fn next_round(&mut self, id: SessionId, pair: usize) {
         let exchange = &self.sessions[&id].pairs[pair];
         if exchange.round < exchange.reconciliation.rounds.len() {
             self.send_round(id, pair, true);
-        } else {
+        } else if !self.reconciler.syncs_after_every_exchange() {
             self.start_streams(id, pair);
+        } else {
+            let session = self.sessions.get_mut(&id).expect("live session");
+            session.exchanges_pending -= 1;
+            if session.exchanges_pending == 0 {
+                // Only the last pair's streams can end the session.
+                for pair in 0..session.pairs.len() {
+                    self.start_streams(id, pair);
+                }
+            }
         }
     }
 

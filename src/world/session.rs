@@ -38,6 +38,10 @@ pub(super) struct Session {
     pub builds_pending: usize,
     pub pairs: Vec<PairExchange>,
     pub pairs_pending: usize,
+    /// Pairs still exchanging: a reconciler that [syncs after every
+    /// exchange](crate::protocol::reconciler::Reconciler::syncs_after_every_exchange)
+    /// starts the session's streams when this reaches 0.
+    pub exchanges_pending: usize,
     /// (receiver, key) records already counted as needed: with three or more replicas
     /// two pairs may stream the same record to the same receiver, and only the first
     /// is needed.
@@ -69,6 +73,7 @@ impl Session {
             builds_pending: participants,
             pairs: Vec::new(),
             pairs_pending: 0,
+            exchanges_pending: 0,
             needed: BTreeSet::new(),
             report,
         }
