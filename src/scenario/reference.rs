@@ -320,6 +320,14 @@ fn cluster_keys() -> Vec<KeyDoc> {
             "",
             "token ring: who coordinates a client write (replica: token-aware clients)",
         ),
+        key(
+            t,
+            "costs",
+            "string (a path)",
+            "none",
+            "",
+            "a cost profile from `aesim calibrate`, relative to the scenario file: fills scan_cost_per_key, record_bytes and hash_cost where this table does not write them (docs/calibration.md)",
+        ),
     ]
 }
 
