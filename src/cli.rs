@@ -2,17 +2,19 @@
 
 use crate::commands::{self, Format};
 use aesim::resources::{self, format_bytes};
-use aesim::run::{comparison_table, run_scenario_with};
+use aesim::run::{comparison_table, run_scenario_observed};
 use aesim::scenario::{Origin, Override, Scenario, ScenarioDocument, canonical_text};
 use aesim::sweep::engine::{AutoShard, EXPLICIT_SOURCE, ShardArg, granted_cpus};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod calibrate;
 mod sweep;
+mod validate;
 
 /// Exit code of a successful command.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -34,16 +36,70 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
                   output folder holding another scenario)"
 )]
 struct Cli {
+    /// Print nothing but errors and the data asked for (every subcommand; no status
+    /// lines, no progress bar).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// When to colour help and error messages: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    #[allow(dead_code)] // read before parsing, by `color_from_args`
+    color: ColorWhen,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--color`: when to colour clap's help and errors (aesim's own output is plain text).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// The flag, then NO_COLOR (any non-empty value turns colour off under `auto`).
+    fn choice(self) -> clap::ColorChoice {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            ColorWhen::Always => clap::ColorChoice::Always,
+            ColorWhen::Never => clap::ColorChoice::Never,
+            ColorWhen::Auto if no_color => clap::ColorChoice::Never,
+            ColorWhen::Auto => clap::ColorChoice::Auto,
+        }
+    }
+}
+
+/// The `--color` given on the command line, looked up before clap parses (so that
+/// clap's own errors and help are coloured accordingly).
+fn color_from_args() -> ColorWhen {
+    let args: Vec<String> = std::env::args().collect();
+    let value = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--color=")
+            .map(str::to_string)
+            .or_else(|| (a == "--color").then(|| args.get(i + 1).cloned().unwrap_or_default()))
+    });
+    match value.as_deref() {
+        Some("always") => ColorWhen::Always,
+        Some("never") => ColorWhen::Never,
+        _ => ColorWhen::Auto,
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario (or, if it has a [sweep], every run of the sweep) and write CSV results,
     /// charts and report.md.
+    #[command(after_help = "Examples:\n  \
+        aesim run scenarios/quickstart.toml                      # results in results/quickstart/\n  \
+        aesim run scenarios/22-gc-grace.toml --set 'strategy[0].workers=4' --out /tmp/gc-4w\n  \
+        aesim run scenarios/quickstart.toml --seed 7 --format json > summary.json\n  \
+        aesim run scenarios/interval-leaves-sweep.toml --jobs 2  # a sweep: every point x seed")]
     Run(RunArgs),
     /// Re-render the charts and report.md of a results folder from its CSV files.
+    #[command(
+        after_help = "Examples:\n  aesim report results/quickstart\n  aesim report results/quickstart --png   # charts/NAME.png too, for slides"
+    )]
     Report {
         /// A results folder written by `aesim run`.
         dir: PathBuf,
@@ -53,6 +109,9 @@ enum Command {
     },
     /// Compare two or more results folders (runs, or sweeps): the same metrics side by
     /// side with their differences.
+    #[command(after_help = "Examples:\n  \
+        aesim compare results/07-hot-first results/07b-hot-first-shifting\n  \
+        aesim compare results/12-ring-16-vnodes results/12b-ring-256-vnodes --out /tmp/vnodes --png")]
     Compare {
         /// Results folders written by `aesim run` (the first is the baseline, A).
         #[arg(required = true, num_args = 2..)]
@@ -79,14 +138,21 @@ enum Command {
     /// Print the man page (roff), e.g. `aesim man > aesim.1`.
     Man,
     /// Validate a scenario file (and every point of its sweep) without running it.
+    #[command(
+        after_help = "Examples:\n  aesim check scenarios/quickstart.toml\n  aesim check mine.toml --set network.loss=0.05"
+    )]
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
         /// Override one parameter, as for `run`.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Take the [cluster] costs the scenario does not write from this cost profile.
+        #[arg(long, value_name = "FILE")]
+        costs: Option<PathBuf>,
     },
     /// Combine the partial results of a sharded sweep into the complete sweep's results.
+    #[command(after_help = "Example:\n  aesim merge part1 part2 part3 --out results/sweep")]
     Merge {
         /// Output folders of `aesim run --shard` (any number, in any order).
         #[arg(required = true)]
@@ -94,9 +160,6 @@ enum Command {
         /// Folder for the merged results.
         #[arg(long)]
         out: PathBuf,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
         /// Write into --out even if it holds other results (they are removed first).
         #[arg(long)]
         force: bool,
@@ -104,6 +167,40 @@ enum Command {
     /// Plan a sweep for a cluster engine (Slurm, Kubernetes), or check its progress.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// The real systems' presets (`[[strategy]] preset = "NAME"`): list them, or show one's
+    /// every knob with its value and source.
+    #[command(subcommand)]
+    Presets(PresetsCommand),
+    /// Print the reference of every scenario key (type, default, unit, meaning) as
+    /// markdown: docs/scenario-reference.md.
+    #[command(hide = true)]
+    Reference,
+    /// Measure the model's cost constants on a real storage engine (fjall or redb) on
+    /// this machine and write them as a cost profile (docs/calibration.md).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run a real anti-entropy exchange between two fjall stores over loopback TCP and
+    /// compare it with the simulator's prediction (docs/calibration.md).
+    Validate(validate::ValidateArgs),
+}
+
+#[derive(Subcommand)]
+enum PresetsCommand {
+    /// Every preset's name and what it models.
+    #[command(after_help = "Example:\n  aesim presets list")]
+    List {
+        /// Print a table or JSON.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One preset's account of itself and every knob: its value and the source it cites.
+    #[command(after_help = "Examples:\n  aesim presets show reaper\n  aesim presets show cassandra-full --format json")]
+    Show {
+        /// The preset's name (`aesim presets list`).
+        name: String,
+        /// Print text or JSON.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,6 +224,10 @@ struct RunArgs {
     /// --set strategy[1].leaves=4096 (`strategy.leaves` sets it in every strategy).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Take the [cluster] costs the scenario does not write from this cost profile
+    /// (written by `aesim calibrate`); the same as --set cluster.costs=FILE.
+    #[arg(long, value_name = "FILE")]
+    costs: Option<PathBuf>,
     /// Output folder [default: results/<scenario name>/].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -139,8 +240,8 @@ struct RunArgs {
     /// AESIM_SHARD_COUNT (a Kubernetes Indexed Job).
     #[arg(long, value_name = "I/N|auto")]
     shard: Option<String>,
-    /// Print nothing but errors (and no progress bar).
-    #[arg(long, short)]
+    /// `--quiet` (a global flag, set from `Cli`).
+    #[arg(skip)]
     quiet: bool,
     /// Write into an output folder even if it holds results of another scenario.
     #[arg(long)]
@@ -179,29 +280,50 @@ fn default_jobs() -> usize {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().color(color_from_args().choice()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let quiet = cli.quiet;
     let code = match cli.command {
-        Command::Check { scenario, set } => check(scenario, &set),
-        Command::Run(args) => run(args),
-        Command::Merge {
-            partials,
-            out,
-            quiet,
-            force,
-        } => merge(&partials, &out, quiet, force),
+        Command::Check {
+            scenario,
+            mut set,
+            costs,
+        } => {
+            set.extend(costs.as_deref().map(costs_override));
+            check(scenario, &set, quiet)
+        }
+        Command::Run(mut args) => {
+            args.quiet = quiet;
+            run(args)
+        }
+        Command::Merge { partials, out, force } => merge(&partials, &out, quiet, force),
         Command::Compare {
             dirs,
             force,
             format,
             out,
             png,
-        } => commands::compare(&dirs, force, format, out.as_deref(), png),
+        } => commands::compare(&dirs, force, format, out.as_deref(), png, quiet),
         Command::Completions { shell } => commands::completions(shell, Cli::command()),
         Command::Man => commands::man(Cli::command()),
-        Command::Report { dir, png } => report(&dir, png),
+        Command::Report { dir, png } => report(&dir, png, quiet),
         Command::Sweep(command) => sweep::run(command),
+        Command::Presets(PresetsCommand::List { format }) => commands::presets_list(format),
+        Command::Presets(PresetsCommand::Show { name, format }) => commands::presets_show(&name, format),
+        Command::Reference => commands::reference(),
+        Command::Calibrate(args) => calibrate::run(args),
+        Command::Validate(args) => validate::run(args),
     };
     ExitCode::from(code)
+}
+
+/// `--costs FILE` as the `--set` it stands for.
+fn costs_override(path: &Path) -> String {
+    let text = toml::Value::String(path.display().to_string()).to_string();
+    format!("cluster.costs={text}")
 }
 
 /// Reads `--set` flags, `--seed` and the scenario, printing every problem. The seed is
@@ -233,11 +355,14 @@ pub(crate) fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<Sce
     })
 }
 
-fn check(path: PathBuf, set: &[String]) -> u8 {
+fn check(path: PathBuf, set: &[String], quiet: bool) -> u8 {
     let document = match load(&path, set, None) {
         Ok(d) => d,
         Err(code) => return code,
     };
+    if quiet {
+        return EXIT_OK;
+    }
     let s = &document.base;
     print!(
         "{}: ok ({} strategies, {} keys, {} nodes",
@@ -253,20 +378,23 @@ fn check(path: PathBuf, set: &[String]) -> u8 {
             sweep.replications,
             sweep.runs()
         ),
-        None => println!(
-            "; about {} of memory)",
-            format_bytes(resources::estimate(s, default_jobs()).total_bytes)
-        ),
+        None => {
+            let memory = resources::estimate(s, default_jobs());
+            println!("; about {} of memory)", format_bytes(memory.total_bytes));
+            println!("  memory by part: {}", memory.explain());
+        }
     }
     EXIT_OK
 }
 
 /// `aesim report DIR [--png]`: a run's folder, or a sweep's.
-fn report(dir: &Path, png: bool) -> u8 {
+fn report(dir: &Path, png: bool, quiet: bool) -> u8 {
     if dir.join("sweep.toml").is_file() {
         return match aesim::report::sweep_folder(dir, png) {
             Ok(message) => {
-                println!("{}: {message}", dir.display());
+                if !quiet {
+                    eprintln!("{}: {message}", dir.display());
+                }
                 EXIT_OK
             }
             Err(e) => {
@@ -277,7 +405,9 @@ fn report(dir: &Path, png: bool) -> u8 {
     }
     match aesim::report::render_with(dir, &aesim::report::Options { png }) {
         Ok(rendered) => {
-            println!("{}: wrote {} files", dir.display(), rendered.files.len());
+            if !quiet {
+                eprintln!("{}: wrote {} files", dir.display(), rendered.files.len());
+            }
             EXIT_OK
         }
         Err(e) => {
@@ -289,7 +419,11 @@ fn report(dir: &Path, png: bool) -> u8 {
 
 /// `aesim run`: loads the scenario once, then runs it as a sweep or as a single run.
 fn run(args: RunArgs) -> u8 {
-    let document = match load(&args.scenario, &args.set, args.seed) {
+    let mut set = args.set.clone();
+    if let Some(costs) = &args.costs {
+        set.push(costs_override(costs));
+    }
+    let document = match load(&args.scenario, &set, args.seed) {
         Ok(d) => d,
         Err(code) => return code,
     };
@@ -337,7 +471,7 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
                 } else {
                     granted_cpus().source
                 };
-                println!(
+                eprintln!(
                     "shard {} from {}; --jobs {} from {from}",
                     auto.shard,
                     auto.source,
@@ -364,6 +498,10 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return EXIT_BAD_INPUT;
         }
     };
+    if let Err(reason) = aesim::sweep::check_ownership(out, &plan) {
+        eprintln!("error: {reason}");
+        return EXIT_BAD_INPUT;
+    }
     if let Err(reason) = aesim::sweep::check_destination(out, &plan) {
         if !args.force {
             eprintln!(
@@ -434,17 +572,13 @@ fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64
     }
     Err(format!(
         "error: {} needs an estimated {} of memory, more than the limit of {}\n  \
-         (replicas {}, trees {}, tree cache {}, event queue {} per strategy, {} strategies at once; time series {})\n  \
-         = hint: fewer keys written, fewer leaves, fewer --jobs, or a higher --memory-limit",
+         (by part: {})\n  \
+         = hint: shrink the largest part (fewer keys written, leaves, cells, strategies or samples), \
+         fewer --jobs, or a higher --memory-limit",
         path.display(),
         format_bytes(memory.total_bytes),
         format_bytes(limit),
-        format_bytes(memory.replica_bytes),
-        format_bytes(memory.tree_bytes),
-        format_bytes(memory.cache_bytes),
-        format_bytes(memory.queue_bytes),
-        memory.worlds_at_once,
-        format_bytes(memory.sample_bytes),
+        memory.explain(),
     ))
 }
 
@@ -459,6 +593,10 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         return EXIT_BAD_INPUT;
     }
     let scenario = single_run_scenario(path, document);
+    if let Err(reason) = aesim::output::check_ownership(out) {
+        eprintln!("error: {reason}");
+        return EXIT_BAD_INPUT;
+    }
     if !args.force
         && let Err(reason) = aesim::output::check_destination(out, &scenario)
     {
@@ -476,7 +614,21 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         Checks::End => InvariantChecks::EndOnly,
     };
     let started = Instant::now();
-    let results = match run_scenario_with(&scenario, args.jobs(), checks) {
+    let bar = run_progress_bar(&scenario, args.quiet());
+    let progress = |done_ns: u64| {
+        bar.set_position(done_ns);
+        use aesim::chart::units::{Unit, human};
+        let per_strategy = done_ns as f64 / scenario.strategies.len().max(1) as f64 / 1e9;
+        let duration = scenario.duration_ns as f64 / 1e9;
+        bar.set_message(format!(
+            "{} of {} virtual",
+            human(per_strategy, Unit::Seconds),
+            human(duration, Unit::Seconds)
+        ));
+    };
+    let outcome = run_scenario_observed(&scenario, args.jobs(), checks, &progress);
+    bar.finish_and_clear();
+    let results = match outcome {
         Ok(r) => r,
         Err(violation) => {
             eprintln!("error: {violation}\nno results were written.");
@@ -498,11 +650,15 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
     }
     if !args.quiet {
         let events: u64 = results.iter().map(|r| r.events).sum();
+        match aesim::report::terminal_headline(out) {
+            Ok(headline) => println!("{headline}"),
+            Err(e) => eprintln!("warning: no headline: {e}"),
+        }
         print!("{}", comparison_table(&results));
         if args.profile {
             print!("{}", profile_lines(&results, scenario.duration_ns));
         }
-        println!(
+        eprintln!(
             "{}: seed {}, {} strategies, {} events in {:.2}s ({:.2} M events/s), peak memory {}; results in {}",
             scenario.name,
             scenario.seed,
@@ -531,7 +687,7 @@ fn sweep(plan: Plan, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool)
     if !quiet {
         let wall = started.elapsed().as_secs_f64();
         let part = shard.map_or(String::new(), |s| format!(", shard {s}: {} of them", outcome.mine));
-        println!(
+        eprintln!(
             "{}: {} points x {} replications = {} runs{part}; ran {}, {} already done; \
              {} events in {wall:.2}s ({:.2} M events/s), peak memory {}; results in {}",
             plan.document.base.name,
@@ -548,6 +704,25 @@ fn sweep(plan: Plan, out: &Path, jobs: usize, shard: Option<Shard>, quiet: bool)
         report_missing(&outcome);
     }
     EXIT_OK
+}
+
+/// The progress bar of a single run: virtual time simulated over the duration, summed
+/// over the strategies; on stderr, drawn only on a terminal and never with `--quiet`.
+fn run_progress_bar(scenario: &Scenario, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let total = scenario
+        .duration_ns
+        .saturating_mul(scenario.strategies.len().max(1) as u64);
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% ({msg}), ETA {eta}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar
 }
 
 /// One line per strategy: how long its world took on this machine and how fast it went.
@@ -575,7 +750,7 @@ fn peak_memory_text() -> String {
 
 fn report_missing(outcome: &SweepOutcome) {
     if outcome.missing > 0 {
-        println!(
+        eprintln!(
             "{} runs of other shards are not in this folder yet: run them here, or run `aesim merge` \
              over every shard's folder; raw.csv and summary.csv are written once all runs are in",
             outcome.missing
@@ -591,7 +766,7 @@ fn merge(partials: &[PathBuf], out: &Path, quiet: bool, force: bool) -> u8 {
     match aesim::sweep::merge(partials, out, force) {
         Ok(outcome) => {
             if !quiet {
-                println!(
+                eprintln!(
                     "merged {} runs from {} folders into {}",
                     outcome.total,
                     partials.len(),

@@ -13,6 +13,7 @@
 
 use crate::chart::{Axis, Figure, LegendEntry, Mark, Plot, Scale, Unit, escape, human};
 use crate::html::{Cell, Table, figure, page};
+use crate::output::{FolderKind, MANIFEST_FILE, Manifest};
 use crate::report::data::Table as CsvTable;
 use crate::report::{ReportError, write_pngs};
 use std::fmt::Write as _;
@@ -404,7 +405,14 @@ impl Comparison {
 
     /// The comparison as JSON (inputs, and every row with its values and differences).
     pub fn json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+        let mut document = serde_json::Map::new();
+        document.insert("schema_version".into(), crate::JSON_SCHEMA_VERSION.into());
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(fields)) => document.extend(fields),
+            Ok(_) => {}
+            Err(e) => return format!("{{\"error\": \"{e}\"}}\n"),
+        }
+        serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
     }
 
     /// The comparison chart: for each charted metric, one bar per input for every
@@ -506,6 +514,7 @@ impl Comparison {
     /// Writes `report.md`, `report.html` and `charts/compare.svg` (and its PNG with
     /// `png`) into `out`.
     pub fn write(&self, out: &Path, png: bool) -> Result<Vec<PathBuf>, ReportError> {
+        check_comparison_destination(out)?;
         let charts = out.join(crate::report::CHARTS_DIR);
         std::fs::create_dir_all(&charts).map_err(|e| ReportError::output(&charts, e.to_string()))?;
         let svg = self.chart();
@@ -513,19 +522,52 @@ impl Comparison {
             "# Comparison\n\n{}\n![Comparison](charts/compare.svg)\n",
             self.markdown()
         );
-        let files = [
-            (out.join("report.md"), md.into_bytes()),
-            (out.join("report.html"), self.html().into_bytes()),
-            (charts.join("compare.svg"), svg.clone().into_bytes()),
+        let chart_name = format!("{}/compare.svg", crate::report::CHARTS_DIR);
+        let mut files: Vec<(&str, Vec<u8>)> = vec![
+            ("report.md", md.into_bytes()),
+            ("report.html", self.html().into_bytes()),
+            (chart_name.as_str(), svg.clone().into_bytes()),
         ];
-        let mut written = Vec::new();
-        for (path, bytes) in files {
-            crate::output::write_atomic(&path, &bytes).map_err(|e| ReportError::output(&path, e.to_string()))?;
-            written.push(path);
-        }
+        let manifest = Manifest::new(FolderKind::Comparison, files.iter().map(|f| f.0));
+        files.push((MANIFEST_FILE, manifest.bytes()));
+        crate::output::write_all_atomic(out, &files).map_err(|e| ReportError::output(out, e.to_string()))?;
+        let mut written: Vec<PathBuf> = files.iter().map(|(name, _)| out.join(name)).collect();
         if png {
             written.extend(write_pngs(&charts, &[("compare.svg".to_string(), svg.as_str())])?);
         }
         Ok(written)
     }
+}
+
+/// Refuses to write a comparison into `out` when it holds a run's or a sweep's results
+/// (their report is theirs: `aesim report` restores a run's, nothing a sweep's) or a
+/// report aesim did not write: a folder holds one thing's outputs.
+fn check_comparison_destination(out: &Path) -> Result<(), ReportError> {
+    let refuse = |why: String| {
+        ReportError::new(
+            out,
+            format!("{why}\n  = hint: give --out a new folder (or one holding an earlier comparison)"),
+        )
+    };
+    let previous = Manifest::of_folder(out).map_err(|e| ReportError::new(out, e))?;
+    if let Some(kind) = previous
+        .as_ref()
+        .map(|m| m.kind)
+        .filter(|k| *k != FolderKind::Comparison)
+    {
+        return Err(refuse(format!(
+            "refusing to write a comparison into a {}'s results folder",
+            kind.name()
+        )));
+    }
+    if let Some(file) = ["summary.csv", "raw.csv", "run.toml", crate::sweep::SWEEP_FILE]
+        .iter()
+        .find(|f| out.join(f).exists())
+    {
+        return Err(refuse(format!(
+            "refusing to write a comparison beside results ({file})"
+        )));
+    }
+    let names = ["report.md", "report.html", "charts/compare.svg", "charts/compare.png"];
+    crate::output::refuse_unowned(out, previous.as_ref(), names).map_err(|e| ReportError::new(out, e))
 }

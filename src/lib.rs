@@ -12,8 +12,13 @@
 /// aesim's version for `--version`: the package version and, when built from a git
 /// checkout, the commit (`0.1.0 (commit 0123456789ab)`; see `build.rs`). Result files
 /// and run hashes use the package version alone, so a commit changes no result.
+/// Version of every JSON document aesim prints (`schema_version`, the first field):
+/// bumped when a field changes meaning or goes away; new fields do not bump it.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("AESIM_GIT_SUFFIX"));
 
+pub mod calibrate;
 pub mod chart;
 pub mod compare;
 pub mod html;
@@ -29,4 +34,5 @@ pub mod scenario;
 pub mod sim;
 pub mod strategy;
 pub mod sweep;
+pub mod validate;
 pub mod world;

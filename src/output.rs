@@ -12,6 +12,9 @@ use crate::sim::{SimTime, format_secs};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+mod manifest;
+pub use manifest::{FolderKind, MANIFEST_FILE, Manifest};
+
 /// Quantiles written to `latency.csv`: a CDF grid plus the tail.
 pub const LATENCY_QUANTILES: &[f64] = &[
     0.0, 0.01, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999, 1.0,
@@ -198,24 +201,25 @@ pub fn write_run(dir: &Path, scenario: &Scenario, results: &[StrategyResult]) ->
         .map_err(RunWriteError::Report)?;
     let run_toml = files.pop().expect("run.toml is staged last");
     files.extend(rendered.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())));
+    let manifest = Manifest::new(FolderKind::Run, files.iter().map(|f| f.0).chain(["run.toml"]));
+    files.push((MANIFEST_FILE, manifest.bytes()));
     files.push(run_toml);
 
+    // What the folder held before: its files are replaced, or removed when this run
+    // does not write them (another scenario's optional files, a sweep's); any other file
+    // is the user's, and one this run would overwrite stops it.
+    let previous = Manifest::of_folder(dir).map_err(RunWriteError::Refused)?;
+    refuse_unowned(dir, previous.as_ref(), files.iter().map(|f| f.0)).map_err(RunWriteError::Refused)?;
     let charts = dir.join(crate::report::CHARTS_DIR);
     std::fs::create_dir_all(&charts).map_err(|e| RunWriteError::Io(charts.clone(), e))?;
     remove_stale_temporaries(dir, std::time::Duration::ZERO);
     remove_stale_temporaries(&charts, std::time::Duration::ZERO);
     write_all_atomic(dir, &files).map_err(|e| RunWriteError::Io(dir.to_path_buf(), e))?;
-    // A run without faults (or without a ring) replacing one with them (with --force)
-    // leaves no stale file.
-    for (file, written) in [(FAULTS_FILE, faulty), (NODES_FILE, ring), (RANGES_FILE, ring)] {
-        if written {
-            continue;
-        }
-        let stale = dir.join(file);
-        match std::fs::remove_file(&stale) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(RunWriteError::Io(stale, e)),
-            _ => {}
-        }
+    if let Some(previous) = previous {
+        let keep: Vec<&str> = manifest.files.iter().map(String::as_str).collect();
+        previous
+            .remove_except(dir, &keep)
+            .map_err(|e| RunWriteError::Io(dir.to_path_buf(), e))?;
     }
     crate::report::remove_stale_charts(dir, &rendered).map_err(RunWriteError::Report)
 }
@@ -305,6 +309,33 @@ pub enum RunWriteError {
     Io(PathBuf, io::Error),
     /// The report or a chart could not be rendered.
     Report(crate::report::ReportError),
+    /// The folder holds a file aesim did not write where the run writes one.
+    Refused(String),
+}
+
+/// Refuses to write `names` into `dir` when one of them is there and not a file aesim
+/// wrote (named by the folder's manifest `previous`): a user's file is never replaced.
+pub fn refuse_unowned<'a>(
+    dir: &Path,
+    previous: Option<&Manifest>,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let owned = |name: &str| name == MANIFEST_FILE || previous.is_some_and(|m| m.files.iter().any(|f| f == name));
+    let foreign: Vec<&str> = names
+        .into_iter()
+        .filter(|name| !owned(name) && dir.join(name).exists())
+        .collect();
+    match foreign.as_slice() {
+        [] => Ok(()),
+        some => Err(format!(
+            "{} holds {} that aesim did not write (no {MANIFEST_FILE} names {}); aesim never replaces \
+             a file it did not write\n  = hint: move {} away, or choose another --out",
+            dir.display(),
+            some.join(", "),
+            if some.len() == 1 { "it" } else { "them" },
+            if some.len() == 1 { "it" } else { "them" },
+        )),
+    }
 }
 
 impl std::fmt::Display for RunWriteError {
@@ -312,6 +343,7 @@ impl std::fmt::Display for RunWriteError {
         match self {
             RunWriteError::Io(path, e) => write!(f, "{}: {e}", path.display()),
             RunWriteError::Report(e) => write!(f, "cannot render the report: {e}"),
+            RunWriteError::Refused(reason) => write!(f, "{reason}"),
         }
     }
 }
@@ -391,10 +423,26 @@ pub fn faults_csv(results: &[StrategyResult]) -> Vec<u8> {
     csv_bytes(FAULT_COLUMNS, rows)
 }
 
+/// Refuses a run whose fixed files (those every run writes) would replace a file in
+/// `dir` that aesim did not write, `--force` or not. The charts, known only once
+/// rendered, are checked again by [`write_run`].
+pub fn check_ownership(dir: &Path) -> Result<(), String> {
+    let previous = Manifest::of_folder(dir)?;
+    let names = RUN_FILES.iter().copied().chain(["report.md", "report.html"]);
+    refuse_unowned(dir, previous.as_ref(), names)
+}
+
 /// Refuses to write a run into `dir` when it holds the results of another scenario, so
 /// that one folder never mixes two scenarios' files. A folder with no results, or with
 /// results of the same scenario (any seed: every file is replaced), is fine.
 pub fn check_destination(dir: &Path, scenario: &Scenario) -> Result<(), String> {
+    if let Some(kind @ (FolderKind::Sweep | FolderKind::Comparison)) = Manifest::of_folder(dir)?.map(|m| m.kind) {
+        return Err(format!(
+            "{} holds a {}'s results, not a single run's",
+            dir.display(),
+            kind.name()
+        ));
+    }
     let record = match std::fs::read_to_string(dir.join("run.toml")) {
         Ok(text) => text,
         Err(_) => {

@@ -7,13 +7,13 @@
 //! everywhere. Only the default limit reads the machine's memory size.
 
 use crate::scenario::Scenario;
-use crate::strategy::StrategyKind;
+use crate::strategy::{StrategyConfig, StrategyKind};
 
 /// Bytes per stored key in the replica table beyond its versions: the slot's key (8)
 /// inside its bucket, the bucket's growth slack (up to the slot's size again), and the
 /// key's place in first-write order (8); the bucket index (at most 2^20 headers, 56 MiB)
 /// is counted apart. An upper bound: the full-scale scenario measures about 60
-/// bytes per key in all with two replicas (README's Performance).
+/// bytes per key in all with two replicas (docs/reference.md's Performance).
 const KEY_INDEX_BYTES: u64 = 48;
 /// Bytes per queued event: the event itself, its heap entry and its sequence number.
 const EVENT_BYTES: u64 = 96;
@@ -29,42 +29,131 @@ const SLACK_DIVISOR: u64 = 8;
 /// threads and the scenario.
 const PROCESS_FIXED_BYTES: u64 = 12 << 20;
 
+/// Bytes of one IBLT cell (`model::sketch::Cell`: a count and three sums).
+const IBLT_CELL_BYTES: u64 = 32;
+/// Bytes of one PinSketch syndrome.
+const SYNDROME_BYTES: u64 = 8;
+/// What a finished strategy's result keeps apart from its samples (the latency
+/// histogram at 3 significant digits, the censored estimate, counters, the repair
+/// records of a ring), and its share of the report's fixed parts: measured at about
+/// 630 KiB a strategy (200 strategies of 25 rows: 267 MiB).
+const RESULT_FIXED_BYTES: u64 = 768 << 10;
+/// Bytes per cell of a staged CSV file while the report is rendered from it: the text
+/// (about 8 bytes) and the table the report reads it back into (a `String` of 24 bytes
+/// and its heap). Measured: 200 strategies x 250 rows x 64 staleness buckets peak at
+/// 1.42 GiB, 26 KiB a strategy and row, of which staleness.csv's 64 x 6 cells are most.
+const STAGED_CELL_BYTES: u64 = 64;
+/// Cells of a `timeseries.csv` row and of a `staleness.csv` row.
+const TIMESERIES_CELLS: u64 = 18;
+const STALENESS_CELLS: u64 = 6;
+/// Chart and report text per strategy and time-series row (each series' points in the
+/// SVG files and again inline in report.html, and the staged copy of both).
+const CHART_BYTES_PER_ROW: u64 = 1024;
+/// Bytes per resurrection: its record (40 bytes, in a vector that may have doubled), its
+/// `resurrections.csv` row and the table the report reads it back into.
+const RESURRECTION_BYTES: u64 = 512;
+
 /// The estimated peak memory of a run, with the terms that make it up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryEstimate {
     /// Replica versions, the oracle's index and the fault marks, per world.
     pub replica_bytes: u64,
-    /// Merkle trees held at once by one world (snapshots of every node, every session).
+    /// Merkle trees (and summaries holding records) held at once by one world
+    /// (snapshots of every node, every session).
     pub tree_bytes: u64,
     /// Earlier trees one world keeps to rebuild incrementally (`model::tree_cache`): all
     /// of a strategy's trees on every node, at most the cache's budget.
     pub cache_bytes: u64,
+    /// Set-reconciliation sketches held at once by one world: each session's IBLTs (or
+    /// PinSketch syndromes) on every replica, and the tables a decode makes.
+    pub sketch_bytes: u64,
+    /// Hints stored by one world (hinted handoff).
+    pub hint_bytes: u64,
+    /// Tombstones, purged keys and resurrection records of one world (deletes).
+    pub delete_bytes: u64,
     /// Events in flight in one world (replication messages, streamed records).
     pub queue_bytes: u64,
     /// Time series of all strategies, kept until written.
     pub sample_bytes: u64,
+    /// What every finished strategy keeps besides its samples, until the run is written.
+    pub result_bytes: u64,
+    /// Writing the outputs: the staged CSV text, the report's tables read back from it,
+    /// the charts and report pages (after the worlds are gone).
+    pub output_bytes: u64,
     /// Worlds alive at once (`min(jobs, strategies)`).
     pub worlds_at_once: u64,
     /// The total: what the run is refused against.
     pub total_bytes: u64,
 }
 
+impl MemoryEstimate {
+    /// Each part of the estimate with its name, largest first (ties in this order): what
+    /// `aesim check` explains. Per-world parts are multiplied by the worlds at once.
+    pub fn parts(&self) -> Vec<(&'static str, u64)> {
+        let worlds = self.worlds_at_once;
+        let mut parts = vec![
+            ("replica table", self.replica_bytes.saturating_mul(worlds)),
+            ("trees held by sessions", self.tree_bytes.saturating_mul(worlds)),
+            ("tree cache", self.cache_bytes.saturating_mul(worlds)),
+            ("sketches", self.sketch_bytes.saturating_mul(worlds)),
+            ("hints", self.hint_bytes.saturating_mul(worlds)),
+            ("tombstones and resurrections", self.delete_bytes.saturating_mul(worlds)),
+            ("event queue", self.queue_bytes.saturating_mul(worlds)),
+            ("time series samples", self.sample_bytes),
+            ("strategies' results", self.result_bytes),
+            ("output stage", self.output_bytes),
+        ];
+        parts.sort_by_key(|part| std::cmp::Reverse(part.1));
+        parts
+    }
+}
+
+impl MemoryEstimate {
+    /// The parts of the estimate, largest first, on one line: `output stage 1.2 GiB (the
+    /// largest), replica table 300.0 MiB, ...`, parts of zero left out; the program, its
+    /// threads and the estimate's slack make up the rest of the total.
+    pub fn explain(&self) -> String {
+        let parts: Vec<String> = self
+            .parts()
+            .into_iter()
+            .filter(|(_, bytes)| *bytes > 0)
+            .enumerate()
+            .map(|(i, (name, bytes))| match i {
+                0 => format!("{name} {} (the largest)", format_bytes(bytes)),
+                _ => format!("{name} {}", format_bytes(bytes)),
+            })
+            .collect();
+        format!(
+            "{}; with the program and slack, {} in all ({} world{} at once)",
+            parts.join(", "),
+            format_bytes(self.total_bytes),
+            self.worlds_at_once,
+            if self.worlds_at_once == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The shape of a scenario the estimate's terms share.
+struct Shape {
+    nodes: u64,
+    /// Replicas of a key (its table columns, its sessions' participants).
+    replicas: u64,
+    /// Token ranges of the ring (1 without one).
+    ranges: u64,
+    writes: u64,
+    stored_keys: u64,
+}
+
 /// Estimates the peak memory of running `scenario` with `jobs` strategies at once.
 pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
-    let nodes = scenario.cluster.nodes as u64;
-    // On a token ring a key has `replication_factor` replicas (its table columns, its
-    // sessions' participants), and the ring has up to nodes x vnodes + 1 ranges.
-    let (replicas, ranges) = match &scenario.cluster.ring {
-        Some(ring) if (ring.replication_factor as u64) < nodes => (
-            ring.replication_factor as u64,
-            nodes.saturating_mul(u64::from(ring.vnodes)).saturating_add(1),
-        ),
-        _ => (nodes, 1),
-    };
-    let run_s = scenario.workload.stop_at.nanos().min(scenario.duration_ns) as f64 / 1e9;
-    // Every write may touch a new key, up to the whole key space.
-    let writes = saturating_f64(scenario.workload.writes_per_s * run_s);
-    let stored_keys = writes.min(scenario.cluster.key_count);
+    let shape = shape(scenario);
+    let Shape {
+        nodes,
+        replicas,
+        ranges,
+        writes,
+        stored_keys,
+    } = shape;
     let slot_bytes = (2 + replicas) * 8;
     // Faults that leave records stale mark each (key, node) until repaired: at most one
     // B-tree entry per stored key per node.
@@ -78,75 +167,14 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .saturating_add(crate::model::replicas::ReplicaTable::index_bytes(
             scenario.cluster.key_count,
         ));
-
-    let tree_bytes = scenario
-        .strategies
-        .iter()
-        .map(|s| {
-            let keys = scenario.cluster.key_count;
-            let reconciler = s.repair.reconciler;
-            let (sessions_at_once, leaves) = match s.kind {
-                // One session per range of the ring, all at once unless node by node.
-                StrategyKind::Monolithic { leaves, order, .. } => {
-                    let leaves = reconciler.tree_leaves(leaves, keys / ranges.max(1));
-                    match order {
-                        crate::strategy::RangeOrder::AllAtOnce => (ranges, leaves),
-                        crate::strategy::RangeOrder::NodeByNode => (1, leaves),
-                    }
-                }
-                // Every worker may hold a session (its trees) at once. Live trees are
-                // simulated by hashing on demand, so they hold no memory in between.
-                StrategyKind::Segmented(ref config) => (
-                    u64::from(config.workers).min(config.segments),
-                    reconciler.tree_leaves(config.leaves, keys / config.segments.max(ranges).max(1)),
-                ),
-                // Sparse wide trees with their records: counted below, per stored key.
-                StrategyKind::RiakAae(_) => (0, 0),
-            };
-            // Summaries holding records (sketches, row hashes, incremental trees' data):
-            // at most every stored record on every replica at once.
-            let records = if reconciler.holds_records() {
-                stored_keys.saturating_mul(16).saturating_mul(replicas)
-            } else {
-                0
-            };
-            // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one
-            // leaf index per divergent leaf (at most all of them).
-            sessions_at_once
-                .saturating_mul(replicas.saturating_mul(leaves * 64) + leaves * 4)
-                .saturating_add(records)
-        })
-        .max()
-        .unwrap_or(0);
-
-    // The tree cache keeps each node's trees of every range compared, up to its budget.
-    let cache_bytes = scenario
-        .strategies
-        .iter()
-        .map(|s| {
-            // Every range's (or segment's) tree on each of its replicas.
-            let keys = scenario.cluster.key_count;
-            let reconciler = s.repair.reconciler;
-            let trees = match s.kind {
-                StrategyKind::Monolithic { leaves, .. } => {
-                    ranges.saturating_mul(2 * reconciler.tree_leaves(leaves, keys / ranges.max(1)))
-                }
-                StrategyKind::Segmented(ref config) => {
-                    let pieces = config.segments.max(ranges);
-                    pieces.saturating_mul(2 * reconciler.tree_leaves(config.leaves, keys / pieces.max(1)))
-                }
-                // Riak's wide trees are sparse: a segment entry and a record per stored
-                // key (the summaries of every partition's exchange, and the classic
-                // hashtree's previous trees), and each tree's branches.
-                StrategyKind::RiakAae(ref config) => stored_keys
-                    .saturating_mul(4)
-                    .saturating_add(ranges.saturating_mul(2 * u64::from(config.leaves.isqrt()))),
-            };
-            trees.saturating_mul(32).saturating_mul(replicas)
-        })
-        .max()
-        .unwrap_or(0)
+    let per_strategy =
+        |bytes: &dyn Fn(&StrategyConfig) -> u64| scenario.strategies.iter().map(bytes).max().unwrap_or(0);
+    let tree_bytes = per_strategy(&|s| held_tree_bytes(scenario, &shape, s));
+    let cache_bytes = per_strategy(&|s| cached_tree_bytes(scenario, &shape, s))
         .min(crate::model::tree_cache::TREE_CACHE_BUDGET_BYTES);
+    let sketch_bytes = per_strategy(&|s| sketch_bytes(scenario, &shape, s));
+    let hint_bytes = hint_bytes(scenario, writes, replicas);
+    let delete_bytes = delete_bytes(scenario, writes, stored_keys, replicas);
 
     // Replication messages in flight: rate x latency x receivers, with latency bounded by
     // its distribution's mean (or max) plus a generous tail, and never more than the
@@ -167,6 +195,17 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
     let sample_bytes = rows
         .saturating_mul(SAMPLE_BYTES + buckets * BUCKET_BYTES)
         .saturating_mul(strategies);
+    let result_bytes = strategies.saturating_mul(RESULT_FIXED_BYTES);
+    let resurrections = if scenario.paths.deletes.is_some() {
+        resurrections_bound(scenario, writes, replicas)
+    } else {
+        0
+    };
+    let row_bytes = STAGED_CELL_BYTES * (TIMESERIES_CELLS + buckets * STALENESS_CELLS) + CHART_BYTES_PER_ROW;
+    let output_bytes = rows
+        .saturating_mul(row_bytes)
+        .saturating_mul(strategies)
+        .saturating_add(resurrections.saturating_mul(RESURRECTION_BYTES));
 
     let worlds_at_once = (jobs.max(1) as u64).min(strategies.max(1));
     // Per link: when it is free (nodes x nodes); per range: its repair record.
@@ -174,56 +213,215 @@ pub fn estimate(scenario: &Scenario, jobs: usize) -> MemoryEstimate {
         .saturating_mul(nodes)
         .saturating_mul(8)
         .saturating_add(ranges.saturating_mul(256));
-    let structures = replica_bytes
-        .saturating_add(paths_bytes(scenario, writes, stored_keys, replicas))
-        .saturating_add(ring_bytes)
-        .saturating_add(tree_bytes)
-        .saturating_add(cache_bytes)
-        .saturating_add(queue_bytes)
-        .saturating_add(WORLD_FIXED_BYTES);
+    let structures = [
+        replica_bytes,
+        hint_bytes,
+        delete_bytes,
+        ring_bytes,
+        tree_bytes,
+        cache_bytes,
+        sketch_bytes,
+        queue_bytes,
+        WORLD_FIXED_BYTES,
+    ]
+    .into_iter()
+    .fold(0u64, u64::saturating_add);
     // What the terms above leave out: a tree's build scratch space (a level of hashes
     // while it is built), allocator overhead and fragmentation. Measured peaks stay
     // within this share of the structures (`tests/memory_estimate.rs`).
     let per_world = structures.saturating_add(structures / SLACK_DIVISOR);
+    // The worlds are gone once the outputs are staged; the results stay throughout.
+    let output_with_slack = output_bytes.saturating_add(output_bytes / SLACK_DIVISOR);
     let total_bytes = per_world
         .saturating_mul(worlds_at_once)
+        .max(output_with_slack)
         .saturating_add(sample_bytes)
+        .saturating_add(result_bytes)
         .saturating_add(PROCESS_FIXED_BYTES);
     MemoryEstimate {
         replica_bytes,
         tree_bytes,
         cache_bytes,
+        sketch_bytes,
+        hint_bytes,
+        delete_bytes,
         queue_bytes,
         sample_bytes,
+        result_bytes,
+        output_bytes,
         worlds_at_once,
         total_bytes,
     }
 }
 
-/// The repair paths' state (none unless configured): stored hints (every write's missed
-/// replicas while faults can cut them off, else the lost share of a replay delay's
-/// worth), the messages awaited for acknowledgements, live and purged tombstones.
-fn paths_bytes(scenario: &Scenario, writes: u64, stored_keys: u64, replicas: u64) -> u64 {
-    let paths = &scenario.paths;
+fn shape(scenario: &Scenario) -> Shape {
+    let nodes = scenario.cluster.nodes as u64;
+    // On a token ring a key has `replication_factor` replicas, and the ring has up to
+    // nodes x vnodes + 1 ranges.
+    let (replicas, ranges) = match &scenario.cluster.ring {
+        Some(ring) if (ring.replication_factor as u64) < nodes => (
+            ring.replication_factor as u64,
+            nodes.saturating_mul(u64::from(ring.vnodes)).saturating_add(1),
+        ),
+        _ => (nodes, 1),
+    };
+    let run_s = scenario.workload.stop_at.nanos().min(scenario.duration_ns) as f64 / 1e9;
+    // Every write may touch a new key, up to the whole key space.
+    let writes = saturating_f64(scenario.workload.writes_per_s * run_s);
+    let stored_keys = writes.min(scenario.cluster.key_count);
+    Shape {
+        nodes,
+        replicas,
+        ranges,
+        writes,
+        stored_keys,
+    }
+}
+
+/// A strategy's sessions at once, and the leaves and keys of each session's range.
+fn sessions_and_leaves(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -> (u64, u64, u64) {
+    let keys = scenario.cluster.key_count;
+    let reconciler = s.repair.reconciler;
+    let ranges = shape.ranges;
+    match s.kind {
+        // One session per range of the ring, all at once unless node by node.
+        StrategyKind::Monolithic { leaves, order, .. } => {
+            let range_keys = keys / ranges.max(1);
+            let leaves = reconciler.tree_leaves(leaves, range_keys);
+            match order {
+                crate::strategy::RangeOrder::AllAtOnce => (ranges, leaves, range_keys),
+                crate::strategy::RangeOrder::NodeByNode => (1, leaves, range_keys),
+            }
+        }
+        // Every worker may hold a session (its trees) at once. Live trees are simulated
+        // by hashing on demand, so they hold no memory in between.
+        StrategyKind::Segmented(ref config) => {
+            let range_keys = keys / config.segments.max(ranges).max(1);
+            (
+                u64::from(config.workers).min(config.segments),
+                reconciler.tree_leaves(config.leaves, range_keys),
+                range_keys,
+            )
+        }
+        // Sparse wide trees with their records: counted per stored key.
+        StrategyKind::RiakAae(_) => (0, 0, 0),
+    }
+}
+
+/// The trees (and summaries holding records) one strategy's sessions hold at once.
+fn held_tree_bytes(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -> u64 {
+    let (sessions_at_once, leaves, _) = sessions_and_leaves(scenario, shape, s);
+    // Summaries holding records (sketches, row hashes, incremental trees' data): at most
+    // every stored record on every replica at once.
+    let records = if s.repair.reconciler.holds_records() {
+        shape.stored_keys.saturating_mul(16).saturating_mul(shape.replicas)
+    } else {
+        0
+    };
+    // Each node's tree: 2 x leaves hashes of 32 bytes; the comparison adds one leaf
+    // index per divergent leaf (at most all of them).
+    sessions_at_once
+        .saturating_mul(shape.replicas.saturating_mul(leaves * 64) + leaves * 4)
+        .saturating_add(records)
+}
+
+/// The tree cache keeps each node's trees of every range compared (before its budget).
+fn cached_tree_bytes(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -> u64 {
+    let keys = scenario.cluster.key_count;
+    let reconciler = s.repair.reconciler;
+    let ranges = shape.ranges;
+    let trees = match s.kind {
+        StrategyKind::Monolithic { leaves, .. } => {
+            ranges.saturating_mul(2 * reconciler.tree_leaves(leaves, keys / ranges.max(1)))
+        }
+        StrategyKind::Segmented(ref config) => {
+            let pieces = config.segments.max(ranges);
+            pieces.saturating_mul(2 * reconciler.tree_leaves(config.leaves, keys / pieces.max(1)))
+        }
+        // Riak's wide trees are sparse: a segment entry and a record per stored key (the
+        // summaries of every partition's exchange, and the classic hashtree's previous
+        // trees), and each tree's branches.
+        StrategyKind::RiakAae(ref config) => shape
+            .stored_keys
+            .saturating_mul(4)
+            .saturating_add(ranges.saturating_mul(2 * u64::from(config.leaves.isqrt()))),
+    };
+    trees.saturating_mul(32).saturating_mul(shape.replicas)
+}
+
+/// The sketches one strategy's sessions hold at once: a fixed IBLT per replica's
+/// summary, and while a pair is decoded, its two tables' copies and their difference;
+/// a failed decode retries at twice the cells, up to about six times the range's records
+/// (a difference of at most every record of both replicas decodes below that). PinSketch
+/// holds its syndromes per replica and per bisected half.
+fn sketch_bytes(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -> u64 {
+    use crate::protocol::reconciler::ReconcilerChoice;
+    let (sessions_at_once, _, range_keys) = sessions_and_leaves(scenario, shape, s);
+    let range_records = range_keys.min(shape.stored_keys).saturating_mul(shape.replicas);
+    let per_session = match s.repair.reconciler {
+        ReconcilerChoice::Iblt { cells } => {
+            let cells = u64::from(cells).max(crate::model::sketch::iblt::MIN_CELLS as u64);
+            let decoded = cells.max(range_records.saturating_mul(6));
+            shape
+                .replicas
+                .saturating_mul(cells)
+                .saturating_add(decoded.saturating_mul(3))
+                .saturating_mul(IBLT_CELL_BYTES)
+        }
+        ReconcilerChoice::PinSketch { capacity } => (shape.replicas + 2)
+            .saturating_mul(u64::from(capacity))
+            .saturating_mul(2 * SYNDROME_BYTES),
+        _ => 0,
+    };
+    sessions_at_once.max(1).saturating_mul(per_session)
+}
+
+/// Hinted handoff's store (none unless configured): every write's missed replicas while
+/// faults can cut them off, else the lost share of a replay delay's worth.
+fn hint_bytes(scenario: &Scenario, writes: u64, replicas: u64) -> u64 {
+    let Some(hints) = &scenario.paths.hints else {
+        return 0;
+    };
     let run_ns = scenario.duration_ns.max(1) as f64;
-    let mut bytes = 0u64;
-    if let Some(hints) = &paths.hints {
-        let missed_share = if scenario.faults.can_lose_data() {
-            1.0
-        } else {
-            (scenario.network.loss_probability * 4.0).min(1.0)
-        };
-        let held_ns = (hints.window_ns.saturating_add(hints.replay_delay_ns)) as f64;
-        let held = saturating_f64(writes as f64 * (held_ns / run_ns).min(1.0) * missed_share);
-        // A hint in a VecDeque that may have doubled: 48 bytes.
-        bytes = bytes.saturating_add(held.saturating_mul(replicas.saturating_sub(1)).saturating_mul(48));
-    }
-    if let Some(deletes) = &paths.deletes {
-        let live = saturating_f64(writes as f64 * deletes.fraction * (deletes.gc_grace_ns as f64 / run_ns).min(1.0));
-        // B-tree entries of 24-32 bytes with node overhead: 64 each, live and purged.
-        bytes = bytes.saturating_add(live.saturating_add(stored_keys).saturating_mul(64));
-    }
-    bytes
+    let missed_share = if scenario.faults.can_lose_data() {
+        1.0
+    } else {
+        (scenario.network.loss_probability * 4.0).min(1.0)
+    };
+    let held_ns = (hints.window_ns.saturating_add(hints.replay_delay_ns)) as f64;
+    let held = saturating_f64(writes as f64 * (held_ns / run_ns).min(1.0) * missed_share);
+    // A hint in a VecDeque that may have doubled: 48 bytes.
+    held.saturating_mul(replicas.saturating_sub(1)).saturating_mul(48)
+}
+
+/// Deletes' state (none unless configured): live and purged tombstones, and the
+/// resurrection records.
+fn delete_bytes(scenario: &Scenario, writes: u64, stored_keys: u64, replicas: u64) -> u64 {
+    let Some(deletes) = &scenario.paths.deletes else {
+        return 0;
+    };
+    let run_ns = scenario.duration_ns.max(1) as f64;
+    let live = saturating_f64(writes as f64 * deletes.fraction * (deletes.gc_grace_ns as f64 / run_ns).min(1.0));
+    // B-tree entries of 24-32 bytes with node overhead: 64 each, live and purged; a
+    // resurrection's record is 40 bytes in a vector that may have doubled.
+    live.saturating_add(stored_keys)
+        .saturating_mul(64)
+        .saturating_add(resurrections_bound(scenario, writes, replicas).saturating_mul(80))
+}
+
+/// At most how many resurrections a run records: each needs a delete that one of the
+/// key's other replicas missed (a lost message, or a fault that loses data), and counts
+/// once per purged tombstone.
+fn resurrections_bound(scenario: &Scenario, writes: u64, replicas: u64) -> u64 {
+    let Some(deletes) = &scenario.paths.deletes else {
+        return 0;
+    };
+    let missed_share = if scenario.faults.can_lose_data() {
+        1.0
+    } else {
+        (scenario.network.loss_probability * replicas.saturating_sub(1) as f64).min(1.0)
+    };
+    saturating_f64(writes as f64 * deletes.fraction * missed_share)
 }
 
 fn saturating_f64(value: f64) -> u64 {

@@ -8,10 +8,10 @@ use crate::metrics::ring::RingResult;
 use crate::metrics::{CensoredLatency, StrategyResult};
 use crate::model::ring::Ownership;
 use crate::scenario::Scenario;
-use crate::sim::format_secs;
+use crate::sim::{SimTime, format_secs};
 use crate::world::{InvariantChecks, InvariantViolation, World};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Runs every strategy of `scenario` on up to `jobs` threads, checking invariants at
 /// every sample point.
@@ -26,6 +26,33 @@ pub fn run_scenario_with(
     jobs: usize,
     checks: InvariantChecks,
 ) -> Result<Vec<StrategyResult>, InvariantViolation> {
+    run_scenario_observed(scenario, jobs, checks, &|_| {})
+}
+
+/// Slices of the run between two calls of a progress observer.
+const PROGRESS_SLICES: u64 = 200;
+
+/// [`run_scenario_with`], calling `progress` with the virtual nanoseconds simulated so
+/// far, summed over the strategies (at most duration x strategies), as the worlds
+/// advance. Each world runs to the end in slices (`World::run_until`), which processes
+/// exactly the events an unsliced run does, in the same order: the results are the same.
+pub fn run_scenario_observed(
+    scenario: &Scenario,
+    jobs: usize,
+    checks: InvariantChecks,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<StrategyResult>, InvariantViolation> {
+    let done = AtomicU64::new(0);
+    let slice_ns = (scenario.duration_ns / PROGRESS_SLICES).max(1);
+    let run_one = |world: &mut World| {
+        let mut reached = 0;
+        while reached < scenario.duration_ns && world.violation().is_none() {
+            let until = reached.saturating_add(slice_ns).min(scenario.duration_ns);
+            world.run_until(SimTime::from_nanos(until));
+            progress(done.fetch_add(until - reached, Ordering::Relaxed) + (until - reached));
+            reached = until;
+        }
+    };
     let count = scenario.strategies.len();
     let slots: Vec<Mutex<Option<Result<StrategyResult, InvariantViolation>>>> =
         (0..count).map(|_| Mutex::new(None)).collect();
@@ -40,6 +67,7 @@ pub fn run_scenario_with(
                     }
                     let mut world = World::new(scenario, &scenario.strategies[i]);
                     world.set_invariant_checks(checks);
+                    run_one(&mut world);
                     let result = world.run();
                     *slots[i].lock().expect("no panics while holding the lock") = Some(result);
                 }

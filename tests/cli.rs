@@ -23,8 +23,15 @@ fn run_writes_every_output_and_reports_events_per_second() {
     let out = aesim(&["run", quickstart(), "--out", dir.to_str().unwrap(), "--seed", "5"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("events/s"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Data on stdout (the headline, the table), the status line on stderr.
+    assert!(stderr.contains("events/s"), "{stderr}");
+    assert!(!stdout.contains("events/s"), "{stdout}");
     assert!(stdout.contains("monolithic-1024"), "{stdout}");
+    assert!(
+        stdout.starts_with("monolithic-1024: a lost write waits "),
+        "the headline comes first: {stdout}"
+    );
     assert!(
         stdout.contains("unrepaired  censored p50 s"),
         "the censored median beside the open keys: {stdout}"
@@ -58,7 +65,7 @@ fn profile_prints_each_strategys_wall_time_and_rate_and_changes_no_result() {
     for part in [" events in ", "M events/s", "x real time", " keys stored"] {
         assert!(line.contains(part), "{part:?} in {line}");
     }
-    assert!(stdout.contains("peak memory"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("peak memory"));
     // The profile is for the terminal only: the result files are those of a plain run.
     let plain = aesim(&[
         "run",
@@ -68,7 +75,10 @@ fn profile_prints_each_strategys_wall_time_and_rate_and_changes_no_result() {
         "-q",
     ]);
     assert_eq!(plain.status.code(), Some(0));
-    assert!(plain.stdout.is_empty(), "--quiet prints nothing");
+    assert!(
+        plain.stdout.is_empty() && plain.stderr.is_empty(),
+        "--quiet prints nothing"
+    );
     assert_eq!(
         files_under(&dir)
             .into_iter()
@@ -478,4 +488,63 @@ fn a_closed_pipe_ends_the_run_quietly() {
         "results are written before anything is printed"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn quiet_and_color_are_accepted_by_every_subcommand() {
+    for args in [
+        &["check", quickstart(), "-q"][..],
+        &["presets", "list", "-q", "--color", "never"],
+        &["--color", "always", "presets", "show", "naive"],
+        &["reference", "-q"],
+    ] {
+        let out = aesim(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(aesim(&["check", quickstart(), "-q"]).stdout.is_empty());
+    let bad = aesim(&["--color", "sometimes", "presets", "list"]);
+    assert_eq!(bad.status.code(), Some(2), "an unknown --color value is a usage error");
+}
+
+#[test]
+fn every_subcommand_shows_examples_in_its_help() {
+    for command in ["run", "report", "compare", "check", "merge"] {
+        let out = aesim(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Example"), "{command} --help: {help}");
+        assert!(help.contains(&format!("aesim {command} ")), "{command} --help: {help}");
+    }
+}
+
+#[test]
+fn presets_list_and_show_every_knob_with_its_source() {
+    let list = String::from_utf8_lossy(&aesim(&["presets", "list"]).stdout).into_owned();
+    for name in ["cassandra-full", "reaper", "riak-tictac"] {
+        assert!(list.lines().any(|l| l.starts_with(name)), "{name} in {list}");
+    }
+    let show = String::from_utf8_lossy(&aesim(&["presets", "show", "reaper"]).stdout).into_owned();
+    assert!(show.contains("segment_timeout"), "{show}");
+    assert!(show.contains("= \"30min\""), "{show}");
+    assert!(show.contains("hangingRepairTimeoutMins"), "the source: {show}");
+    let json = aesim(&["presets", "show", "cassandra-incremental", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["schema_version"], aesim::JSON_SCHEMA_VERSION);
+    let knobs = value["knobs"].as_array().unwrap();
+    let optional = knobs
+        .iter()
+        .find(|k| k["key"] == "anticompaction_cost_per_key")
+        .unwrap();
+    assert_eq!(optional["set"], false, "a commented-out knob is shown as not set");
+    assert!(
+        knobs.iter().all(|k| !k["source"].as_str().unwrap().is_empty()),
+        "{knobs:?}"
+    );
+    let unknown = aesim(&["presets", "show", "reapr"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean \"reaper\""));
 }

@@ -86,6 +86,7 @@ fn compare_sweeps_with_confidence_intervals_and_writes_a_report() {
         "json",
     ]));
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["schema_version"], aesim::JSON_SCHEMA_VERSION);
     assert_eq!(value["kind"], "sweep");
     assert_eq!(value["inputs"].as_array().unwrap().len(), 2);
     let row = &value["rows"][0];
@@ -112,6 +113,7 @@ fn json_output_parses_and_carries_every_column_of_summary_csv() {
     let mut reader = csv::Reader::from_path(out.join("summary.csv")).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(value["schema_version"], aesim::JSON_SCHEMA_VERSION);
     let rows = value["rows"].as_array().unwrap();
     assert_eq!(rows.len(), records.len());
     for (row, record) in rows.iter().zip(&records) {

@@ -130,13 +130,13 @@ fn errors_stay_in_the_users_file_and_name_the_preset() {
     let e = parse("[[strategy]]\npreset = \"naive\"\nkind = \"segmented\"\n").unwrap_err();
     assert!(e.contains("missing field `segments`"), "{e}");
     assert!(e.contains("presets.toml:8:"), "{e}");
-    // A type error in the table's own key: where it is without a preset (serde reads a
-    // `kind`-tagged table whole, so the TOML parser points at the table).
+    // A type error in the table's own key: at its value, with a preset as without one
+    // (issue 27: both used to point at the table's header).
     let e = parse("[[strategy]]\npreset = \"naive\"\ninterval = 5\n").unwrap_err();
     let plain = parse("[[strategy]]\nkind = \"monolithic\"\nleaves = 4\ninterval = 5\n").unwrap_err();
     assert!(e.contains("invalid type: integer `5`, expected a string"), "{e}");
     assert!(
-        e.contains("presets.toml:8:1") && plain.contains("presets.toml:8:1"),
+        e.contains("presets.toml:10:12") && plain.contains("presets.toml:11:12"),
         "{e}\n{plain}"
     );
 }

@@ -378,7 +378,10 @@ fn aesim_report_reproduces_what_aesim_run_wrote() {
         "{}",
         String::from_utf8_lossy(&report.stderr)
     );
-    assert!(String::from_utf8_lossy(&report.stdout).contains("wrote 8 files"));
+    assert!(
+        String::from_utf8_lossy(&report.stderr).contains("wrote 8 files"),
+        "status on stderr"
+    );
     assert_eq!(
         report_files(&out),
         from_run,

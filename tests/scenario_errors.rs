@@ -423,8 +423,8 @@ const CASES: &[Case] = &[
         "interval = \"30s\"",
         "interval = \"30s\"\nreconciler = \"minisketch\"",
         &[(
-            19,
-            1,
+            24,
+            14,
             "unknown variant `minisketch`, expected one of `merkle`, `iblt`, `rateless_iblt`, `pinsketch`, \
              `cassandra_tree`, `cassandra_incremental`, `row_level`, `naive`",
         )],
@@ -884,4 +884,37 @@ fn each_bad_repair_path_gets_exactly_its_errors() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Issue 27, defect 8: an error inside any `[[strategy]]` table (unknown field, wrong
+/// type, bad value), written there or supplied by a preset, is located at its key in
+/// that table, not at the first strategy's header.
+#[test]
+fn errors_in_a_later_strategy_table_are_located_at_their_key() {
+    let second = "[[strategy]]\nkind = \"monolithic\"\nname = \"second\"\nleaves = 64\ninterval = \"30s\"\n";
+    assert_eq!(errors_of(&format!("{BASE}{second}")), vec![]);
+    let cases: &[(&str, &str, &str, (usize, usize))] = &[
+        ("an unknown field", "leaves = 64", "leavse = 64", (27, 1)),
+        ("a wrong type", "leaves = 64", "leaves = \"many\"", (27, 10)),
+        (
+            "a bad value",
+            "interval = \"30s\"\n",
+            "interval = \"30 parsecs\"\n",
+            (28, 12),
+        ),
+    ];
+    for &(what, line, replacement, expected) in cases {
+        let at: Vec<_> = errors_of(&format!("{BASE}{}", second.replacen(line, replacement, 1)))
+            .into_iter()
+            .map(|(l, c, _)| (l, c))
+            .collect();
+        assert_eq!(at, vec![expected], "{what}");
+    }
+    // With a preset in the document (merged before deserialization), the same.
+    let with_preset = format!(
+        "{BASE}[[strategy]]\npreset = \"cassandra-full\"\nname = \"preset\"\n[[strategy]]\n\
+         kind = \"monolithic\"\nname = \"third\"\nleavse = 64\ninterval = \"30s\"\n"
+    );
+    let at: Vec<_> = errors_of(&with_preset).into_iter().map(|(l, c, _)| (l, c)).collect();
+    assert_eq!(at, vec![(30, 1)]);
 }

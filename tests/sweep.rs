@@ -46,9 +46,14 @@ fn scenario_in(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// What a successful command printed: its data (stdout), then its status lines (stderr).
 fn ok(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Every file under `dir` (relative path and bytes), temporary files (names starting
@@ -68,9 +73,11 @@ fn jobs_1_and_jobs_2_give_identical_bytes() {
     let scenario = scenario_in(&dir);
     let (one, two) = (dir.join("one"), dir.join("two"));
     let output = aesim(&["run", &scenario, "--jobs", "1", "--out", one.to_str().unwrap()]);
-    assert!(
-        output.stderr.is_empty(),
-        "no progress bar when stderr is not a terminal"
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "no progress bar when stderr is not a terminal, only the status line: {stderr}"
     );
     let stdout = ok(&output);
     assert!(
@@ -88,8 +95,8 @@ fn jobs_1_and_jobs_2_give_identical_bytes() {
     let files = tree(&one);
     assert_eq!(files, tree(&two));
     // 12 run files, the echo and record, raw and summary, 8 charts per axis, the
-    // report in Markdown and HTML.
-    assert_eq!(files.len(), 12 + 2 + 2 + 16 + 2, "{:?}", names(&files));
+    // report in Markdown and HTML, the manifest.
+    assert_eq!(files.len(), 12 + 2 + 2 + 16 + 2 + 1, "{:?}", names(&files));
     let raw = String::from_utf8(files.iter().find(|f| f.0 == "raw.csv").unwrap().1.clone()).unwrap();
     assert_eq!(raw.lines().count(), 1 + 12 * 2, "one row per run and strategy");
     assert!(raw.starts_with("point,strategy.interval,network.loss,replication,seed,run_hash,strategy,writes,"));

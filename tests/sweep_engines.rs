@@ -50,9 +50,14 @@ fn aesim(args: &[&str]) -> Output {
     aesim_env(args, &[])
 }
 
+/// What a successful command printed: its data (stdout), then its status lines (stderr).
 fn ok(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn path(p: &Path) -> &str {
@@ -453,4 +458,56 @@ fn plan_reports_costs_and_writes_job_files_that_run_the_documented_commands() {
     let out = aesim(&["sweep", "plan", SWEEP, "--slurm", "--shards", "13"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only 12 runs"));
+}
+
+/// Issue 27: `--aesim ''` wrote a broken job script; a scenario name with dots, capitals
+/// and runs of symbols made a manifest Kubernetes rejects; a bad claim name too.
+#[test]
+fn generated_jobs_refuse_an_empty_command_and_keep_kubernetes_names_valid() {
+    let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sweeps/smoke-sweep.toml");
+    let empty = common::aesim(&["sweep", "plan", smoke, "--slurm", "--shards", "2", "--aesim", ""]);
+    assert_eq!(
+        empty.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&empty.stdout)
+    );
+    let claim = common::aesim(&[
+        "sweep",
+        "plan",
+        smoke,
+        "--kubernetes",
+        "--shards",
+        "2",
+        "--volume-claim",
+        "My_Claim",
+    ]);
+    assert_eq!(claim.status.code(), Some(2));
+    let dir = common::temp_dir("k8s-names");
+    let text = std::fs::read_to_string(smoke).unwrap().replace(
+        "name = \"smoke-sweep\"",
+        "name = \"Smoke..Sweep__of_a_Very-Long-Name-Indeed-Far-Beyond-Limits-\"",
+    );
+    let path = dir.join("named.toml");
+    std::fs::write(&path, text).unwrap();
+    let manifest = common::aesim(&["sweep", "plan", path.to_str().unwrap(), "--kubernetes", "--shards", "2"]);
+    assert_eq!(
+        manifest.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&manifest.stderr)
+    );
+    let yaml = String::from_utf8_lossy(&manifest.stdout);
+    for line in yaml.lines().filter(|l| l.trim_start().starts_with("name: aesim-")) {
+        let name = line.trim_start().trim_start_matches("name: ");
+        let label = |n: &str| {
+            n.len() <= 63
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !n.starts_with('-')
+                && !n.ends_with('-')
+                && !n.contains("--")
+        };
+        assert!(label(name), "{name}");
+    }
 }

@@ -12,9 +12,15 @@ use std::path::PathBuf;
 pub enum SweepCommand {
     /// Report a sweep's runs, their estimated cost and shard counts; with --slurm or
     /// --kubernetes, print the job files that run it sharded and merge it.
+    #[command(after_help = "Examples:\n  \
+        aesim sweep plan scenarios/segments-workers-sweep.toml\n  \
+        aesim sweep plan sweep.toml --slurm --shards 4 --out results/sweep > submit.sh")]
     Plan(PlanArgs),
     /// List the runs of a sweep done, missing and corrupt in result folders, by shard, and
     /// print the commands that run exactly what is missing and merge (exit 1 if incomplete).
+    #[command(
+        after_help = "Example:\n  aesim sweep status results/sweep.shards/shard-{1,2,3,4} --shards 4 --out results/sweep"
+    )]
     Status {
         /// Result folders of the sweep (shard folders, or one folder).
         #[arg(required = true)]

@@ -191,6 +191,10 @@ pub struct RunData {
     pub faults: Option<Table>,
     /// (strategy, preset) for each strategy built from a preset, in file order.
     pub presets: Vec<(String, String)>,
+    /// The optional tables the scenario had (for the headline's caveats).
+    pub configured: super::headline::Configured,
+    /// The run's virtual duration, from the scenario echo (0 if it does not parse).
+    pub duration_s: f64,
 }
 
 impl RunData {
@@ -219,6 +223,7 @@ impl RunData {
         }
         let (name, description, writes_stop_s, presets) = scenario_text(&folder, "scenario.toml")?;
         let about = opening_comment(&folder.text("scenario.toml")?);
+        let (configured, duration_s) = configured_of(&folder)?;
         let seed = run_seed(&folder.text("run.toml")?);
         let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
         let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
@@ -242,6 +247,8 @@ impl RunData {
             about,
             writes_stop_s,
             presets,
+            configured,
+            duration_s,
             seed,
             strategies,
             summary,
@@ -408,6 +415,27 @@ fn scenario_text(folder: &Folder, name: &str) -> Result<ScenarioText, ReportErro
         _ => Vec::new(),
     };
     Ok((text("name"), text("description"), stop, presets))
+}
+
+/// Which optional tables the scenario echo has, and its duration in seconds.
+fn configured_of(folder: &Folder) -> Result<(super::headline::Configured, f64), ReportError> {
+    let name = "scenario.toml";
+    let table = folder
+        .text(name)?
+        .parse::<toml::Table>()
+        .map_err(|e| ReportError::new(&folder.path(name), e.message().to_string()))?;
+    let configured = super::headline::Configured {
+        hints: table.contains_key("hints"),
+        reads: table.contains_key("reads"),
+        deletes: table.contains_key("deletes"),
+        ring: folder.has(crate::output::RANGES_FILE),
+    };
+    let duration_s = table
+        .get("duration")
+        .and_then(toml::Value::as_str)
+        .and_then(|t| humantime::parse_duration(t.trim()).ok())
+        .map_or(0.0, |d| d.as_secs_f64());
+    Ok((configured, duration_s))
 }
 
 /// The paragraphs of a scenario file's opening comment (the `#` lines before anything

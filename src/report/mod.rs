@@ -11,6 +11,7 @@
 
 pub mod charts;
 pub mod data;
+pub mod headline;
 mod paths;
 mod ring;
 
@@ -135,7 +136,14 @@ pub fn sweep_folder(dir: &Path, png: bool) -> Result<String, ReportError> {
     }
 }
 
-/// A results folder's `summary.csv` as JSON: `{"results": DIR, "scenario": NAME,
+/// The headline of the run in `dir` (per strategy in human units, then the caveats), as
+/// the terminal shows it at the top of `aesim run`'s output.
+pub fn terminal_headline(dir: &Path) -> Result<String, ReportError> {
+    let data = RunData::read(dir)?;
+    Ok(headline::headline(&data)?.to_terminal())
+}
+
+/// A results folder's `summary.csv` as JSON: `{"schema_version": 1, "results": DIR, "scenario": NAME,
 /// "seed": N, "kind": "run"|"sweep", "rows": [{column: value, ...}, ...]}` with every
 /// column of the file, numbers as JSON numbers (an empty cell is `null`).
 pub fn summary_json(dir: &Path) -> Result<String, ReportError> {
@@ -179,6 +187,7 @@ pub fn summary_json(dir: &Path) -> Result<String, ReportError> {
         "run"
     };
     let value = serde_json::json!({
+        "schema_version": crate::JSON_SCHEMA_VERSION,
         "results": dir.display().to_string(),
         "scenario": scenario,
         "seed": seed,
@@ -540,6 +549,7 @@ fn html(data: &RunData, charts: &[Chart], sections: Sections) -> Result<String, 
     if !data.description.is_empty() {
         body.push_str(&format!("<p>{}</p>\n", escape(&data.description)));
     }
+    body.push_str(&headline::headline(data)?.to_html());
     if !data.about.is_empty() {
         body.push_str("<h2>About this scenario</h2>\n");
         for paragraph in &data.about {
@@ -605,6 +615,7 @@ fn markdown(data: &RunData, charts: &[Chart], sections: Sections) -> Result<Stri
     if !data.description.is_empty() {
         out.push_str(&format!("{}\n\n", data.description));
     }
+    out.push_str(&headline::headline(data)?.to_markdown());
     if !data.about.is_empty() {
         out.push_str("## About this scenario\n\n");
         for paragraph in &data.about {

@@ -168,19 +168,41 @@ impl<'a> Locator<'a> {
         index
     }
 
+    /// A diagnostic at the key of the field `path` (an unknown field: its name is the
+    /// mistake), else as [`Locator::at_path`].
+    pub fn at_key(&self, path: &str, message: String, hint: Option<String>) -> Diagnostic {
+        match self.spans_of(path).1 {
+            Some(span) => self.at_span(path, Some(span), message, hint),
+            None => self.at_path(path, message, hint),
+        }
+    }
+
     fn span_of(&self, path: &str) -> Option<std::ops::Range<usize>> {
-        let tree = self.tree.as_ref()?;
+        self.spans_of(path).0
+    }
+
+    /// The span of the value of `path` (or of its closest present parent), and of its
+    /// own key when the whole path is present.
+    fn spans_of(&self, path: &str) -> (Option<std::ops::Range<usize>>, Option<std::ops::Range<usize>>) {
+        let Some(tree) = self.tree.as_ref() else {
+            return (None, None);
+        };
         let mut span = None;
+        let mut key_span = None;
+        let segments = path.split('.').count();
         let mut table = Some(tree.get_ref());
-        for segment in path.split('.') {
+        for (depth, segment) in path.split('.').enumerate() {
             let (name, index) = match segment.split_once('[') {
                 Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
                 None => (segment, None),
             };
-            let Some((_, item)) = table?.iter().find(|(key, _)| key.get_ref().as_ref() == name) else {
+            let Some((key, item)) = table.and_then(|t| t.iter().find(|(key, _)| key.get_ref().as_ref() == name)) else {
                 break;
             };
             span = Some(item.span());
+            if depth + 1 == segments && index.is_none() {
+                key_span = Some(key.span());
+            }
             let mut value = Some(item.get_ref());
             if let (Some(i), Some(DeValue::Array(items))) = (index, value) {
                 let Some(element) = items.get(i) else { break };
@@ -192,7 +214,7 @@ impl<'a> Locator<'a> {
                 _ => None,
             };
         }
-        span
+        (span, key_span)
     }
 }
 

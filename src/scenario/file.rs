@@ -76,6 +76,11 @@ pub struct ClusterFile {
     pub racks: Option<RacksFile>,
     /// Token ring: who coordinates a client write.
     pub coordinator: Option<CoordinatorFile>,
+    /// A cost profile (`aesim calibrate`), relative to the scenario file. Accepted so the
+    /// file deserializes; `scenario::costs` reads it from the TOML document and applies
+    /// its values as overrides.
+    #[allow(dead_code)]
+    pub costs: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -171,34 +176,39 @@ pub enum KeysFile {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StrategyFile {
-    Monolithic {
-        name: Option<String>,
-        leaves: u32,
-        interval: DurationText,
-        #[serde(default)]
-        tree: TreeFile,
-        #[serde(default)]
-        order: OrderFile,
-        #[serde(default)]
-        pairs: PairsFile,
-        session_overhead: Option<DurationText>,
-        #[serde(default)]
-        reconciler: ReconcilerFile,
-        iblt_cells: Option<u32>,
-        pinsketch_capacity: Option<u32>,
-        cassandra_version: Option<CassandraVersionFile>,
-        max_tree_depth: Option<u32>,
-        repair_session_space_mib: Option<u64>,
-        session_ranges: Option<u32>,
-        anticompaction_cost_per_key: Option<DurationText>,
-        row_buffer_bytes: Option<u64>,
-        /// The preset the table was merged with (`scenario::presets`). Accepted so the
-        /// merged table deserializes; the report reads it from the scenario echo.
-        #[allow(dead_code)]
-        preset: Option<String>,
-    },
+    Monolithic(MonolithicFile),
     Segmented(SegmentedFile),
     RiakAae(RiakAaeFile),
+}
+
+/// A `kind = "monolithic"` strategy as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonolithicFile {
+    pub name: Option<String>,
+    pub leaves: u32,
+    pub interval: DurationText,
+    #[serde(default)]
+    pub tree: TreeFile,
+    #[serde(default)]
+    pub order: OrderFile,
+    #[serde(default)]
+    pub pairs: PairsFile,
+    pub session_overhead: Option<DurationText>,
+    #[serde(default)]
+    pub reconciler: ReconcilerFile,
+    pub iblt_cells: Option<u32>,
+    pub pinsketch_capacity: Option<u32>,
+    pub cassandra_version: Option<CassandraVersionFile>,
+    pub max_tree_depth: Option<u32>,
+    pub repair_session_space_mib: Option<u64>,
+    pub session_ranges: Option<u32>,
+    pub anticompaction_cost_per_key: Option<DurationText>,
+    pub row_buffer_bytes: Option<u64>,
+    /// The preset the table was merged with (`scenario::presets`). Accepted so the
+    /// merged table deserializes; the report reads it from the scenario echo.
+    #[allow(dead_code)]
+    pub preset: Option<String>,
 }
 
 /// A `kind = "riak_aae"` strategy as written: Riak's active anti-entropy, classic
@@ -456,7 +466,7 @@ pub struct DeletesFile {
     pub compaction_interval: Option<DurationText>,
 }
 
-mod defaults {
+pub(super) mod defaults {
     use super::*;
 
     pub fn nodes() -> u64 {

@@ -2,10 +2,12 @@
 //! runs. This is the only place where user input can be wrong; everything downstream
 //! may assume a valid scenario.
 
+mod costs;
 mod diagnostic;
 mod file;
 mod overrides;
 pub mod presets;
+pub mod reference;
 mod riak_aae;
 mod ring;
 mod sweep;
@@ -146,8 +148,14 @@ impl Scenario {
         Scenario::parse(&source, &file)
     }
 
-    /// Parses and validates scenario text; `file` names it in errors.
+    /// Parses and validates scenario text; `file` names it in errors (and locates a cost
+    /// profile the text names, relative to the file's folder).
     pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with(source, file, &[])
+    }
+
+    /// [`Scenario::parse`] without overrides or a cost profile.
+    fn parse_plain(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let locator = Locator::new(source);
         let fail = |diagnostics| ScenarioError {
             file: file.to_string(),
@@ -236,22 +244,85 @@ pub(super) fn deserialize_with_presets(
     source: &str,
     locator: &Locator,
 ) -> Result<(ScenarioFile, Vec<presets::PresetUse>), Vec<Diagnostic>> {
-    let plain = || {
+    let plain = |table: Option<&toml::Table>| {
         toml::from_str::<ScenarioFile>(source)
             .map(|raw| (raw, Vec::new()))
-            .map_err(|e| vec![deserialize_diagnostic(locator, &e)])
+            .map_err(|e| {
+                // An error anywhere in the `[[strategy]]` array is spanned by the TOML
+                // parser at the array's first header: look for it table by table.
+                let in_strategies = locator.path_at(e.span().map_or(0, |s| s.start)).starts_with("strategy");
+                let narrowed = table
+                    .filter(|_| in_strategies)
+                    .and_then(|t| strategy_diagnostic(locator, t));
+                vec![narrowed.unwrap_or_else(|| deserialize_diagnostic(locator, &e))]
+            })
     };
     let Ok(mut table) = source.parse::<toml::Table>() else {
-        return plain();
+        return plain(None);
     };
     let uses = presets::merge(&mut table, locator)?;
     if uses.is_empty() {
-        return plain();
+        return plain(Some(&table));
     }
     match table.clone().try_into::<ScenarioFile>() {
         Ok(raw) => Ok((raw, uses)),
-        Err(_) => Err(vec![merged_diagnostic(locator, &table)]),
+        Err(_) => Err(vec![
+            strategy_diagnostic(locator, &table).unwrap_or_else(|| merged_diagnostic(locator, &table)),
+        ]),
     }
+}
+
+/// The first `[[strategy]]` table of `document` that does not deserialize on its own,
+/// located at its offending key in the source (or at its header when a preset supplied
+/// the key): each table is written out alone and read back, so the TOML parser's span
+/// falls inside that one table.
+fn strategy_diagnostic(locator: &Locator, document: &toml::Table) -> Option<Diagnostic> {
+    let Some(toml::Value::Array(entries)) = document.get("strategy") else {
+        return None;
+    };
+    entries.iter().enumerate().find_map(|(index, entry)| {
+        let whole = entry.clone().try_into::<file::StrategyFile>().err()?;
+        let at_table = |message: String, field: &str| {
+            let hint = deserialize_hint(&message);
+            locator.at_path(&format!("strategy[{index}]{field}"), message, hint)
+        };
+        let toml::Value::Table(entry) = entry else {
+            return Some(at_table(
+                format!("`strategy[{index}]` must be a table, got {entry}"),
+                "",
+            ));
+        };
+        // The kind's own struct, without the tag: serde's tagged enum buffers a table
+        // and loses its spans, a plain struct keeps them.
+        let mut fields = entry.clone();
+        let kind = fields.remove("kind");
+        let text = toml::to_string(&fields).ok()?;
+        let error = match kind.as_ref().and_then(toml::Value::as_str) {
+            Some("monolithic") => toml::from_str::<file::MonolithicFile>(&text).err(),
+            Some("segmented") => toml::from_str::<file::SegmentedFile>(&text).err(),
+            Some("riak_aae") => toml::from_str::<file::RiakAaeFile>(&text).err(),
+            _ => None,
+        };
+        let Some(error) = error else {
+            let field = if kind.is_some() { ".kind" } else { "" };
+            return Some(at_table(overrides::friendly(whole.message()), field));
+        };
+        // A missing field has no text of its own: the table's header stands for it.
+        let field = match error.message().starts_with("missing field") {
+            true => String::new(),
+            false => Locator::new(&text).path_at(error.span().map_or(0, |s| s.start)),
+        };
+        let path = match field.is_empty() {
+            true => format!("strategy[{index}]"),
+            false => format!("strategy[{index}].{field}"),
+        };
+        let message = overrides::friendly(error.message());
+        let hint = deserialize_hint(&message);
+        Some(match message.starts_with("unknown field") {
+            true => locator.at_key(&path, message, hint),
+            false => locator.at_path(&path, message, hint),
+        })
+    })
 }
 
 /// The deserialization error of `table`, located at the same field of the source.
@@ -603,7 +674,7 @@ impl Checker<'_> {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let repair;
             let (name, kind) = match entry {
-                StrategyFile::Monolithic {
+                StrategyFile::Monolithic(file::MonolithicFile {
                     name,
                     leaves,
                     interval,
@@ -621,7 +692,7 @@ impl Checker<'_> {
                     anticompaction_cost_per_key,
                     row_buffer_bytes,
                     preset: _,
-                } => {
+                }) => {
                     let knobs = ReconcilerKnobs {
                         iblt_cells,
                         pinsketch_capacity,

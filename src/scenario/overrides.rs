@@ -24,6 +24,8 @@ pub enum Origin {
     SweepAxis,
     /// `--seed N` on the command line: the seed of a single run, the base seed of a sweep.
     SeedFlag,
+    /// A key of the cost profile at this path (`[cluster] costs`, `--costs`).
+    CostProfile(String),
 }
 
 /// One parameter replaced: `path = value`.
@@ -96,6 +98,16 @@ impl Override {
                 &self.path,
                 "the command line",
                 format!("--seed {}: {message}", value_text(&self.value)),
+                hint,
+            ),
+            Origin::CostProfile(ref profile) => Diagnostic::elsewhere(
+                &self.path,
+                profile,
+                format!(
+                    "cost profile {profile}: {} = {}: {message}",
+                    self.path,
+                    value_text(&self.value)
+                ),
                 hint,
             ),
             Origin::SweepAxis => locator.at_path(
@@ -327,8 +339,12 @@ impl Scenario {
     /// [`Scenario::parse`] does. Problems in the file are located in the file; problems
     /// caused by an override name the override.
     pub fn parse_with(source: &str, file: &str, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        // A cost profile's values go first, so the file's own values and `--set` win.
+        let mut overrides_with_profile = super::costs::profile_overrides(source, file, overrides)?;
+        overrides_with_profile.extend_from_slice(overrides);
+        let overrides = &overrides_with_profile[..];
         if overrides.is_empty() {
-            return Scenario::parse(source, file);
+            return Scenario::parse_plain(source, file);
         }
         let locator = Locator::new(source);
         let fail = |diagnostics| ScenarioError {

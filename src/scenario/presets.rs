@@ -149,6 +149,98 @@ fn known() -> String {
         .join(", ")
 }
 
+/// One key of a preset file, as `aesim presets show` prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresetKnob {
+    pub key: String,
+    /// The value as written in the preset file.
+    pub value: String,
+    /// The comment above the key and after it: where the value comes from.
+    pub source: String,
+    /// False for a knob the file shows commented out (absent: the code's default holds).
+    pub set: bool,
+}
+
+/// Preset `name`'s opening comment, one paragraph per blank-line-separated block.
+pub fn preset_about(name: &str) -> Option<Vec<String>> {
+    let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
+    let mut paragraphs = vec![String::new()];
+    for line in text.lines().take_while(|l| l.trim_start().starts_with('#')) {
+        let words = line.trim_start().trim_start_matches('#').trim();
+        let last = paragraphs.last_mut().expect("never empty");
+        if words.is_empty() {
+            if !last.is_empty() {
+                paragraphs.push(String::new());
+            }
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(words);
+        }
+    }
+    paragraphs.retain(|p| !p.is_empty());
+    Some(paragraphs)
+}
+
+/// Preset `name`'s keys in file order, each with its value and the comments citing its
+/// source (`tests/presets.rs` requires one for every key).
+pub fn preset_knobs(name: &str) -> Option<Vec<PresetKnob>> {
+    let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
+    let body = text.lines().skip_while(|l| l.trim() != "[strategy]").skip(1);
+    let mut knobs = Vec::new();
+    let mut comment: Vec<String> = Vec::new();
+    for line in body {
+        let line = line.trim();
+        if line.is_empty() {
+            comment.clear();
+        } else if let Some(words) = line.strip_prefix('#') {
+            let words = words.trim();
+            match key_and_value(words) {
+                Some((key, value, _)) => knobs.push(PresetKnob {
+                    key,
+                    value,
+                    source: std::mem::take(&mut comment).join(" "),
+                    set: false,
+                }),
+                None => comment.push(words.to_string()),
+            }
+        } else if let Some((key, value, inline)) = key_and_value(line) {
+            comment.extend(inline);
+            knobs.push(PresetKnob {
+                key,
+                value,
+                source: std::mem::take(&mut comment).join(" "),
+                set: true,
+            });
+        }
+    }
+    Some(knobs)
+}
+
+/// `key = value # comment` split into its parts, if `line` is a TOML key-value line.
+fn key_and_value(line: &str) -> Option<(String, String, Option<String>)> {
+    let (key, rest) = line.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let mut in_string = false;
+    let comment_at = rest.char_indices().find_map(|(i, c)| {
+        if c == '"' {
+            in_string = !in_string;
+        }
+        (c == '#' && !in_string).then_some(i)
+    });
+    let (value, inline) = match comment_at {
+        Some(i) => (&rest[..i], Some(rest[i + 1..].trim().to_string())),
+        None => (rest, None),
+    };
+    let value = value.trim();
+    format!("{key} = {value}").parse::<Table>().ok()?;
+    Some((key.to_string(), value.to_string(), inline))
+}
+
 /// A checker diagnostic about a value a preset supplied gets a hint saying so.
 pub fn explain(diagnostic: Diagnostic, uses: &[PresetUse]) -> Diagnostic {
     for u in uses {

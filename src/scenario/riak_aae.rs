@@ -8,16 +8,16 @@ use crate::protocol::reconciler::ReconcilerChoice;
 use crate::strategy::RiakAaeConfig;
 
 /// `anti_entropy_tick`: 15 s.
-const DEFAULT_TICK_NS: u64 = 15_000_000_000;
+pub(super) const DEFAULT_TICK_NS: u64 = 15_000_000_000;
 /// `anti_entropy_expire`: one week.
-const DEFAULT_EXPIRE_NS: u64 = 7 * 24 * 3_600_000_000_000;
+pub(super) const DEFAULT_EXPIRE_NS: u64 = 7 * 24 * 3_600_000_000_000;
 /// `anti_entropy_build_limit`: 1 build per hour.
-const DEFAULT_BUILD_LIMIT: u32 = 1;
-const DEFAULT_BUILD_LIMIT_PERIOD_NS: u64 = 3_600_000_000_000;
+pub(super) const DEFAULT_BUILD_LIMIT: u32 = 1;
+pub(super) const DEFAULT_BUILD_LIMIT_PERIOD_NS: u64 = 3_600_000_000_000;
 /// `anti_entropy_concurrency`: 2.
-const DEFAULT_CONCURRENCY: u32 = 2;
+pub(super) const DEFAULT_CONCURRENCY: u32 = 2;
 /// The pause between Tictac's two looks (our choice: longer than replication takes).
-const DEFAULT_TICTAC_PAUSE_NS: u64 = 1_000_000_000;
+pub(super) const DEFAULT_TICTAC_PAUSE_NS: u64 = 1_000_000_000;
 
 impl Checker<'_> {
     /// A `riak_aae` strategy's configuration and its reconciler.

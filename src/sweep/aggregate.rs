@@ -6,7 +6,7 @@
 use super::files::{RUNS_DIR, run_path, run_rows};
 use super::stats::{Estimate, estimate};
 use super::{Plan, SweepError, chart, io_error};
-use crate::output::{SUMMARY_COLUMNS, write_atomic};
+use crate::output::{FolderKind, MANIFEST_FILE, Manifest, SUMMARY_COLUMNS, write_all_atomic};
 use std::path::Path;
 
 /// Metrics summarized per grid point (columns of a run's `summary.csv`).
@@ -55,6 +55,32 @@ pub struct PointSummary {
     pub strategy: String,
     /// One estimate per headline metric, in [`HEADLINE_METRICS`] order.
     pub estimates: Vec<Estimate>,
+}
+
+/// The manifest of `plan`'s folder: the header files, and every aggregate the sweep
+/// writes once its runs are done (its run files are recognised by their names). It
+/// depends on the plan alone, so shards sharing a folder write the same bytes.
+pub fn manifest(plan: &Plan) -> Manifest {
+    let mut names = vec![
+        super::files::SCENARIO_FILE.to_string(),
+        super::files::SWEEP_FILE.to_string(),
+        "raw.csv".to_string(),
+        "summary.csv".to_string(),
+    ];
+    let axes = &plan.sweep.axes;
+    if !axes.is_empty() {
+        for metric in CHARTED_METRICS
+            .iter()
+            .filter(|m| HEADLINE_METRICS.contains(m) && SUMMARY_COLUMNS.contains(m))
+        {
+            for axis in axes {
+                let file = chart::chart_file(metric, &axis.path);
+                names.push(format!("{}/{file}", crate::report::CHARTS_DIR));
+            }
+        }
+        names.extend(["report.md".to_string(), "report.html".to_string()]);
+    }
+    Manifest::new(FolderKind::Sweep, names.iter().map(String::as_str))
 }
 
 /// Writes `raw.csv`, `summary.csv` and `charts/` for a sweep whose runs are all in `out`.
@@ -148,16 +174,16 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
         table.write_record(&cells).expect("writing to memory");
     }
 
-    let write = |name: &str, bytes: &[u8]| {
-        let path = out.join(name);
-        write_atomic(&path, bytes).map_err(io_error(&path))
-    };
-    write("raw.csv", &raw.into_inner().expect("flushing to memory"))?;
-    write("summary.csv", &table.into_inner().expect("flushing to memory"))?;
-
+    // Every aggregate is staged in memory and published as one unit, as a run's files
+    // are: a sweep that fails while writing (a full disk) leaves the previous
+    // aggregates, or none, never a report that disagrees with its tables.
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("raw.csv".into(), raw.into_inner().expect("flushing to memory")),
+        ("summary.csv".into(), table.into_inner().expect("flushing to memory")),
+    ];
     let mut drawn = Vec::new();
     if !axes.is_empty() {
-        let charts = out.join("charts");
+        let charts = out.join(crate::report::CHARTS_DIR);
         std::fs::create_dir_all(&charts).map_err(io_error(&charts))?;
         for metric in CHARTED_METRICS {
             let Some(m) = headline.iter().position(|(name, _)| name == metric) else {
@@ -165,23 +191,20 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
             };
             for a in 0..axes.len() {
                 let chart = chart::metric_vs_axis(plan, &summaries, metric, m, a);
-                let path = charts.join(&chart.file);
-                write_atomic(&path, chart.svg.as_bytes()).map_err(io_error(&path))?;
+                let name = format!("{}/{}", crate::report::CHARTS_DIR, chart.file);
+                files.push((name, chart.svg.clone().into_bytes()));
                 drawn.push(chart);
             }
         }
-    }
-    if !axes.is_empty() {
         let names: Vec<&str> = headline.iter().map(|(name, _)| *name).collect();
-        write(
-            "report.md",
-            super::report::markdown(plan, &summaries, &names, &drawn).as_bytes(),
-        )?;
-        write(
-            "report.html",
-            super::report::html(plan, &summaries, &names, &drawn).as_bytes(),
-        )?;
+        let markdown = super::report::markdown(plan, &summaries, &names, &drawn);
+        let html = super::report::html(plan, &summaries, &names, &drawn);
+        files.push(("report.md".into(), markdown.into_bytes()));
+        files.push(("report.html".into(), html.into_bytes()));
     }
+    files.push((MANIFEST_FILE.into(), manifest(plan).bytes()));
+    let staged: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    write_all_atomic(out, &staged).map_err(io_error(out))?;
     debug_assert!(out.join(RUNS_DIR).is_dir());
     Ok(())
 }

@@ -163,13 +163,18 @@ pub fn metric_vs_axis(plan: &Plan, summaries: &[PointSummary], metric: &str, m: 
         });
     }
     SweepChart {
-        file: format!("{metric}-vs-{}.svg", file_safe(&axis.path)),
+        file: chart_file(metric, &axis.path),
         title,
         svg: Figure::single(SIZE_PX.0, SIZE_PX.1, plot).to_svg(),
     }
 }
 
 /// `strategy.leaves` -> `leaves`: legends name the knob, the axis title the full path.
+/// The file name (under `charts/`) of `metric`'s chart against the axis at `axis_path`.
+pub fn chart_file(metric: &str, axis_path: &str) -> String {
+    format!("{metric}-vs-{}.svg", file_safe(axis_path))
+}
+
 fn short_path(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }

@@ -8,7 +8,10 @@
 
 use super::{Plan, PlannedRun, SweepError, io_error};
 use crate::metrics::StrategyResult;
-use crate::output::{STALE_TEMPORARY_AGE, SUMMARY_COLUMNS, remove_stale_temporaries, summary_csv, write_atomic};
+use crate::output::{
+    FolderKind, MANIFEST_FILE, Manifest, STALE_TEMPORARY_AGE, SUMMARY_COLUMNS, remove_stale_temporaries, summary_csv,
+    write_atomic,
+};
 use crate::scenario::{Override, ScenarioDocument};
 use std::path::{Path, PathBuf};
 
@@ -21,6 +24,12 @@ pub const SWEEP_FILE: &str = "sweep.toml";
 
 /// The column of a run file (and of `raw.csv`) holding the run's hash.
 pub const HASH_COLUMN: &str = "run_hash";
+
+/// Whether `name` (in `runs/`) is a run file's: a run hash (32 hex digits) and `.csv`.
+pub fn is_run_file_name(name: &str) -> bool {
+    name.strip_suffix(".csv")
+        .is_some_and(|hash| hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
 
 pub fn run_path(dir: &Path, run: &PlannedRun) -> PathBuf {
     dir.join(RUNS_DIR).join(format!("{}.csv", run.hash))
@@ -40,7 +49,9 @@ pub fn write_header_files(plan: &Plan, out: &Path) -> Result<(), SweepError> {
     let scenario = out.join(SCENARIO_FILE);
     write_atomic(&scenario, plan.document.source.as_bytes()).map_err(io_error(&scenario))?;
     let record = out.join(SWEEP_FILE);
-    write_atomic(&record, sweep_record(plan).as_bytes()).map_err(io_error(&record))
+    write_atomic(&record, sweep_record(plan).as_bytes()).map_err(io_error(&record))?;
+    let manifest = out.join(MANIFEST_FILE);
+    write_atomic(&manifest, &super::aggregate::manifest(plan).bytes()).map_err(io_error(&manifest))
 }
 
 /// `sweep.toml`: what, besides `scenario.toml`, defines the sweep, and how to rerun it.
@@ -133,6 +144,9 @@ pub fn run_rows(bytes: &[u8], run: &PlannedRun) -> Option<Vec<Vec<String>>> {
 /// the same scenario may be resumed or extended (more points, more replications) in
 /// place: its run files are named by their hash, so they never mix.
 pub fn check_destination(out: &Path, plan: &Plan) -> Result<(), String> {
+    if Manifest::of_folder(out)?.is_some_and(|m| m.kind == FolderKind::Comparison) {
+        return Err(format!("{} holds a comparison's report, not a sweep", out.display()));
+    }
     if out.join("run.toml").exists() {
         return Err(format!(
             "{} holds the results of a single run (run.toml), not of a sweep",
@@ -166,36 +180,22 @@ pub fn check_destination(out: &Path, plan: &Plan) -> Result<(), String> {
     }
 }
 
-/// Files of a results folder that `--force` removes before a sweep writes there: every
-/// file a single run or another sweep's aggregation wrote. Run files (`runs/`) stay:
-/// they are named by their run's hash, so they cannot be mistaken for this sweep's.
-const FOREIGN_FILES: &[&str] = &[
-    "summary.csv",
-    "timeseries.csv",
-    "latency.csv",
-    "staleness.csv",
-    "faults.csv",
-    "report.md",
-    "run.toml",
-    "raw.csv",
-    SCENARIO_FILE,
-    SWEEP_FILE,
-];
+/// Refuses a sweep whose files would replace a file in `out` that aesim did not write
+/// (the folder's manifest does not name it), `--force` or not.
+pub fn check_ownership(out: &Path, plan: &Plan) -> Result<(), String> {
+    let previous = Manifest::of_folder(out)?;
+    let ours = super::aggregate::manifest(plan);
+    crate::output::refuse_unowned(out, previous.as_ref(), ours.files.iter().map(String::as_str))
+}
 
-/// Removes the results `check_destination` objected to (`--force`), so the folder holds
-/// this sweep's files only once it is done.
+/// Removes the results `check_destination` objected to (`--force`): the files the
+/// folder's manifest names (and a sweep's run files), so the folder holds this sweep's
+/// files only once it is done. A file aesim did not write is never removed.
 pub fn clear_foreign_results(out: &Path) -> Result<(), SweepError> {
-    for name in FOREIGN_FILES {
-        let path = out.join(name);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(&path)(e)),
-            _ => {}
-        }
-    }
-    let charts = out.join(crate::report::CHARTS_DIR);
-    match std::fs::remove_dir_all(&charts) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&charts)(e)),
-        _ => Ok(()),
+    let manifest = Manifest::of_folder(out).map_err(SweepError::Input)?;
+    match manifest {
+        Some(manifest) => manifest.remove_except(out, &[]).map_err(io_error(out)),
+        None => Ok(()),
     }
 }
 

@@ -23,7 +23,7 @@ mod report;
 pub mod stats;
 pub mod status;
 
-pub use files::{RUNS_DIR, check_destination, clear_foreign_results};
+pub use files::{RUNS_DIR, SWEEP_FILE, check_destination, check_ownership, clear_foreign_results, is_run_file_name};
 
 use crate::output::write_atomic;
 use crate::run::run_scenario;
@@ -256,6 +256,7 @@ pub fn run_sweep(plan: &Plan, out: &Path, options: SweepOptions) -> Result<Sweep
 /// clears them first.
 pub fn merge(inputs: &[PathBuf], out: &Path, force: bool) -> Result<SweepOutcome, SweepError> {
     let plan = files::plan_of_partials(inputs)?;
+    check_ownership(out, &plan).map_err(SweepError::Input)?;
     if let Err(reason) = check_destination(out, &plan) {
         if !force {
             return Err(SweepError::Input(format!(

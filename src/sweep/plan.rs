@@ -6,7 +6,7 @@
 //! are generated, never hand-written: a Slurm submission script (a job array of
 //! `aesim run --shard auto`, one folder per shard, and a merge job that depends on the
 //! whole array) and a Kubernetes manifest (the scenario as a ConfigMap, an Indexed Job,
-//! and a suspended merge Job). Both run exactly the commands the README documents and
+//! and a suspended merge Job). Both run exactly the commands docs/cli.md documents and
 //! `scripts/slurm-local-test` submits. This module writes text only; it runs nothing.
 
 use super::Plan;
@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Events per second one CPU simulates, for the time estimates: the order of what the
-/// README's Performance section measures (1 to 1.7 M events/s), rounded down.
+/// docs/reference.md's Performance section measures (1 to 1.7 M events/s), rounded down.
 pub const EVENTS_PER_CPU_SECOND: f64 = 1.0e6;
 /// A shard is suggested to take at most this long (seconds of estimated wall time).
 const SHARD_WALL_TARGET_S: f64 = 3600.0;
@@ -256,27 +256,65 @@ fn merge_words(options: &PlanOptions, shards: usize) -> Vec<String> {
     words
 }
 
+/// The longest job name: Kubernetes names an Indexed Job's pods `<job>-<index>-<5
+/// letters>` and their hostnames `<job>-<index>`, which must be DNS labels of at most 63
+/// characters; `-scenario` and `-merge` are appended to it too.
+const JOB_NAME_MAX_CHARS: usize = 40;
+
+/// The job's name, a DNS-1123 label (lowercase letters, digits and single `-`, starting
+/// and ending with a letter or digit) from the scenario's name.
 fn job_name(plan: &Plan) -> String {
-    let name: String = plan
-        .document
-        .base
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("aesim-{}", name.trim_matches('-'))
+    let mut name = String::from("aesim-");
+    for c in plan.document.base.name.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    name.truncate(JOB_NAME_MAX_CHARS);
+    name.trim_end_matches('-').to_string()
+}
+
+/// Refuses options that would generate a broken job: an empty `--aesim`, and for
+/// Kubernetes an image or claim name the API server rejects.
+fn check_options(options: &PlanOptions, kubernetes: bool) -> Result<(), String> {
+    if options.aesim.trim().is_empty() {
+        return Err("--aesim must name the aesim command on the cluster's nodes (e.g. /opt/aesim/bin/aesim)".into());
+    }
+    if kubernetes {
+        let claim = &options.volume_claim;
+        let dns_subdomain = !claim.is_empty()
+            && claim.len() <= 253
+            && claim
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && claim.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && claim.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !dns_subdomain {
+            return Err(format!(
+                "--volume-claim \"{claim}\" is not a valid Kubernetes name: lowercase letters, digits, \
+                 '-' and '.', starting and ending with a letter or digit, at most 253 characters"
+            ));
+        }
+        if options.image.trim().is_empty() || options.image.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "--image \"{}\" is not a container image reference",
+                options.image
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A bash script that submits the sweep to Slurm: a job array of `shards` tasks, each
 /// `aesim run --shard auto` into its own folder with `--jobs` from the CPUs Slurm grants,
 /// and a merge job that starts when every task succeeded (and is cancelled if one fails).
 pub fn slurm_script(plan: &Plan, options: &PlanOptions) -> Result<String, String> {
+    check_options(options, false)?;
     let shards = shard_count(plan, options)?;
     let costs = costs(plan);
     let cpus = options.cpus_per_task.max(1);
@@ -373,6 +411,7 @@ fn yaml_string(text: &str) -> String {
 /// count from `AESIM_SHARD_COUNT`, `--jobs` from the CPU limit) on a shared volume, and a
 /// merge Job created suspended, to be resumed once the Indexed Job is complete.
 pub fn kubernetes_manifest(plan: &Plan, options: &PlanOptions) -> Result<String, String> {
+    check_options(options, true)?;
     let shards = shard_count(plan, options)?;
     let costs = costs(plan);
     let cpus = options.cpus_per_task.max(1);

@@ -2,7 +2,7 @@
 //! a restart, a partition's start and end, and a bitrot strike do to the run's state.
 //!
 //! Decisions about sessions live here; the fault state and its randomness live in
-//! `model::faults`. The rules (also in the README):
+//! `model::faults`. The rules (also in docs/reference.md, Faults):
 //! - A crash loses the node's in-memory trees. Every session in flight that the node
 //!   takes part in is aborted (its messages are ignored when they arrive) and waits; it
 //!   restarts from its builds once all of its replicas are up and no partition
