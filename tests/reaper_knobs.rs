@@ -119,3 +119,26 @@ fn sequential_repair_builds_one_replica_at_a_time() {
     // The same builds, spread over three times as long.
     assert_eq!(sequential.keys_scanned / sequential.tree_builds, 100_000);
 }
+
+#[test]
+fn a_scheduling_interval_starts_one_segment_per_wake_up() {
+    // Reaper's repair runner starts at most one segment each time it wakes, every
+    // repairManagerSchedulingIntervalSeconds (thelastpickle/cassandra-reaper
+    // RepairRunner.startNextSegment, then RepairManager.scheduleRetry): ten segments of
+    // 0.24 s start at 0, 1, ..., 9 s, so a pass takes 9.24 s instead of 2.4 s.
+    let results = run(
+        2,
+        "30s",
+        &[
+            ("free", "workers = 4"),
+            ("polled", "workers = 4\nscheduling_interval = \"1s\""),
+        ],
+    );
+    let free = &by_name(&results, "free").counters;
+    let polled = &by_name(&results, "polled").counters;
+    assert_eq!(polled.full_passes, 3);
+    assert_eq!(polled.sessions, 30);
+    let pass_s = polled.mean_full_pass_ns() as f64 / 1e9;
+    assert!((9.2..9.3).contains(&pass_s), "pass of {pass_s} s");
+    assert!(free.full_passes > 4 * polled.full_passes, "{}", free.full_passes);
+}
