@@ -2,8 +2,9 @@
 //! tombstones older than gc_grace, and the check that a repaired version is not a
 //! deleted value coming back (`model::tombstones` keeps the tombstones and counts).
 
+use super::cluster::RecordChange;
 use super::{Event, World};
-use crate::model::{Key, NodeId, Version};
+use crate::model::{Key, Version};
 use crate::sim::SimTime;
 
 impl World {
@@ -40,21 +41,10 @@ impl World {
             self.queue.push(next, Event::Compaction);
         }
         for (key, version) in due {
-            let applied = self.replicas.purge(key, version, self.now);
-            if applied.healed_after_ns.is_some() {
-                self.counters.paths.healed_by_purge += 1;
-                self.faults.healed(key, self.now);
-            }
-        }
-    }
-
-    /// A repair copied `version` of `key` from `source` (which held it): counts a
-    /// resurrection if the key's tombstone was purged and the version is older.
-    pub(super) fn check_resurrection(&mut self, key: Key, version: Version, source: NodeId) {
-        let range = self.ring.piece_of(key);
-        if let Some(tombstones) = self.paths.tombstones.as_mut() {
-            let newest_held = self.replicas.versions(key).into_iter().max().unwrap_or(0);
-            tombstones.repaired(key, version, newest_held, (source, range), self.now);
+            let (cluster, mut env) = self.change_env();
+            cluster
+                .apply(RecordChange::Purge, key, version, &mut env)
+                .expect("a purge is not checked");
         }
     }
 }

@@ -16,6 +16,7 @@
 //!   state (version 0), which its next tree hashes differently, so anti-entropy finds
 //!   and repairs it from an intact copy.
 
+use super::cluster::{RecordChange, Replica};
 use super::{Event, World};
 use crate::model::KeyRange;
 use crate::model::faults::FaultEvent;
@@ -48,7 +49,7 @@ impl World {
             FaultEvent::PartitionStart { .. } => self.abort_sessions(),
             FaultEvent::PartitionEnd { .. } => {
                 let all = KeyRange::new(0, self.params.key_count);
-                let divergent = self.replicas.divergent_in(all).map(|(key, _)| key);
+                let divergent = self.cluster.replicas.divergent_in(all).map(|(key, _)| key);
                 self.faults.partition_ended(self.now, divergent);
             }
             FaultEvent::Restart { .. } => {}
@@ -93,13 +94,19 @@ impl World {
     }
 
     pub(super) fn bitrot(&mut self) {
-        let ring = &self.ring;
+        let ring = &self.cluster.ring;
         if let Some((column, key)) = self
             .faults
-            .bitrot_target(&self.replicas, |key, column| ring.node_at(key, column))
+            .bitrot_target(&self.cluster.replicas, |key, column| ring.node_at(key, column))
         {
-            // Rot costs no write-path hashing: the node does not notice.
-            self.replicas.set_version(column, key, 0, self.now);
+            let to = Replica {
+                node: self.cluster.ring.node_at(key, column),
+                column,
+            };
+            let (cluster, mut env) = self.change_env();
+            cluster
+                .apply(RecordChange::Rot { to }, key, 0, &mut env)
+                .expect("rot is not checked");
         }
         if let Some(next) = self.faults.next_bitrot(self.now)
             && next <= self.params.end

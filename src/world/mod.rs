@@ -5,28 +5,31 @@
 //! world built from the same scenario and seed, so they see the identical write stream
 //! and the identical lost replication messages.
 
+mod cluster;
 mod deletes;
 mod event;
 mod faults;
 mod paths;
 mod repair;
 mod session;
+mod writes;
 
 pub use event::Event;
 
 use crate::metrics::ring::{NodeLoad, NodeRow, RangeRepairs, RingResult};
 use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult, TimeWeighted};
 use crate::model::faults::Faults;
-use crate::model::network::{Delivery, Network};
+use crate::model::network::Network;
 use crate::model::replicas::ReplicaTable;
 use crate::model::ring::{CoordinatorChoice, Ring};
-use crate::model::workload::{ClientWrite, Workload};
+use crate::model::workload::Workload;
 use crate::model::{Key, KeyRange, NodeId};
 use crate::protocol::reconciler::Reconciler;
 use crate::protocol::{SessionId, SessionSpec};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
 use crate::strategy::{self, Command, Ctx, Strategy, StrategyConfig};
+use cluster::{Cluster, RepairLatencies};
 use session::Session;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -99,9 +102,6 @@ struct Params {
     key_count: u64,
     /// Cores of each node.
     node_cores: Vec<u32>,
-    /// Hashes a changed record costs on the write path (0 unless trees are live).
-    write_path_hashes_per_change: u64,
-    hash_cost_ns: u64,
     /// Fixed virtual time between a session's start and its builds (setup, messages).
     session_overhead_ns: u64,
     /// Most sessions one node may take part in at once (an invariant the strategy keeps).
@@ -115,9 +115,9 @@ pub struct World {
     params: Params,
     now: SimTime,
     queue: EventQueue<Event>,
-    replicas: ReplicaTable,
-    /// Which nodes store which keys.
-    ring: Arc<Ring>,
+    /// The ring, the replicas and the writes in flight: every record changes through
+    /// its one door, `Cluster::apply`.
+    cluster: Cluster,
     /// What replicas exchange to find their differences.
     reconciler: Box<dyn Reconciler>,
     workload: Workload,
@@ -139,22 +139,10 @@ pub struct World {
     with_ring: bool,
     strategy: Box<dyn Strategy>,
     commands: Vec<Command>,
-    next_version: u64,
     counters: Counters,
-    repair_latency: LatencyHistogram,
-    /// Repair latencies of keys in the workload's hot range when they diverged (hotspot
-    /// workloads), and of all other keys.
-    hot_repair_latency: LatencyHistogram,
-    cold_repair_latency: LatencyHistogram,
+    latencies: RepairLatencies,
     samples: Vec<Sample>,
     events: u64,
-    /// Replication messages scheduled and not yet arrived: with no loss, zero of them
-    /// after the writes stop means the replicas must be identical.
-    replication_in_flight: u64,
-    /// Replication messages in flight, by (key, receiver, version), with their number
-    /// (duplicates count twice): tells a repair of a lost write from one that merely
-    /// beat replication to the key.
-    in_flight: BTreeMap<(Key, NodeId, u64), u32>,
     invariant_checks: InvariantChecks,
     /// The first invariant violation; the run stops at it.
     violation: Option<InvariantViolation>,
@@ -198,8 +186,6 @@ impl World {
             nodes,
             key_count,
             node_cores: scenario.cluster.node_cores.clone(),
-            write_path_hashes_per_change: strategy.kind.write_path_hashes_per_change(),
-            hash_cost_ns: scenario.cluster.hash_cost_ns,
             session_overhead_ns: strategy.repair.session_overhead_ns,
             max_sessions_per_node: strategy.kind.max_sessions_per_node(),
             sequential_builds: strategy.kind.sequential_builds(),
@@ -213,7 +199,6 @@ impl World {
         let mut world = World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
-            replicas: ReplicaTable::for_key_space(ring.replication_factor(), key_count),
             reconciler: strategy.repair.reconciler.build(nodes),
             workload: Workload::new(scenario.workload.clone(), key_count, coordinator_choices, scenario.seed),
             network: Network::new(scenario.network.clone(), nodes, scenario.seed),
@@ -233,17 +218,17 @@ impl World {
             range_repairs: RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
             with_ring,
             strategy: strategy::build(strategy, &ring),
-            ring,
+            cluster: Cluster::new(
+                ring,
+                key_count,
+                strategy.kind.write_path_hashes_per_change(),
+                scenario.cluster.hash_cost_ns,
+            ),
             commands: Vec::new(),
-            next_version: 1,
             counters: Counters::default(),
-            repair_latency: LatencyHistogram::default(),
-            hot_repair_latency: LatencyHistogram::default(),
-            cold_repair_latency: LatencyHistogram::default(),
+            latencies: RepairLatencies::default(),
             samples: Vec::new(),
             events: 0,
-            replication_in_flight: 0,
-            in_flight: BTreeMap::new(),
             invariant_checks: InvariantChecks::default(),
             violation: None,
             created: std::time::Instant::now(),
@@ -278,7 +263,7 @@ impl World {
 
     /// The token ring: which nodes store which keys.
     pub fn ring(&self) -> &Ring {
-        &self.ring
+        &self.cluster.ring
     }
 
     /// The most repair sessions any node has taken part in at once so far (sessions
@@ -344,7 +329,7 @@ impl World {
 
     /// The replicas and their ground truth, for inspection.
     pub fn replicas(&self) -> &ReplicaTable {
-        &self.replicas
+        &self.cluster.replicas
     }
 
     pub fn counters(&self) -> &Counters {
@@ -357,7 +342,7 @@ impl World {
     }
 
     pub fn repair_latency(&self) -> &LatencyHistogram {
-        &self.repair_latency
+        &self.latencies.all
     }
 
     /// Chooses when whole-state invariants are checked (default: every sample).
@@ -409,7 +394,11 @@ impl World {
         // Keys still divergent are censored repair latencies (`metrics::CensoredLatency`).
         let mut open_divergence_ages = LatencyHistogram::default();
         let mut oldest = 0;
-        for (_, since) in self.replicas.divergent_in(KeyRange::new(0, self.params.key_count)) {
+        for (_, since) in self
+            .cluster
+            .replicas
+            .divergent_in(KeyRange::new(0, self.params.key_count))
+        {
             let age = self.now.since(since);
             open_divergence_ages.record(age);
             oldest = oldest.max(age);
@@ -422,19 +411,19 @@ impl World {
         Ok(StrategyResult {
             strategy: self.params.strategy_name,
             counters: self.counters,
-            repair_latency: self.repair_latency,
-            hot_repair_latency: self.hot_repair_latency,
-            cold_repair_latency: self.cold_repair_latency,
+            repair_latency: self.latencies.all,
+            hot_repair_latency: self.latencies.hot,
+            cold_repair_latency: self.latencies.cold,
             samples: self.samples,
-            divergence_key_ns: self.replicas.divergence_key_ns(self.now),
-            divergent_at_end: self.replicas.divergent_keys(),
+            divergence_key_ns: self.cluster.replicas.divergence_key_ns(self.now),
+            divergent_at_end: self.cluster.replicas.divergent_keys(),
             open_divergence_ages,
-            divergent_peak: self.replicas.divergent_peak(),
+            divergent_peak: self.cluster.replicas.divergent_peak(),
             scan_core_ns,
             oldest_divergence_ns: oldest,
-            stored_keys: self.replicas.stored_keys(),
+            stored_keys: self.cluster.replicas.stored_keys(),
             events: self.events,
-            divergences_begun: self.replicas.divergences_begun(),
+            divergences_begun: self.cluster.replicas.divergences_begun(),
             hints: self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default(),
             deletes: self.paths.tombstones.as_ref().map(|t| t.counters.clone()),
             gc_grace_ns,
@@ -449,7 +438,7 @@ impl World {
     /// The longest each piece of the ring (or the one range) went without a complete
     /// repair, up to now: the gc_grace headline.
     fn unrepaired_per_range(&self) -> Vec<u64> {
-        let pieces = self.ring.pieces();
+        let pieces = self.cluster.ring.pieces();
         self.range_repairs
             .finish(self.now, |i| pieces[i].token_range, |_| Vec::new())
             .iter()
@@ -463,29 +452,35 @@ impl World {
             return None;
         }
         let repairs = &self.range_repairs;
-        let ownership = self.ring.ownership();
+        let ownership = self.cluster.ring.ownership();
         let mut stale = vec![0u64; self.params.nodes];
-        for piece in self.ring.pieces() {
-            let replicas = &self.ring.replica_sets()[piece.replica_set];
-            for (column, count) in self.replicas.stale_per_replica(piece.keys).into_iter().enumerate() {
+        for piece in self.cluster.ring.pieces() {
+            let replicas = &self.cluster.ring.replica_sets()[piece.replica_set];
+            for (column, count) in self
+                .cluster
+                .replicas
+                .stale_per_replica(piece.keys)
+                .into_iter()
+                .enumerate()
+            {
                 stale[replicas[column]] += count;
             }
         }
         let nodes = (0..self.params.nodes)
             .map(|node| NodeRow {
                 node,
-                rack: self.ring.rack(node),
-                tokens: self.ring.primary_ranges(node) as u64,
+                rack: self.cluster.ring.rack(node),
+                tokens: self.cluster.ring.primary_ranges(node) as u64,
                 ownership: ownership.per_node[node],
                 load: self.node_load[node],
                 stale_keys: stale[node],
             })
             .collect();
-        let pieces = self.ring.pieces();
+        let pieces = self.cluster.ring.pieces();
         let ranges = repairs.finish(
             self.now,
             |i| pieces[i].token_range,
-            |i| self.ring.replica_sets()[pieces[i].replica_set].clone(),
+            |i| self.cluster.ring.replica_sets()[pieces[i].replica_set].clone(),
         );
         Some(RingResult { nodes, ranges })
     }
@@ -497,7 +492,7 @@ impl World {
     }
 
     fn violation_at(&self, event: &str, key: Option<Key>, message: String) -> InvariantViolation {
-        let nodes = key.map_or_else(Vec::new, |key| self.ring.replicas_of(key).to_vec());
+        let nodes = key.map_or_else(Vec::new, |key| self.cluster.ring.replicas_of(key).to_vec());
         InvariantViolation {
             time: self.now,
             strategy: self.params.strategy_name.clone(),
@@ -510,31 +505,31 @@ impl World {
 
     /// The whole-state invariants, found while handling `event`.
     fn check_state(&self, event: &str) -> Result<(), InvariantViolation> {
-        let audit = self.replicas.audit();
+        let audit = self.cluster.replicas.audit();
         let recount = audit.divergent;
-        if recount != self.replicas.divergent_keys() {
-            let (key, differ) = self.replicas.oracle_mismatch().expect("counts differ");
+        if recount != self.cluster.replicas.divergent_keys() {
+            let (key, differ) = self.cluster.replicas.oracle_mismatch().expect("counts differ");
             return Err(self.violation_at(
                 event,
                 Some(key),
                 format!(
                     "the oracle counts {} divergent keys but the replicas differ on {recount}; \
                      key {key} is {} by the oracle but its versions are {:?}",
-                    self.replicas.divergent_keys(),
+                    self.cluster.replicas.divergent_keys(),
                     if differ { "consistent" } else { "divergent" },
-                    self.replicas.versions(key)
+                    self.cluster.replicas.versions(key)
                 ),
             ));
         }
         if audit.lost_acknowledged
-            && let Some((key, version)) = self.replicas.lost_acknowledged_write()
+            && let Some((key, version)) = self.cluster.replicas.lost_acknowledged_write()
         {
             return Err(self.violation_at(
                 event,
                 Some(key),
                 format!(
                     "acknowledged write of key {key} (version {version}) is on no replica; versions are {:?}",
-                    self.replicas.versions(key)
+                    self.cluster.replicas.versions(key)
                 ),
             ));
         }
@@ -548,15 +543,15 @@ impl World {
                 ),
             ));
         }
-        let quiescent = self.lossless && self.replication_in_flight == 0 && self.now >= self.workload.stop_at();
-        if quiescent && let Some(key) = self.replicas.first_divergent() {
+        let quiescent = self.lossless && self.cluster.replication_in_flight == 0 && self.now >= self.workload.stop_at();
+        if quiescent && let Some(key) = self.cluster.replicas.first_divergent() {
             return Err(self.violation_at(
                 event,
                 Some(key),
                 format!(
                     "writes have stopped, nothing was lost and no replication is in flight, \
                      yet the replicas differ on key {key}: versions {:?}",
-                    self.replicas.versions(key)
+                    self.cluster.replicas.versions(key)
                 ),
             ));
         }
@@ -569,16 +564,7 @@ impl World {
         self.now = time;
         self.events += 1;
         match event {
-            Event::ClientWrite(write) => {
-                let next = self.draw_next_write(time);
-                let chosen = self.chosen_coordinator(write);
-                let delete = self.draw_delete();
-                self.client_write(write.key, chosen, false, delete);
-                if let Some((at, next)) = next {
-                    self.replicas.prefetch_slot(next.key);
-                    self.queue.push(at, Event::ClientWrite(next));
-                }
-            }
+            Event::ClientWrite(write) => self.workload_write(write),
             Event::ScriptedWrite {
                 key,
                 coordinator,
@@ -591,45 +577,7 @@ impl World {
                 key,
                 version,
                 written,
-            } => {
-                self.replication_in_flight -= 1;
-                self.remove_in_flight(key, to, version);
-                // Faults: a receiver that is down, or cut off, never sees the message.
-                if self.faults.drops_replication(from, to, key) {
-                    self.counters.lost_messages += 1;
-                    self.replication_arrived((from, to), (key, version), written, false);
-                    return;
-                }
-                let column = self.ring.position(to, key).expect("replication goes to replicas");
-                // A coordinator that is not a replica forwarded the write: at ONE the
-                // first replica to apply it acknowledges it.
-                let applied = if self.ring.position(from, key).is_some() || self.paths.above_one() {
-                    self.replicas.apply(column, key, version, time)
-                } else {
-                    let (applied, acknowledges) = self.replicas.apply_forwarded(column, key, version, time);
-                    self.counters.paths.writes_acknowledged += u64::from(acknowledges);
-                    applied
-                };
-                self.replication_arrived((from, to), (key, version), written, true);
-                if applied.changed {
-                    self.faults.superseded(key, to);
-                    self.charge_write_path();
-                    self.strategy.on_local_write(to, key, time);
-                }
-                if let Some(latency_ns) = applied.healed_after_ns {
-                    // The key diverged before this write was made, and no older message
-                    // for this replica is still on its way: an earlier write's message was
-                    // lost, and this later write covered it up rather than repairing it.
-                    let diverged = time.nanos() - latency_ns;
-                    let older_in_flight = self.in_flight.range((key, to, 0)..(key, to, version)).next().is_some();
-                    if diverged < written.nanos() && !older_in_flight {
-                        self.counters.lost_writes_covered += 1;
-                    } else {
-                        self.counters.healed_by_replication += 1;
-                    }
-                    self.faults.healed(key, time);
-                }
-            }
+            } => self.replication_arrives((from, to), (key, version), written),
             Event::SessionReady { session } => self.request_builds(session),
             Event::BuildDone {
                 session,
@@ -672,137 +620,15 @@ impl World {
         }
     }
 
-    /// Draws the workload's next write after one at `now`, with its arrival instant, and
-    /// asks the replica table to start fetching its key's bucket: at 10^9 keys a write's
-    /// first touch of the table misses cache, and fetching ahead overlaps the miss with
-    /// the work in between. The draws are those of drawing at the write's arrival: each
-    /// stream is drawn in the same order, and the key for the arrival instant.
-    fn draw_next_write(&mut self, now: SimTime) -> Option<(SimTime, ClientWrite)> {
-        let at = self.workload.next_arrival(now)?;
-        let write = self.workload.next_write(at);
-        self.replicas.prefetch_bucket(write.key);
-        Some((at, write))
-    }
-
-    /// The node a workload write's client chose: its draw is a node, or with
-    /// token-aware clients an index into the key's replicas.
-    fn chosen_coordinator(&self, write: ClientWrite) -> NodeId {
-        match self.ring.coordinator_choice() {
-            CoordinatorChoice::Any => write.coordinator,
-            CoordinatorChoice::Replica => self.ring.replicas_of(write.key)[write.coordinator],
-        }
-    }
-
-    fn client_write(&mut self, key: Key, chosen: NodeId, lose_replication: bool, delete: bool) {
-        let ring = Arc::clone(&self.ring);
-        let replicas = ring.replicas_of(key);
-        // Faults: a client whose node is down retries on the next one up.
-        let Some(coordinator) = self.faults.coordinator(chosen) else {
-            return;
-        };
-        let version = self.next_version;
-        self.next_version += 1;
-        self.counters.writes += 1;
-        if delete {
-            self.deleted(key, version);
-        }
-        let local = ring.position(coordinator, key);
-        match local {
-            Some(column) => {
-                if self.paths.above_one() {
-                    // Acknowledged once its level's count of replicas applied it.
-                    self.replicas.apply(column, key, version, self.now);
-                } else {
-                    self.replicas.client_write(column, key, version, self.now);
-                    self.counters.paths.writes_acknowledged += 1;
-                }
-                self.faults.superseded(key, coordinator);
-                self.charge_write_path();
-                self.strategy.on_local_write(coordinator, key, self.now);
-            }
-            None => self.counters.writes_forwarded += 1,
-        }
-        self.write_begins(key, version, local.is_some());
-        for &to in replicas.iter().filter(|&&n| n != coordinator) {
-            self.counters.replication_messages += 1;
-            // The network is asked even for scripted losses, so a scripted write draws
-            // the same random numbers as any other and shifts nothing after it.
-            let delivery = self.network.send_replication(self.now);
-            match delivery {
-                Delivery::Arrives(at) if !lose_replication => {
-                    let message = Event::ReplicationArrives {
-                        from: coordinator,
-                        to,
-                        key,
-                        version,
-                        written: self.now,
-                    };
-                    // Faults: a message into a crashed node or across a partition is
-                    // lost; one that goes may be held back, or delivered twice.
-                    if self.faults.drops_replication(coordinator, to, key) {
-                        self.counters.lost_messages += 1;
-                        self.replication_sent((coordinator, to), (key, version), None);
-                        continue;
-                    }
-                    let (at, again) = self.faults.deliveries(at);
-                    self.replication_sent((coordinator, to), (key, version), Some(at));
-                    self.replication_in_flight += 1;
-                    *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
-                    self.queue.push(at, message);
-                    if let Some(again) = again {
-                        self.replication_in_flight += 1;
-                        *self.in_flight.entry((key, to, version)).or_insert(0) += 1;
-                        self.queue.push(
-                            again,
-                            Event::ReplicationArrives {
-                                from: coordinator,
-                                to,
-                                key,
-                                version,
-                                written: self.now,
-                            },
-                        );
-                    }
-                }
-                _ => {
-                    self.counters.lost_messages += 1;
-                    self.replication_sent((coordinator, to), (key, version), None);
-                }
-            }
-        }
-        self.write_sent(version);
-    }
-
-    /// Forgets one in-flight replication message (it arrived or was dropped on arrival).
-    fn remove_in_flight(&mut self, key: Key, to: NodeId, version: u64) {
-        let count = self
-            .in_flight
-            .get_mut(&(key, to, version))
-            .expect("sent before it arrives");
-        *count -= 1;
-        if *count == 0 {
-            self.in_flight.remove(&(key, to, version));
-        }
-    }
-
-    /// Books a change of a node's record: a live tree pays one leaf rehash and one per
-    /// ancestor on the write path. (The tree cache needs no notice: it asks the replica
-    /// table what changed when a tree is next requested.)
-    fn charge_write_path(&mut self) {
-        let hashes = self.params.write_path_hashes_per_change;
-        self.counters.write_path_hash_ops += hashes;
-        self.counters.write_path_hash_ns += hashes.saturating_mul(self.params.hash_cost_ns);
-    }
-
     fn record_sample(&mut self) {
         let key_space = KeyRange::new(0, self.params.key_count);
         let buckets = STALENESS_BUCKETS.min(key_space.len());
         let divergent_per_bucket = (0..buckets)
-            .map(|b| self.replicas.divergent_count_in(key_space.part(b, buckets)))
+            .map(|b| self.cluster.replicas.divergent_count_in(key_space.part(b, buckets)))
             .collect();
         self.samples.push(Sample {
             time: self.now,
-            divergent_keys: self.replicas.divergent_keys(),
+            divergent_keys: self.cluster.replicas.divergent_keys(),
             cores_busy: self.cores_busy.level(),
             sessions_running: self.sessions.len() as u64,
             cores_busy_ns: self.cores_busy.integral_at(self.now),

@@ -24,6 +24,7 @@
 //!   exactly one path: replication, hint replay, read repair or anti-entropy; with the
 //!   keys still divergent, they add up to the episodes begun (checked as an invariant).
 
+use super::cluster::{RecordChange, Replica};
 use super::{Event, World};
 use crate::model::hints::Hints;
 use crate::model::paths::{ConsistencyLevel, PathsConfig};
@@ -147,7 +148,11 @@ impl World {
         if !self.paths.above_one() {
             return;
         }
-        let needed = self.paths.config.write_level.block_for(self.ring.replication_factor());
+        let needed = self
+            .paths
+            .config
+            .write_level
+            .block_for(self.cluster.ring.replication_factor());
         self.paths
             .pending
             .insert(version, PendingWrite { key, acks: 0, needed });
@@ -212,7 +217,7 @@ impl World {
         if write.acks >= write.needed {
             let key = write.key;
             self.paths.pending.remove(&version);
-            self.replicas.acknowledge(key, version);
+            self.cluster.replicas.acknowledge(key, version);
             self.counters.paths.writes_acknowledged += 1;
         }
     }
@@ -278,20 +283,15 @@ impl World {
         // applied as it is sent: its latency is not modelled).
         let bytes = hints.hint_bytes();
         self.network.occupy_link(coordinator, target, bytes, self.now);
-        let column = self.ring.position(target, hint.key).expect("hints go to replicas");
-        let applied = self.replicas.apply(column, hint.key, hint.version, self.now);
-        if applied.changed {
-            self.faults.superseded(hint.key, target);
-            self.charge_write_path();
-            self.strategy.on_local_write(target, hint.key, self.now);
-            // A hint held past gc_grace (Cassandra would have let it expire) can bring
-            // back a value whose tombstone was purged meanwhile.
-            self.check_resurrection(hint.key, hint.version, coordinator);
-        }
-        if applied.healed_after_ns.is_some() {
-            self.counters.paths.healed_by_hint += 1;
-            self.faults.healed(hint.key, self.now);
-        }
+        let to = self.cluster.replica(target, hint.key).expect("hints go to replicas");
+        let change = RecordChange::Hint {
+            to,
+            source: coordinator,
+        };
+        let (cluster, mut env) = self.change_env();
+        cluster
+            .apply(change, hint.key, hint.version, &mut env)
+            .expect("a hint never lowers");
     }
 
     /// A coordinator crashed: the hints it held are lost.
@@ -314,7 +314,7 @@ impl World {
         }
         let key = read.key;
         self.counters.paths.reads += 1;
-        let ring = std::sync::Arc::clone(&self.ring);
+        let ring = std::sync::Arc::clone(&self.cluster.ring);
         let replicas = ring.replicas_of(key);
         let rf = replicas.len();
         let level = self.paths.config.read_level;
@@ -340,9 +340,12 @@ impl World {
             self.counters.paths.reads_unavailable += 1;
             return;
         }
-        let versions: Vec<Version> = contacted.iter().map(|&c| self.replicas.version(c, key)).collect();
+        let versions: Vec<Version> = contacted
+            .iter()
+            .map(|&c| self.cluster.replicas.version(c, key))
+            .collect();
         let newest = versions.iter().copied().max().unwrap_or(0);
-        if newest < self.replicas.latest(key) {
+        if newest < self.cluster.replicas.latest(key) {
             self.counters.paths.reads_stale += 1;
         }
         if needed < 2 {
@@ -357,17 +360,16 @@ impl World {
             if version == newest {
                 continue;
             }
-            let applied = self.replicas.apply(column, key, newest, self.now);
-            self.check_resurrection(key, newest, holder);
-            self.counters.paths.read_repair_records += 1;
-            let node = replicas[column];
-            self.faults.superseded(key, node);
-            self.charge_write_path();
-            self.strategy.on_local_write(node, key, self.now);
-            if applied.healed_after_ns.is_some() {
-                self.counters.paths.healed_by_read_repair += 1;
-                self.faults.healed(key, self.now);
-            }
+            let to = Replica {
+                node: replicas[column],
+                column,
+            };
+            let change = RecordChange::ReadRepair { to, source: holder };
+            let (cluster, mut env) = self.change_env();
+            let applied = cluster
+                .apply(change, key, newest, &mut env)
+                .expect("a read repair never lowers");
+            debug_assert!(applied.changed, "a read repairs only replicas older than what it read");
         }
     }
 
@@ -381,8 +383,8 @@ impl World {
             + c.paths.healed_by_hint
             + c.paths.healed_by_read_repair
             + c.paths.healed_by_purge
-            + self.replicas.divergent_keys();
-        let begun = self.replicas.divergences_begun();
+            + self.cluster.replicas.divergent_keys();
+        let begun = self.cluster.replicas.divergences_begun();
         (accounted != begun).then_some((begun, accounted))
     }
 }

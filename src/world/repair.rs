@@ -6,6 +6,7 @@
 //! over which replicas is the strategy's. This file only moves a session through its
 //! phases and charges their cost in virtual time.
 
+use super::cluster::{Lowered, RecordChange, Replica};
 use super::session::{PairExchange, Session};
 use super::{Event, InvariantViolation, MESSAGE_HEADER_BYTES, World};
 use crate::model::{Key, NodeId};
@@ -64,7 +65,8 @@ impl World {
             .participants
             .iter()
             .map(|p| {
-                self.ring
+                self.cluster
+                    .ring
                     .position(p.node, p.range.start)
                     .expect("a strategy compares a range only on its replicas")
             })
@@ -165,7 +167,7 @@ impl World {
         session.summaries[participant] =
             Some(
                 self.reconciler
-                    .summarize(p.node, column, p.range, session.spec.leaves, &self.replicas),
+                    .summarize(p.node, column, p.range, session.spec.leaves, &self.cluster.replicas),
             );
     }
 
@@ -386,8 +388,8 @@ impl World {
         let (column_a, column_b) = (session.columns[a], session.columns[b]);
         let mut sends = Vec::with_capacity(2 * parts.len());
         for (part_a, part_b) in parts {
-            let a_to_b = self.replicas.newer_records(column_a, column_b, part_a);
-            let b_to_a = self.replicas.newer_records(column_b, column_a, part_b);
+            let a_to_b = self.cluster.replicas.newer_records(column_a, column_b, part_a);
+            let b_to_a = self.cluster.replicas.newer_records(column_b, column_a, part_b);
             // Needed: what the receiver lacks and no other pair of this session already
             // sent it (with three or more replicas two pairs can carry the same record).
             let needed = a_to_b
@@ -450,18 +452,17 @@ impl World {
             // broken repair runs backwards: it copies the receiver's older version over
             // the sender's newer one.
             let (target, column, value) = if self.broken_repair {
-                (from, from_column, self.replicas.version(to_column, key))
+                (from, from_column, self.cluster.replicas.version(to_column, key))
             } else {
                 (to, to_column, version)
             };
-            let before = self.replicas.version(column, key);
-            let applied = if self.broken_repair {
-                self.replicas.set_version(column, key, value, self.now)
-            } else {
-                self.replicas.apply_repair(column, key, value, self.now)
+            let change = RecordChange::RepairStream {
+                to: Replica { node: target, column },
+                source: from,
+                backwards: self.broken_repair,
             };
-            let after = self.replicas.version(column, key);
-            if after < before {
+            let (cluster, mut env) = self.change_env();
+            if let Err(Lowered { before, after }) = cluster.apply(change, key, value, &mut env) {
                 self.violation = Some(InvariantViolation {
                     time: self.now,
                     strategy: self.params.strategy_name.clone(),
@@ -476,34 +477,6 @@ impl World {
                     ),
                 });
                 return;
-            }
-            if applied.changed {
-                self.counters.records_applied += 1;
-                self.charge_write_path();
-                self.faults.repaired(key, target);
-                self.check_resurrection(key, value, from);
-            }
-            if let Some(latency_ns) = applied.healed_after_ns {
-                self.faults.healed(key, self.now);
-                if self
-                    .in_flight
-                    .range((key, target, value)..=(key, target, u64::MAX))
-                    .next()
-                    .is_some()
-                {
-                    // Replication was about to deliver this very version: anti-entropy
-                    // only raced it. Not a lost write, so not a repair latency.
-                    self.counters.repairs_raced_replication += 1;
-                    continue;
-                }
-                self.counters.keys_repaired += 1;
-                self.repair_latency.record(latency_ns);
-                let diverged = SimTime::from_nanos(self.now.nanos() - latency_ns);
-                if self.workload.hot_range(diverged).is_some_and(|hot| hot.contains(key)) {
-                    self.hot_repair_latency.record(latency_ns);
-                } else {
-                    self.cold_repair_latency.record(latency_ns);
-                }
             }
         }
         let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
@@ -541,7 +514,7 @@ impl World {
         if compared {
             let range = session.spec.range();
             let snapshot = session.snapshot_at.unwrap_or(session.report.started);
-            for piece in self.ring.pieces_overlapping(range) {
+            for piece in self.cluster.ring.pieces_overlapping(range) {
                 self.range_repairs.completed(piece, range, snapshot, self.now);
             }
         }
