@@ -158,7 +158,13 @@ pub fn table(c: &Calibration) -> String {
     for (kind, stats) in &c.hashes {
         rows.push(measured(&format!("hash {} per record", kind.name()), stats));
     }
-    let header = ["cost", "measured", "default", "ratio / spread"];
+    aligned_table("", ["cost", "measured", "default", "ratio / spread"], &rows)
+}
+
+/// A four-column text table: the first and last columns left-aligned, the two figures
+/// between them right-aligned, every line prefixed with `indent`. Shared by
+/// `aesim calibrate`'s table and `aesim validate`'s predicted-vs-measured tables.
+pub fn aligned_table(indent: &str, header: [&str; 4], rows: &[[String; 4]]) -> String {
     let widths: Vec<usize> = (0..4)
         .map(|i| {
             rows.iter()
@@ -168,22 +174,22 @@ pub fn table(c: &Calibration) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let format_row = |cells: [&str; 4]| {
+    let line = |c: [&str; 4]| {
         format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}\n",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
+            "{indent}{:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}\n",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
             w0 = widths[0],
             w1 = widths[1],
             w2 = widths[2],
             w3 = widths[3]
         )
     };
-    let mut out = format_row(header);
-    for r in &rows {
-        out.push_str(&format_row([&r[0], &r[1], &r[2], &r[3]]));
+    let mut out = line(header);
+    for r in rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3]]));
     }
     out
 }

@@ -8,6 +8,7 @@
 use super::Validation;
 use super::predict::Configuration;
 use super::wire::FRAME_HEADER_BYTES;
+use crate::calibrate::profile::aligned_table;
 
 /// Largest relative difference accepted between predicted and measured wire bytes.
 pub const WIRE_TOLERANCE: f64 = 0.05;
@@ -122,29 +123,6 @@ pub fn table(v: &Validation) -> String {
         if m.stores_equal { "yes".into() } else { "NO".into() },
         String::new(),
     ]);
-    let header = ["figure", "predicted", "measured", "ratio"];
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |c: [&str; 4]| {
-        format!(
-            "  {:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}\n",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3]
-        )
-    };
     let mut out = format!(
         "{} ({} keys of {} bytes, {} lost writes; scan {} ns/key; loopback {} ns one way, {:.0} MB/s)\n",
         config_name(&v.config),
@@ -155,9 +133,10 @@ pub fn table(v: &Validation) -> String {
         v.config.latency_ns,
         v.config.bandwidth_bytes_per_s as f64 / 1e6
     );
-    out.push_str(&line(header));
-    for r in &rows {
-        out.push_str(&line([&r[0], &r[1], &r[2], &r[3]]));
-    }
+    out.push_str(&aligned_table(
+        "  ",
+        ["figure", "predicted", "measured", "ratio"],
+        &rows,
+    ));
     out
 }
