@@ -21,7 +21,6 @@ use super::{Event, World};
 use crate::model::KeyRange;
 use crate::model::faults::FaultEvent;
 use crate::sim::SimTime;
-use crate::strategy::Ctx;
 
 impl World {
     /// Queues every scheduled fault and the first bitrot strike (nothing when the
@@ -54,42 +53,15 @@ impl World {
             }
             FaultEvent::Restart { .. } => {}
         }
-        // Sessions whose replicas are all reachable again start over, in the order
-        // they were deferred; the others keep waiting.
-        let deferred = std::mem::take(&mut self.deferred);
-        for (spec, asked) in deferred {
-            if self.can_run(&spec) {
-                self.start_session_since(spec, asked);
-            } else {
-                self.deferred.push((spec, asked));
-            }
-        }
+        let (repairs, mut env) = self.repair_env();
+        repairs.readmit_deferred(&mut env);
     }
 
-    /// Aborts every session in flight that a fault now stops (a participant down, or
-    /// two participants cut off from each other): its trees are dropped, its pending
-    /// messages will find no session, and it waits to be started again from scratch.
+    /// Aborts every session in flight that a fault now stops, then carries out what
+    /// the strategy asked for on hearing of it.
     fn abort_sessions(&mut self) {
-        let stopped: Vec<_> = self
-            .sessions
-            .iter()
-            .filter(|(_, session)| !self.can_run(&session.spec))
-            .map(|(&id, _)| id)
-            .collect();
-        for id in stopped {
-            let session = self.sessions.remove(&id).expect("listed");
-            self.faults.counters.sessions_aborted += 1;
-            let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
-            if self.strategy.on_session_aborted(&mut ctx, &session.spec) {
-                // The strategy took it back: it no longer occupies its replicas.
-                for node in session.spec.nodes() {
-                    self.node_sessions[node] -= 1;
-                }
-            } else {
-                self.deferred.push((session.spec, session.report.started));
-            }
-        }
-        self.sessions_changed();
+        let (repairs, mut env) = self.repair_env();
+        repairs.abort_stopped(&mut env);
         self.apply_commands();
     }
 

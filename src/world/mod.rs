@@ -5,91 +5,35 @@
 //! world built from the same scenario and seed, so they see the identical write stream
 //! and the identical lost replication messages.
 
+mod checks;
 mod cluster;
 mod deletes;
 mod event;
 mod faults;
+mod inspect;
 mod paths;
-mod repair;
-mod session;
+mod repairs;
+mod results;
 mod writes;
 
+pub use checks::{InvariantChecks, InvariantViolation};
 pub use event::Event;
 
-use crate::metrics::ring::{NodeLoad, NodeRow, RangeRepairs, RingResult};
-use crate::metrics::{Counters, LatencyHistogram, STALENESS_BUCKETS, Sample, StrategyResult, TimeWeighted};
+use crate::metrics::ring::RangeRepairs;
+use crate::metrics::{Counters, Sample};
 use crate::model::faults::Faults;
 use crate::model::network::Network;
-use crate::model::replicas::ReplicaTable;
 use crate::model::ring::{CoordinatorChoice, Ring};
 use crate::model::workload::Workload;
-use crate::model::{Key, KeyRange, NodeId};
-use crate::protocol::reconciler::Reconciler;
-use crate::protocol::{SessionId, SessionSpec};
 use crate::scenario::Scenario;
 use crate::sim::{EventQueue, SimTime};
 use crate::strategy::{self, Command, Ctx, Strategy, StrategyConfig};
 use cluster::{Cluster, RepairLatencies};
-use session::Session;
-use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
+use repairs::{RepairEnv, Repairs};
 use std::sync::Arc;
 
 /// Fixed per-message overhead of anti-entropy messages (framing, ids), in bytes.
 pub const MESSAGE_HEADER_BYTES: u64 = 64;
-
-/// A broken model invariant: the run stops instead of writing wrong numbers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvariantViolation {
-    pub time: SimTime,
-    pub strategy: String,
-    /// What was being handled when the violation was found (an event, or the check at a
-    /// sample point or at the end of the run).
-    pub event: String,
-    /// The key concerned, when one is.
-    pub key: Option<Key>,
-    /// The nodes concerned (for a key: every node, with its version in `message`).
-    pub nodes: Vec<NodeId>,
-    pub message: String,
-}
-
-impl fmt::Display for InvariantViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invariant violated at t={}s in strategy '{}'\n  event: {}",
-            self.time, self.strategy, self.event
-        )?;
-        if let Some(key) = self.key {
-            write!(f, "\n  key:   {key}")?;
-        }
-        if !self.nodes.is_empty() {
-            let nodes: Vec<String> = self.nodes.iter().map(usize::to_string).collect();
-            write!(f, "\n  nodes: {}", nodes.join(", "))?;
-        }
-        write!(f, "\n  {}", self.message)
-    }
-}
-
-impl std::error::Error for InvariantViolation {}
-
-/// When the world checks its whole-state invariants (the oracle equals a recount, no
-/// acknowledged write is lost, replicas are identical after quiescence). Cheap per-event
-/// checks (a repair never lowers a version) always run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum InvariantChecks {
-    /// At every sample point and at the end (the default; costs O(stored keys) per sample).
-    #[default]
-    EverySample,
-    /// Only at the end of the run.
-    EndOnly,
-}
-
-/// A node's build capacity: cores free, and builds (session, participant) waiting for one.
-struct NodeCores {
-    free: u32,
-    waiting: VecDeque<(SessionId, usize)>,
-}
 
 /// Parameters the event handlers need, copied out of the scenario once.
 struct Params {
@@ -118,23 +62,11 @@ pub struct World {
     /// The ring, the replicas and the writes in flight: every record changes through
     /// its one door, `Cluster::apply`.
     cluster: Cluster,
-    /// What replicas exchange to find their differences.
-    reconciler: Box<dyn Reconciler>,
+    /// The session engine: sessions, cores, per-node limits and load, range coverage,
+    /// the reconciler.
+    repairs: Repairs,
     workload: Workload,
     network: Network,
-    cores: Vec<NodeCores>,
-    sessions: BTreeMap<SessionId, Session>,
-    next_session: SessionId,
-    /// Sessions each node takes part in: started by the strategy and not finished
-    /// (waiting for a fault to clear included).
-    node_sessions: Vec<u32>,
-    /// The most sessions any node has taken part in at once.
-    peak_node_sessions: u32,
-    /// Each node's repair load (reported only when the scenario configures a ring).
-    node_load: Vec<NodeLoad>,
-    /// When each piece of the ring was last completely repaired (with every node
-    /// holding every key, the one range); reported per range only on a ring.
-    range_repairs: RangeRepairs,
     /// Whether the scenario configures a ring (`nodes.csv`, `ranges.csv`).
     with_ring: bool,
     strategy: Box<dyn Strategy>,
@@ -153,14 +85,8 @@ pub struct World {
     lossless: bool,
     /// The modelled faults' state (inert when the scenario has none).
     faults: Faults,
-    /// Sessions waiting for one of their replicas to restart or a partition between
-    /// them to end, with the instant they were first asked for.
-    deferred: Vec<(SessionSpec, SimTime)>,
     /// Consistency levels, hinted handoff, reads (inert unless configured).
     paths: paths::Paths,
-    /// Cores busy building trees (all nodes) and sessions in flight, over time.
-    cores_busy: TimeWeighted,
-    sessions_running: TimeWeighted,
     /// When the world was made: its wall time, for the terminal's profile only.
     created: std::time::Instant,
 }
@@ -199,23 +125,13 @@ impl World {
         let mut world = World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
-            reconciler: strategy.repair.reconciler.build(nodes),
             workload: Workload::new(scenario.workload.clone(), key_count, coordinator_choices, scenario.seed),
             network: Network::new(scenario.network.clone(), nodes, scenario.seed),
-            cores: params
-                .node_cores
-                .iter()
-                .map(|&free| NodeCores {
-                    free,
-                    waiting: VecDeque::new(),
-                })
-                .collect(),
-            sessions: BTreeMap::new(),
-            next_session: 0,
-            node_sessions: vec![0; nodes],
-            peak_node_sessions: 0,
-            node_load: vec![NodeLoad::default(); nodes],
-            range_repairs: RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
+            repairs: Repairs::new(
+                strategy.repair.reconciler.build(nodes),
+                &params.node_cores,
+                RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
+            ),
             with_ring,
             strategy: strategy::build(strategy, &ring),
             cluster: Cluster::new(
@@ -235,7 +151,6 @@ impl World {
             broken_repair: false,
             lossless: scenario.network.loss_probability == 0.0 && !scenario.faults.can_lose_data(),
             faults: Faults::new(scenario.faults.clone(), nodes, scenario.seed),
-            deferred: Vec::new(),
             paths: paths::Paths::new(
                 scenario.paths.clone(),
                 &scenario.workload,
@@ -243,8 +158,6 @@ impl World {
                 scenario.cluster.record_bytes,
                 scenario.seed,
             ),
-            cores_busy: TimeWeighted::default(),
-            sessions_running: TimeWeighted::default(),
             params,
         };
         world.queue.push(SimTime::ZERO, Event::Sample);
@@ -261,108 +174,6 @@ impl World {
         world
     }
 
-    /// The token ring: which nodes store which keys.
-    pub fn ring(&self) -> &Ring {
-        &self.cluster.ring
-    }
-
-    /// The most repair sessions any node has taken part in at once so far (sessions
-    /// waiting for a fault to clear included): never above the strategy's
-    /// `max_sessions_per_node`, which the world checks as an invariant.
-    pub fn peak_node_sessions(&self) -> u32 {
-        self.peak_node_sessions
-    }
-
-    /// Places a client write at `at`, outside the workload (for tests and experiments).
-    pub fn schedule_write(&mut self, at: SimTime, key: Key, coordinator: NodeId, lose_replication: bool) {
-        assert!(at >= self.now, "cannot schedule in the past");
-        self.queue.push(
-            at,
-            Event::ScriptedWrite {
-                key,
-                coordinator,
-                lose_replication,
-                delete: false,
-            },
-        );
-    }
-
-    /// Places a client delete at `at` (a tombstone write), as [`schedule_write`](Self::schedule_write).
-    pub fn schedule_delete(&mut self, at: SimTime, key: Key, coordinator: NodeId, lose_replication: bool) {
-        assert!(at >= self.now, "cannot schedule in the past");
-        self.queue.push(
-            at,
-            Event::ScriptedWrite {
-                key,
-                coordinator,
-                lose_replication,
-                delete: true,
-            },
-        );
-    }
-
-    /// Places a client read of `key` at `at` through `coordinator`, at the scenario's
-    /// read consistency level, outside the read workload (for tests and experiments).
-    pub fn schedule_read(&mut self, at: SimTime, key: Key, coordinator: NodeId) {
-        assert!(at >= self.now, "cannot schedule in the past");
-        let read = paths::ClientRead {
-            key,
-            coordinator,
-            scripted: true,
-        };
-        self.queue.push(at, Event::ClientRead(read));
-    }
-
-    /// What hinted handoff did so far (all zero when hints are off).
-    pub fn hint_counters(&self) -> crate::model::hints::HintCounters {
-        self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default()
-    }
-
-    /// What deletes did so far (`None` without deletes).
-    pub fn delete_counters(&self) -> Option<&crate::model::tombstones::DeleteCounters> {
-        self.paths.tombstones.as_ref().map(|t| &t.counters)
-    }
-
-    pub fn now(&self) -> SimTime {
-        self.now
-    }
-
-    /// The replicas and their ground truth, for inspection.
-    pub fn replicas(&self) -> &ReplicaTable {
-        &self.cluster.replicas
-    }
-
-    pub fn counters(&self) -> &Counters {
-        &self.counters
-    }
-
-    /// What the modelled faults have done so far.
-    pub fn fault_counters(&self) -> crate::model::faults::FaultCounters {
-        self.faults.finish()
-    }
-
-    pub fn repair_latency(&self) -> &LatencyHistogram {
-        &self.latencies.all
-    }
-
-    /// Chooses when whole-state invariants are checked (default: every sample).
-    pub fn set_invariant_checks(&mut self, checks: InvariantChecks) {
-        self.invariant_checks = checks;
-    }
-
-    /// Test hook: from now on, repairs run backwards (the receiver's older version is
-    /// written over the sender's newer one): a broken repair, which the run must catch
-    /// and stop at.
-    #[doc(hidden)]
-    pub fn break_repairs_for_test(&mut self) {
-        self.broken_repair = true;
-    }
-
-    /// The invariant violation that stopped the run, if any.
-    pub fn violation(&self) -> Option<&InvariantViolation> {
-        self.violation.as_ref()
-    }
-
     /// Processes every event up to and including `until` (capped at the run's end), or
     /// up to the first invariant violation.
     pub fn run_until(&mut self, until: SimTime) {
@@ -374,188 +185,6 @@ impl World {
         if self.violation.is_none() {
             self.now = self.now.max(until);
         }
-    }
-
-    /// Runs to the end, checks the invariants and returns the measurements.
-    pub fn run(mut self) -> Result<StrategyResult, InvariantViolation> {
-        self.run_until(self.params.end);
-        if let Some(violation) = self.violation.take() {
-            return Err(violation);
-        }
-        self.now = self.params.end;
-        let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
-        self.strategy.on_end(&mut ctx);
-        self.apply_commands_at_end();
-        if self.samples.last().is_none_or(|s| s.time < self.now) {
-            self.record_sample();
-        }
-        self.check_state("the end-of-run check")?;
-        let scan_core_ns = u128::from(self.counters.keys_scanned) * u128::from(self.params.scan_cost_ns_per_key);
-        // Keys still divergent are censored repair latencies (`metrics::CensoredLatency`).
-        let mut open_divergence_ages = LatencyHistogram::default();
-        let mut oldest = 0;
-        for (_, since) in self
-            .cluster
-            .replicas
-            .divergent_in(KeyRange::new(0, self.params.key_count))
-        {
-            let age = self.now.since(since);
-            open_divergence_ages.record(age);
-            oldest = oldest.max(age);
-        }
-        let ring = self.ring_result();
-        let gc_grace_ns = self.paths.gc_grace_ns();
-        let unrepaired = self.unrepaired_per_range();
-        let max_unrepaired_ns = unrepaired.iter().copied().max().unwrap_or(0);
-        let ranges_over_gc_grace = unrepaired.iter().filter(|&&gap| gap > gc_grace_ns).count() as u64;
-        Ok(StrategyResult {
-            strategy: self.params.strategy_name,
-            counters: self.counters,
-            repair_latency: self.latencies.all,
-            hot_repair_latency: self.latencies.hot,
-            cold_repair_latency: self.latencies.cold,
-            samples: self.samples,
-            divergence_key_ns: self.cluster.replicas.divergence_key_ns(self.now),
-            divergent_at_end: self.cluster.replicas.divergent_keys(),
-            open_divergence_ages,
-            divergent_peak: self.cluster.replicas.divergent_peak(),
-            scan_core_ns,
-            oldest_divergence_ns: oldest,
-            stored_keys: self.cluster.replicas.stored_keys(),
-            events: self.events,
-            divergences_begun: self.cluster.replicas.divergences_begun(),
-            hints: self.paths.hints.as_ref().map(|h| h.counters).unwrap_or_default(),
-            deletes: self.paths.tombstones.as_ref().map(|t| t.counters.clone()),
-            gc_grace_ns,
-            max_unrepaired_ns,
-            ranges_over_gc_grace,
-            faults: (!self.faults.config().is_none()).then(|| self.faults.finish()),
-            ring,
-            wall: self.created.elapsed(),
-        })
-    }
-
-    /// The longest each piece of the ring (or the one range) went without a complete
-    /// repair, up to now: the gc_grace headline.
-    fn unrepaired_per_range(&self) -> Vec<u64> {
-        let pieces = self.cluster.ring.pieces();
-        self.range_repairs
-            .finish(self.now, |i| pieces[i].token_range, |_| Vec::new())
-            .iter()
-            .map(|row| row.max_unrepaired_ns)
-            .collect()
-    }
-
-    /// Per node and per range results, when the scenario configures a ring.
-    fn ring_result(&self) -> Option<RingResult> {
-        if !self.with_ring {
-            return None;
-        }
-        let repairs = &self.range_repairs;
-        let ownership = self.cluster.ring.ownership();
-        let mut stale = vec![0u64; self.params.nodes];
-        for piece in self.cluster.ring.pieces() {
-            let replicas = &self.cluster.ring.replica_sets()[piece.replica_set];
-            for (column, count) in self
-                .cluster
-                .replicas
-                .stale_per_replica(piece.keys)
-                .into_iter()
-                .enumerate()
-            {
-                stale[replicas[column]] += count;
-            }
-        }
-        let nodes = (0..self.params.nodes)
-            .map(|node| NodeRow {
-                node,
-                rack: self.cluster.ring.rack(node),
-                tokens: self.cluster.ring.primary_ranges(node) as u64,
-                ownership: ownership.per_node[node],
-                load: self.node_load[node],
-                stale_keys: stale[node],
-            })
-            .collect();
-        let pieces = self.cluster.ring.pieces();
-        let ranges = repairs.finish(
-            self.now,
-            |i| pieces[i].token_range,
-            |i| self.cluster.ring.replica_sets()[pieces[i].replica_set].clone(),
-        );
-        Some(RingResult { nodes, ranges })
-    }
-
-    /// Checks what must hold at any instant: the oracle's divergent count equals a
-    /// recount from the replicas, and every acknowledged write is on some replica.
-    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        self.check_state("an explicit check")
-    }
-
-    fn violation_at(&self, event: &str, key: Option<Key>, message: String) -> InvariantViolation {
-        let nodes = key.map_or_else(Vec::new, |key| self.cluster.ring.replicas_of(key).to_vec());
-        InvariantViolation {
-            time: self.now,
-            strategy: self.params.strategy_name.clone(),
-            event: event.to_string(),
-            key,
-            nodes,
-            message,
-        }
-    }
-
-    /// The whole-state invariants, found while handling `event`.
-    fn check_state(&self, event: &str) -> Result<(), InvariantViolation> {
-        let audit = self.cluster.replicas.audit();
-        let recount = audit.divergent;
-        if recount != self.cluster.replicas.divergent_keys() {
-            let (key, differ) = self.cluster.replicas.oracle_mismatch().expect("counts differ");
-            return Err(self.violation_at(
-                event,
-                Some(key),
-                format!(
-                    "the oracle counts {} divergent keys but the replicas differ on {recount}; \
-                     key {key} is {} by the oracle but its versions are {:?}",
-                    self.cluster.replicas.divergent_keys(),
-                    if differ { "consistent" } else { "divergent" },
-                    self.cluster.replicas.versions(key)
-                ),
-            ));
-        }
-        if audit.lost_acknowledged
-            && let Some((key, version)) = self.cluster.replicas.lost_acknowledged_write()
-        {
-            return Err(self.violation_at(
-                event,
-                Some(key),
-                format!(
-                    "acknowledged write of key {key} (version {version}) is on no replica; versions are {:?}",
-                    self.cluster.replicas.versions(key)
-                ),
-            ));
-        }
-        if let Some((begun, accounted)) = self.unattributed_divergences() {
-            return Err(self.violation_at(
-                event,
-                None,
-                format!(
-                    "{begun} divergence episodes began, but the repair paths ended and the open \
-                     keys account for {accounted}: some divergence ended uncounted, or twice"
-                ),
-            ));
-        }
-        let quiescent = self.lossless && self.cluster.replication_in_flight == 0 && self.now >= self.workload.stop_at();
-        if quiescent && let Some(key) = self.cluster.replicas.first_divergent() {
-            return Err(self.violation_at(
-                event,
-                Some(key),
-                format!(
-                    "writes have stopped, nothing was lost and no replication is in flight, \
-                     yet the replicas differ on key {key}: versions {:?}",
-                    self.cluster.replicas.versions(key)
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Handles one event: the only place where the run's state changes.
@@ -578,64 +207,72 @@ impl World {
                 version,
                 written,
             } => self.replication_arrives((from, to), (key, version), written),
-            Event::SessionReady { session } => self.request_builds(session),
+            Event::SessionReady { session } => self.in_repairs(|r, env| r.request_builds(env, session)),
             Event::BuildDone {
                 session,
                 node,
                 held_core,
-            } => self.build_done(session, node, held_core),
-            Event::SecondLook { session } => self.second_look(session),
-            Event::HashRequestArrives { session, pair } => self.hash_request_arrives(session, pair),
-            Event::ReplyReady { session, pair } => self.reply_ready(session, pair),
-            Event::HashReplyArrives { session, pair } => self.hash_reply_arrives(session, pair),
+            } => self.in_repairs(|r, env| r.build_done(env, session, node, held_core)),
+            Event::SecondLook { session } => self.in_repairs(|r, env| r.second_look(env, session)),
+            Event::HashRequestArrives { session, pair } => {
+                self.in_repairs(|r, env| r.hash_request_arrives(env, session, pair))
+            }
+            Event::ReplyReady { session, pair } => self.in_repairs(|r, env| r.reply_ready(env, session, pair)),
+            Event::HashReplyArrives { session, pair } => {
+                self.in_repairs(|r, env| r.hash_reply_arrives(env, session, pair))
+            }
             Event::StreamArrives {
                 session,
                 pair,
                 to,
                 records,
-            } => self.stream_arrives(session, pair, to, &records),
+            } => self.in_repairs(|r, env| r.stream_arrives(env, session, pair, to, &records)),
             Event::HintReplay { coordinator, target } => self.hint_replay(coordinator, target),
             Event::ClientRead(read) => self.client_read(read),
             Event::Compaction => self.compaction(),
-            Event::StrategyTimer { token } => {
-                let mut ctx = Ctx::new(time, &mut self.commands, &self.faults);
-                self.strategy.on_timer(&mut ctx, token);
-                self.apply_commands();
-            }
+            Event::StrategyTimer { token } => self.strategy_timer(token),
             Event::Fault(fault) => self.fault(fault),
             Event::Bitrot => self.bitrot(),
-            Event::Sample => {
-                if self.invariant_checks == InvariantChecks::EverySample
-                    && let Err(violation) = self.check_state("the check at a sample point")
-                {
-                    self.violation = Some(violation);
-                    return;
-                }
-                self.record_sample();
-                let next = time.after(self.params.sample_interval_ns);
-                if next <= self.params.end {
-                    self.queue.push(next, Event::Sample);
-                }
-            }
+            Event::Sample => self.sample(),
         }
     }
 
-    fn record_sample(&mut self) {
-        let key_space = KeyRange::new(0, self.params.key_count);
-        let buckets = STALENESS_BUCKETS.min(key_space.len());
-        let divergent_per_bucket = (0..buckets)
-            .map(|b| self.cluster.replicas.divergent_count_in(key_space.part(b, buckets)))
-            .collect();
-        self.samples.push(Sample {
-            time: self.now,
-            divergent_keys: self.cluster.replicas.divergent_keys(),
-            cores_busy: self.cores_busy.level(),
-            sessions_running: self.sessions.len() as u64,
-            cores_busy_ns: self.cores_busy.integral_at(self.now),
-            sessions_ns: self.sessions_running.integral_at(self.now),
-            divergent_per_bucket,
-            counters: self.counters.clone(),
-        });
+    /// The session engine and what its handlers may touch, borrowed apart.
+    fn repair_env(&mut self) -> (&mut Repairs, RepairEnv<'_>) {
+        (
+            &mut self.repairs,
+            RepairEnv {
+                now: self.now,
+                params: &self.params,
+                queue: &mut self.queue,
+                network: &mut self.network,
+                cluster: &mut self.cluster,
+                counters: &mut self.counters,
+                faults: &mut self.faults,
+                strategy: &mut *self.strategy,
+                commands: &mut self.commands,
+                tombstones: self.paths.tombstones.as_mut(),
+                latencies: &mut self.latencies,
+                workload: &self.workload,
+                violation: &mut self.violation,
+                broken_repair: self.broken_repair,
+            },
+        )
+    }
+
+    /// Runs a session-engine handler, then carries out what the strategy asked for
+    /// when it heard of a session's end.
+    fn in_repairs(&mut self, handler: impl FnOnce(&mut Repairs, &mut RepairEnv)) {
+        let (repairs, mut env) = self.repair_env();
+        handler(repairs, &mut env);
+        self.apply_commands();
+    }
+
+    /// The strategy's timer `token` fires: it decides, the world carries it out.
+    fn strategy_timer(&mut self, token: u64) {
+        let mut ctx = Ctx::new(self.now, &mut self.commands, &self.faults);
+        self.strategy.on_timer(&mut ctx, token);
+        self.apply_commands();
     }
 
     /// At the end only reports are accepted: nothing new can start.
@@ -649,9 +286,15 @@ impl World {
     fn apply_commands(&mut self) {
         for command in std::mem::take(&mut self.commands) {
             match command {
-                Command::StartSession(spec) => self.start_session(spec),
+                Command::StartSession(spec) => {
+                    let (repairs, mut env) = self.repair_env();
+                    repairs.start_session(&mut env, spec);
+                }
                 Command::SetTimer { at, token } => self.queue.push(at, Event::StrategyTimer { token }),
-                Command::AbortSession { tag } => self.abort_session(tag),
+                Command::AbortSession { tag } => {
+                    let (repairs, mut env) = self.repair_env();
+                    repairs.abort_session(&mut env, tag);
+                }
                 Command::FullPassCompleted { duration_ns } => {
                     self.counters.full_passes += 1;
                     self.counters.full_pass_ns_total += duration_ns;
@@ -661,29 +304,5 @@ impl World {
                 }
             }
         }
-    }
-
-    /// The strategy stops its session tagged `tag` (a timeout): it is dropped (its
-    /// messages and builds find no session), waiting or running.
-    fn abort_session(&mut self, tag: u64) {
-        let running = self.sessions.iter().find(|(_, s)| s.spec.tag == tag).map(|(&id, _)| id);
-        let spec = if let Some(id) = running {
-            let session = self.sessions.remove(&id).expect("found");
-            self.sessions_changed();
-            session.spec
-        } else if let Some(at) = self.deferred.iter().position(|(spec, _)| spec.tag == tag) {
-            self.deferred.remove(at).0
-        } else {
-            return;
-        };
-        self.counters.sessions_timed_out += 1;
-        for node in spec.nodes() {
-            self.node_sessions[node] -= 1;
-        }
-    }
-
-    /// Books the sessions in flight as of now.
-    pub(super) fn sessions_changed(&mut self) {
-        self.sessions_running.set(self.now, self.sessions.len() as u64);
     }
 }

@@ -8,7 +8,7 @@ use crate::sim::SimTime;
 use std::collections::BTreeSet;
 
 /// The exchange and streaming of one pair of participants.
-pub(super) struct PairExchange {
+pub(in crate::world) struct PairExchange {
     /// The initiator, as an index into the session's participants.
     pub a: usize,
     /// The responder.
@@ -20,7 +20,7 @@ pub(super) struct PairExchange {
 }
 
 /// A session in flight.
-pub(super) struct Session {
+pub(in crate::world) struct Session {
     pub spec: SessionSpec,
     /// Each participant's table column (its position in the range's replica set).
     pub columns: Vec<usize>,
