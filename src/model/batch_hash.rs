@@ -24,10 +24,12 @@
 //! length up to three chunks and some longer, keyed and not: a change in the crate
 //! fails them, never silently changes a hash.
 
-use super::merkle::Hash;
 use blake3::hazmat::{Mode, merge_subtrees_non_root, merge_subtrees_root};
 use blake3::platform::Platform;
 use blake3::{BLOCK_LEN, CHUNK_LEN, IncrementCounter};
+
+/// A blake3 digest.
+pub type Hash = [u8; 32];
 
 /// blake3's initial chaining value (the key words of unkeyed hashing), from the spec.
 const IV: [u32; 8] = [

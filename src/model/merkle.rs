@@ -24,8 +24,7 @@
 use super::batch_hash::BatchHasher;
 use super::{Key, KeyRange, Version};
 
-/// A blake3 digest.
-pub type Hash = [u8; 32];
+pub use super::batch_hash::Hash;
 
 /// Bytes one hash occupies on the wire.
 pub const HASH_BYTES: u64 = 32;

@@ -11,7 +11,6 @@
 
 use super::diagnostic::Locator;
 use super::file::DurationText;
-use super::overrides::{Origin, Override};
 use super::{Diagnostic, ScenarioError, deserialize_diagnostic};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -33,23 +32,30 @@ struct ProfileFile {
     measured: std::collections::BTreeMap<String, f64>,
 }
 
-/// The overrides the cost profile named by `source` (or by `overrides`) adds, in front of
-/// `overrides`; none when no profile is named.
-pub(super) fn profile_overrides(
+/// What a cost profile sets: its name (the path it was read from) and the `cluster.*`
+/// values the scenario does not set itself, each a dotted path with its value.
+pub(super) struct ProfileValues {
+    pub name: String,
+    pub values: Vec<(String, Value)>,
+}
+
+/// The values of the cost profile named by `source`'s `[cluster] costs` or by the
+/// command line's `cluster.costs` (`from_flag`, which wins); `None` when no profile is
+/// named. A key the scenario sets in `[cluster]`, or that `overridden` says the command
+/// line sets, keeps its own value.
+pub(super) fn profile_values(
     source: &str,
     file: &str,
-    overrides: &[Override],
-) -> Result<Vec<Override>, ScenarioError> {
+    from_flag: Option<&Value>,
+    overridden: impl Fn(&str) -> bool,
+) -> Result<Option<ProfileValues>, ScenarioError> {
     let Ok(table) = source.parse::<Table>() else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let cluster = table.get("cluster").and_then(Value::as_table);
-    let from_flag = overrides.iter().rev().find(|o| o.path == "cluster.costs");
     let (path, named_in_file) = match (from_flag, cluster.and_then(|c| c.get("costs"))) {
-        (Some(o), _) => match &o.value {
-            Value::String(p) => (PathBuf::from(p), false),
-            _ => return Ok(Vec::new()),
-        },
+        (Some(Value::String(p)), _) => (PathBuf::from(p), false),
+        (Some(_), _) => return Ok(None),
         (None, Some(Value::String(p))) => {
             let relative = Path::new(p);
             let base = Path::new(file).parent().unwrap_or(Path::new(""));
@@ -63,7 +69,7 @@ pub(super) fn profile_overrides(
             )
         }
         // Not a string: deserialization reports it, located.
-        _ => return Ok(Vec::new()),
+        _ => return Ok(None),
     };
     let profile_name = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -84,18 +90,16 @@ pub(super) fn profile_overrides(
         }
     })?;
     let values = parse_profile(&text, &profile_name)?;
-    let explicit = |key: &str| {
-        cluster.is_some_and(|c| c.contains_key(key)) || overrides.iter().any(|o| o.path == format!("cluster.{key}"))
-    };
-    Ok(values
+    let explicit = |key: &str| cluster.is_some_and(|c| c.contains_key(key)) || overridden(&format!("cluster.{key}"));
+    let values = values
         .into_iter()
         .filter(|(key, _)| !explicit(key))
-        .map(|(key, value)| Override {
-            path: format!("cluster.{key}"),
-            value,
-            origin: Origin::CostProfile(profile_name.clone()),
-        })
-        .collect())
+        .map(|(key, value)| (format!("cluster.{key}"), value))
+        .collect();
+    Ok(Some(ProfileValues {
+        name: profile_name,
+        values,
+    }))
 }
 
 /// The `[cluster]` values of the profile `text`, checked; errors are located in it.
@@ -161,10 +165,12 @@ mod tests {
         .unwrap();
         let scenario = dir.path().join("s.toml");
         let source = "[cluster]\nkeys = 10\nrecord_bytes = 100\ncosts = \"p.toml\"\n";
-        let found = profile_overrides(source, &scenario.display().to_string(), &[]).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].path, "cluster.scan_cost_per_key");
-        assert_eq!(found[0].value, Value::String("300ns".into()));
+        let found = profile_values(source, &scenario.display().to_string(), None, |_| false)
+            .unwrap()
+            .expect("a profile is named");
+        assert_eq!(found.values.len(), 1);
+        assert_eq!(found.values[0].0, "cluster.scan_cost_per_key");
+        assert_eq!(found.values[0].1, Value::String("300ns".into()));
     }
 
     #[test]

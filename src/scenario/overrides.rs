@@ -321,6 +321,29 @@ pub(super) fn overridden_table(
     }
 }
 
+/// The overrides the cost profile named by `source` (or by `overrides`) adds, to go in
+/// front of `overrides`; none when no profile is named.
+fn profile_overrides(source: &str, file: &str, overrides: &[Override]) -> Result<Vec<Override>, ScenarioError> {
+    let from_flag = overrides
+        .iter()
+        .rev()
+        .find(|o| o.path == "cluster.costs")
+        .map(|o| &o.value);
+    let overridden = |path: &str| overrides.iter().any(|o| o.path == path);
+    let Some(profile) = super::costs::profile_values(source, file, from_flag, overridden)? else {
+        return Ok(Vec::new());
+    };
+    Ok(profile
+        .values
+        .into_iter()
+        .map(|(path, value)| Override {
+            path,
+            value,
+            origin: Origin::CostProfile(profile.name.clone()),
+        })
+        .collect())
+}
+
 /// The document of one run with its seed, as canonical TOML text: the same text for
 /// the same effective scenario, whatever the file's comments or layout. Sweeps hash it
 /// to recognise a run already done. `source` and `overrides` must be valid.
@@ -340,7 +363,7 @@ impl Scenario {
     /// caused by an override name the override.
     pub fn parse_with(source: &str, file: &str, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
         // A cost profile's values go first, so the file's own values and `--set` win.
-        let mut overrides_with_profile = super::costs::profile_overrides(source, file, overrides)?;
+        let mut overrides_with_profile = profile_overrides(source, file, overrides)?;
         overrides_with_profile.extend_from_slice(overrides);
         let overrides = &overrides_with_profile[..];
         if overrides.is_empty() {
