@@ -12,7 +12,7 @@
 //! Must not know: the event queue, sessions, strategies.
 
 use super::replicas::ReplicaTable;
-use super::{Key, KeyRange, NodeId};
+use super::{Key, NodeId};
 use crate::sim::{SimTime, StreamId, stream};
 use rand::Rng;
 use rand_chacha::ChaCha12Rng;
@@ -135,8 +135,6 @@ pub struct Faults {
     healing: Vec<Healing>,
     /// When each node last crashed, losing every tree it kept in memory.
     last_crash: Vec<Option<SimTime>>,
-    /// When each live tree `(node, range start, range end)` was last rebuilt by a scan.
-    live_rebuilt: BTreeMap<(NodeId, Key, Key), SimTime>,
     pub counters: FaultCounters,
 }
 
@@ -155,7 +153,6 @@ impl Faults {
             marks: BTreeMap::new(),
             healing: Vec::new(),
             last_crash: vec![None; nodes],
-            live_rebuilt: BTreeMap::new(),
             counters: FaultCounters::default(),
         }
     }
@@ -197,21 +194,9 @@ impl Faults {
         }
     }
 
-    /// Whether `node`'s live (incrementally maintained) tree of `range` was lost in a
-    /// crash and not rebuilt since: it must be rebuilt by a scan before it is compared.
-    pub fn live_tree_lost(&self, node: NodeId, range: KeyRange) -> bool {
-        self.last_crash[node].is_some_and(|crashed| {
-            self.live_rebuilt
-                .get(&(node, range.start, range.end))
-                .is_none_or(|&rebuilt| rebuilt < crashed)
-        })
-    }
-
-    /// `node`'s live tree of `range` was rebuilt by a scan starting at `now`.
-    pub fn live_tree_rebuilt(&mut self, node: NodeId, range: KeyRange, now: SimTime) {
-        if self.last_crash[node].is_some() {
-            self.live_rebuilt.insert((node, range.start, range.end), now);
-        }
+    /// When `node` last crashed (losing every tree it kept in memory), if ever.
+    pub fn last_crash(&self, node: NodeId) -> Option<SimTime> {
+        self.last_crash[node]
     }
 
     /// The node groups cut off from the rest by the partitions in force (two nodes are
@@ -408,11 +393,8 @@ mod tests {
         assert_eq!(schedule.len(), 4);
         assert!(faults.all_clear());
         faults.apply(schedule[0].1, SimTime::from_secs(1));
-        assert!(faults.live_tree_lost(1, KeyRange::new(0, 10)));
-        assert!(!faults.live_tree_lost(0, KeyRange::new(0, 10)));
-        faults.live_tree_rebuilt(1, KeyRange::new(0, 10), SimTime::from_secs(2));
-        assert!(!faults.live_tree_lost(1, KeyRange::new(0, 10)));
-        assert!(faults.live_tree_lost(1, KeyRange::new(10, 20)));
+        assert_eq!(faults.last_crash(1), Some(SimTime::from_secs(1)));
+        assert_eq!(faults.last_crash(0), None);
         assert!(faults.is_down(1) && !faults.all_clear());
         assert_eq!(faults.coordinator(1), Some(2));
         assert_eq!(faults.counters.writes_redirected, 1);

@@ -77,6 +77,16 @@ pub trait Reconciler {
             .collect()
     }
 
+    /// Hash operations one changed record costs on the write path while a replica keeps
+    /// its summary live (trees of `leaves` leaves), rather than rebuilding it on a
+    /// schedule. Default, a Merkle tree: the record's leaf and every ancestor up to the
+    /// root. This assumes a leaf digest that can be updated in one hash (e.g. a sum of
+    /// per-record hashes) rather than re-reading the leaf; the simulator's own leaf hash
+    /// is only its equality check and is not what is charged.
+    fn live_write_path_hashes(&self, leaves: u32) -> u64 {
+        u64::from(leaves.trailing_zeros()) + 1
+    }
+
     /// Whether a session's pairs start streaming only once every pair's round trips are
     /// over (Cassandra: the coordinator creates the sync tasks when it holds every
     /// replica's tree, `RepairJob`), rather than each pair as soon as its own are.

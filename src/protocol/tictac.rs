@@ -164,6 +164,12 @@ impl Reconciler for TictacExchange {
         walk(a, b, &diff, 1, TICTAC_HASH_BYTES, KEY_CLOCK_BYTES)
     }
 
+    /// Tictac hashes the old and the new clock and XORs both into the segment, branch
+    /// and root (`leveled_tictac:add_kv`): two hashes per changed record.
+    fn live_write_path_hashes(&self, _leaves: u32) -> u64 {
+        2
+    }
+
     fn second_look_after_ns(&self) -> Option<u64> {
         (self.pause_ns > 0).then_some(self.pause_ns)
     }

@@ -132,21 +132,6 @@ impl StrategyKind {
         }
     }
 
-    /// Hash operations one changed record costs on the write path: a live tree rehashes
-    /// the record's leaf and every ancestor up to the root; a scheduled tree costs nothing
-    /// until its next rebuild. This assumes a leaf digest that can be updated in one hash
-    /// (e.g. a sum of per-record hashes) rather than re-reading the leaf; the simulator's
-    /// own leaf hash is only its equality check and is not what is charged.
-    pub fn write_path_hashes_per_change(&self) -> u64 {
-        if let StrategyKind::RiakAae(config) = self {
-            return RiakAae::write_path_hashes(config.tictac);
-        }
-        match self.tree() {
-            TreeMaintenance::Scheduled => 0,
-            TreeMaintenance::Live => u64::from(self.leaves_per_tree().trailing_zeros()) + 1,
-        }
-    }
-
     /// Whether a session's replicas build their trees one after another.
     pub fn sequential_builds(&self) -> bool {
         matches!(self, StrategyKind::Segmented(c) if c.reaper.parallelism == RepairParallelism::Sequential)

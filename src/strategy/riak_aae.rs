@@ -117,13 +117,6 @@ impl RiakAae {
         }
     }
 
-    /// Write-path hashes per changed record: classic inserts the object's hash into the
-    /// key store (and marks the segment dirty); Tictac hashes the old and the new clock
-    /// and XORs both into segment, branch and root.
-    pub fn write_path_hashes(tictac: bool) -> u64 {
-        if tictac { 2 } else { 1 }
-    }
-
     fn start(&mut self, ctx: &mut Ctx, job: Job) {
         let tag = self.next_tag;
         self.next_tag += 1;

@@ -122,24 +122,22 @@ impl World {
             CoordinatorChoice::Replica => ring.replication_factor(),
         };
         let with_ring = scenario.cluster.ring.is_some();
+        let repairs = Repairs::new(
+            strategy.repair.reconciler.build(nodes),
+            (strategy.kind.tree(), strategy.kind.leaves_per_tree()),
+            &params.node_cores,
+            RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
+        );
+        let write_path_hashes = repairs.upkeep.write_path_hashes_per_change();
         let mut world = World {
             now: SimTime::ZERO,
             queue: EventQueue::new(),
             workload: Workload::new(scenario.workload.clone(), key_count, coordinator_choices, scenario.seed),
             network: Network::new(scenario.network.clone(), nodes, scenario.seed),
-            repairs: Repairs::new(
-                strategy.repair.reconciler.build(nodes),
-                &params.node_cores,
-                RangeRepairs::new(ring.pieces().iter().map(|p| p.keys).collect()),
-            ),
+            repairs,
             with_ring,
             strategy: strategy::build(strategy, &ring),
-            cluster: Cluster::new(
-                ring,
-                key_count,
-                strategy.kind.write_path_hashes_per_change(),
-                scenario.cluster.hash_cost_ns,
-            ),
+            cluster: Cluster::new(ring, key_count, write_path_hashes, scenario.cluster.hash_cost_ns),
             commands: Vec::new(),
             counters: Counters::default(),
             latencies: RepairLatencies::default(),

@@ -95,13 +95,15 @@ impl Repairs {
     /// Participant `index` of session `id` builds (or snapshots) its summary.
     pub(in crate::world) fn request_build(&mut self, env: &mut RepairEnv, id: SessionId, index: usize) {
         let session = &self.sessions[&id];
-        let live = session.spec.tree == TreeMaintenance::Live;
         let participant = session.spec.participants[index];
         let node = participant.node;
         // Faults: a live tree lost in a crash is rebuilt by a scan, like a scheduled one.
-        let lost = live && env.faults.live_tree_lost(node, participant.range);
+        let last_crash = env.faults.last_crash(node);
+        let scan = self
+            .upkeep
+            .needs_scan(session.spec.tree, node, participant.range, last_crash);
         let cores = &mut self.cores[node];
-        if live && !lost {
+        if !scan {
             self.snapshot(env, id, index);
             env.queue.push(
                 env.now,
@@ -165,9 +167,9 @@ impl Repairs {
         }
         let session = &self.sessions[&id];
         let p = session.spec.participants[participant];
-        if session.spec.tree == TreeMaintenance::Live {
-            env.faults.live_tree_rebuilt(p.node, p.range, env.now);
-        }
+        let last_crash = env.faults.last_crash(p.node);
+        self.upkeep
+            .scanned(session.spec.tree, p.node, p.range, env.now, last_crash);
         env.counters.tree_builds += 1;
         let summary = session.summaries[participant].as_ref().expect("snapshot taken");
         env.counters.keys_scanned += self.reconciler.keys_validated(summary, p.range);

@@ -11,6 +11,7 @@
 mod admission;
 mod rounds;
 mod session;
+mod upkeep;
 
 use crate::metrics::Counters;
 use crate::metrics::TimeWeighted;
@@ -20,7 +21,7 @@ use crate::model::network::Network;
 use crate::model::tombstones::Tombstones;
 use crate::model::workload::Workload;
 use crate::protocol::reconciler::Reconciler;
-use crate::protocol::{SessionId, SessionSpec};
+use crate::protocol::{SessionId, SessionSpec, TreeMaintenance};
 use crate::sim::{EventQueue, SimTime};
 use crate::strategy::{Command, Ctx, Strategy};
 use crate::world::cluster::{ChangeEnv, Cluster, RepairLatencies};
@@ -28,6 +29,7 @@ use crate::world::{Event, InvariantViolation, Params};
 use admission::can_run;
 use session::Session;
 use std::collections::{BTreeMap, VecDeque};
+use upkeep::Upkeep;
 
 /// A node's build capacity: cores free, and builds (session, participant) waiting for one.
 pub(super) struct NodeCores {
@@ -39,6 +41,8 @@ pub(super) struct NodeCores {
 pub(super) struct Repairs {
     /// What replicas exchange to find their differences.
     pub reconciler: Box<dyn Reconciler>,
+    /// How each replica keeps its summaries current (scheduled or live).
+    pub upkeep: Upkeep,
     pub cores: Vec<NodeCores>,
     pub sessions: BTreeMap<SessionId, Session>,
     pub next_session: SessionId,
@@ -61,9 +65,17 @@ pub(super) struct Repairs {
 }
 
 impl Repairs {
-    pub fn new(reconciler: Box<dyn Reconciler>, node_cores: &[u32], range_repairs: RangeRepairs) -> Repairs {
+    /// The engine of a run whose summaries the `reconciler` keeps as `upkeep` says.
+    pub fn new(
+        reconciler: Box<dyn Reconciler>,
+        upkeep: (TreeMaintenance, u32),
+        node_cores: &[u32],
+        range_repairs: RangeRepairs,
+    ) -> Repairs {
         let nodes = node_cores.len();
+        let (tree, leaves) = upkeep;
         Repairs {
+            upkeep: Upkeep::new(tree, leaves, reconciler.as_ref()),
             reconciler,
             cores: node_cores
                 .iter()
