@@ -14,7 +14,7 @@ mod common;
 
 use aesim::model::merkle::MerkleTree;
 use aesim::model::replicas::ReplicaTable;
-use aesim::model::{Key, KeyRange, Version};
+use aesim::model::{Column, Key, KeyRange, Version};
 use aesim::sim::SimTime;
 use common::{Rng, best_secs, print_ratio, si};
 
@@ -71,11 +71,11 @@ fn build_from_replica_table(bencher: divan::Bencher, leaves: u32) {
     let records = records();
     let mut table = ReplicaTable::for_key_space(2, KEY_SPACE);
     for &(key, version) in &records {
-        table.client_write(0, key, version, SimTime::ZERO);
+        table.client_write(Column(0), key, version, SimTime::ZERO);
     }
     bencher
         .counter(divan::counter::ItemsCount::new(records.len()))
-        .bench_local(|| MerkleTree::build(range(), leaves, table.records(0, range())));
+        .bench_local(|| MerkleTree::build(range(), leaves, table.records(Column(0), range())));
 }
 
 #[divan::bench(args = LEAVES)]

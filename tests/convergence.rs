@@ -3,7 +3,7 @@
 
 mod common;
 
-use aesim::model::KeyRange;
+use aesim::model::{Column, KeyRange};
 use aesim::run::run_scenario;
 use aesim::sim::SimTime;
 use aesim::world::World;
@@ -28,9 +28,9 @@ fn with_loss_replicas_converge_one_cycle_after_writes_stop() {
     assert_eq!(world.replicas().recount_divergent(), 0);
     // Identical: every replica holds the latest acknowledged version of every key.
     let all = KeyRange::new(0, 50_000);
-    let latest: Vec<_> = world.replicas().records(0, all).collect();
+    let latest: Vec<_> = world.replicas().records(Column(0), all).collect();
     for node in 1..3 {
-        assert_eq!(world.replicas().records(node, all).collect::<Vec<_>>(), latest);
+        assert_eq!(world.replicas().records(Column(node), all).collect::<Vec<_>>(), latest);
     }
     for &(key, version) in &latest {
         assert_eq!(
@@ -79,7 +79,7 @@ fn repair_never_lowers_a_version() {
     let all = KeyRange::new(0, 50_000);
     let snapshot = |world: &World| -> Vec<Vec<(u64, u64)>> {
         (0..3)
-            .map(|node| world.replicas().records(node, all).collect())
+            .map(|node| world.replicas().records(Column(node), all).collect())
             .collect()
     };
     let mut before = snapshot(&world);
@@ -88,7 +88,7 @@ fn repair_never_lowers_a_version() {
         let after = snapshot(&world);
         for (node, records) in before.iter().enumerate() {
             for &(key, version) in records {
-                let now = world.replicas().version(node, key);
+                let now = world.replicas().version(Column(node), key);
                 assert!(
                     now >= version,
                     "node {node} key {key} went from {version} to {now} by t={second}s"

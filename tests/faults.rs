@@ -5,7 +5,7 @@
 
 mod common;
 
-use aesim::model::KeyRange;
+use aesim::model::{Column, KeyRange};
 use aesim::output::{faults_csv, latency_csv, summary_csv, timeseries_csv};
 use aesim::run::run_scenario;
 use aesim::sim::SimTime;
@@ -31,7 +31,7 @@ fn a_crash_loses_what_is_sent_to_the_node_and_forces_a_rebuild() {
     let builds = world.counters().tree_builds;
     assert_eq!(builds, 6, "two cycles of three builds started");
     let all = KeyRange::new(0, 50_000);
-    let node1: Vec<_> = world.replicas().records(1, all).collect();
+    let node1: Vec<_> = world.replicas().records(Column(1), all).collect();
 
     world.run_until(ms(29_999));
     // Without loss, every divergent key is a record node 1 missed while down (give or
@@ -44,7 +44,7 @@ fn a_crash_loses_what_is_sent_to_the_node_and_forces_a_rebuild() {
     assert!((1_830..=2_090).contains(&lost), "{lost} messages lost to the crash");
     assert!((580..=730).contains(&redirected), "{redirected} writes redirected");
     assert_eq!(
-        world.replicas().records(1, all).collect::<Vec<_>>(),
+        world.replicas().records(Column(1), all).collect::<Vec<_>>(),
         node1,
         "nothing reached node 1 while it was down"
     );

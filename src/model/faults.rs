@@ -12,7 +12,7 @@
 //! Must not know: the event queue, sessions, strategies.
 
 use super::replicas::ReplicaTable;
-use super::{Key, NodeId};
+use super::{Column, Key, NodeId};
 use crate::sim::{SimTime, StreamId, stream};
 use rand::Rng;
 use rand_chacha::ChaCha12Rng;
@@ -293,8 +293,8 @@ impl Faults {
     pub fn bitrot_target(
         &mut self,
         replicas: &ReplicaTable,
-        node_of: impl Fn(Key, usize) -> NodeId,
-    ) -> Option<(usize, Key)> {
+        node_of: impl Fn(Key, Column) -> NodeId,
+    ) -> Option<(Column, Key)> {
         let column = self.bitrot_rng.random_range(0..replicas.nodes());
         let stored = replicas.stored_keys();
         let slot = self.bitrot_rng.random_range(0..stored.max(1));
@@ -302,7 +302,7 @@ impl Faults {
             let versions = replicas.versions(key);
             let mine = versions[column];
             let copied = versions.iter().enumerate().any(|(n, &v)| n != column && v == mine);
-            (mine > 0 && copied).then_some((column, key))
+            (mine > 0 && copied).then_some((Column(column), key))
         });
         match target {
             Some((column, key)) => {

@@ -20,6 +20,13 @@ pub mod workload;
 /// Index of a node (replica) in the cluster, `0..nodes`.
 pub type NodeId = usize;
 
+/// A replica's column in the replica table: its place in a key's replica set, in
+/// preference order (0 is the first replica). Not a node: on a ring, column 1 of two
+/// keys may be two different nodes (`Ring::node_at` maps one to the other); with every
+/// node holding every key, column `i` is node `i`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Column(pub usize);
+
 /// A key identifier; keys are dense, `0..key_count`.
 pub type Key = u64;
 

@@ -2,8 +2,9 @@
 //!
 //! A table has one column per replica of a key: with a token ring (`model::ring`) a
 //! key's columns are its replica set in preference order, and the callers translate
-//! nodes to columns; when every node holds every key, column and node id coincide.
-//! Methods name the column `node` for that common case.
+//! nodes to columns (`Ring::position`); when every node holds every key, column and
+//! node id coincide. Columns are [`Column`]s, never node ids, so the compiler keeps
+//! the two apart.
 //!
 //! Storage is sparse: only keys that some replica has written are stored; every other
 //! key is in the shared initial state (version 0) on all replicas. Memory therefore
@@ -21,7 +22,7 @@
 //! and there is no per-key allocation: at 10^9 keys this is several times faster than a
 //! `BTreeMap` and half its memory. Iteration is always in key order.
 
-use super::{Key, KeyRange, NodeId, Version};
+use super::{Column, Key, KeyRange, Version};
 use crate::sim::SimTime;
 use std::cell::Cell;
 
@@ -176,9 +177,9 @@ impl ReplicaTable {
         (index + slots + order) as u64
     }
 
-    /// Version of `key` on `node` (0 if never written there).
-    pub fn version(&self, node: NodeId, key: Key) -> Version {
-        self.slot(key).map_or(0, |slot| slot[FIRST_REPLICA + node])
+    /// Version of `key` in `column` (0 if never written there).
+    pub fn version(&self, column: Column, key: Key) -> Version {
+        self.slot(key).map_or(0, |slot| slot[FIRST_REPLICA + column.0])
     }
 
     /// Latest acknowledged version of `key` (0 if never written).
@@ -207,14 +208,14 @@ impl ReplicaTable {
         self.divergence_key_ns + u128::from(self.divergent_keys()) * u128::from(now.since(self.last_change))
     }
 
-    /// Records a client write acknowledged by `coordinator` at `now`. Versions are global
+    /// Records a client write acknowledged by the replica in column `coordinator` at `now`. Versions are global
     /// write sequence numbers, so every new write is the newest version of its key.
-    pub fn client_write(&mut self, coordinator: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+    pub fn client_write(&mut self, coordinator: Column, key: Key, version: Version, now: SimTime) -> Applied {
         let (bucket, at) = self.slot_index(key);
         let latest = &mut self.buckets[bucket].slots[at + LATEST];
         assert!(version > *latest, "write versions must increase");
         *latest = version;
-        self.apply_at(bucket, at, coordinator, version, now)
+        self.apply_at(bucket, at, coordinator.0, version, now)
     }
 
     /// The write `version` of `key` reached its consistency level: the acknowledged-latest
@@ -230,35 +231,35 @@ impl ReplicaTable {
     /// `key`: the first replica to apply it acknowledges it (the acknowledged-latest
     /// version moves up to it), then it is applied as by [`apply`](Self::apply).
     /// Also returns whether this application acknowledged the write (it was the first).
-    pub fn apply_forwarded(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> (Applied, bool) {
+    pub fn apply_forwarded(&mut self, column: Column, key: Key, version: Version, now: SimTime) -> (Applied, bool) {
         let (bucket, at) = self.slot_index(key);
         let latest = &mut self.buckets[bucket].slots[at + LATEST];
         let acknowledges = *latest < version;
         *latest = (*latest).max(version);
-        (self.apply_at(bucket, at, node, version, now), acknowledges)
+        (self.apply_at(bucket, at, column.0, version, now), acknowledges)
     }
 
-    /// Applies `version` of `key` to `node` if it is newer than what the node holds
+    /// Applies `version` of `key` to `column` if it is newer than what the replica holds
     /// (last writer wins); an older or equal version is ignored, so a replica can never
     /// be made older.
-    pub fn apply(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+    pub fn apply(&mut self, column: Column, key: Key, version: Version, now: SimTime) -> Applied {
         let (bucket, at) = self.slot_index(key);
-        self.apply_at(bucket, at, node, version, now)
+        self.apply_at(bucket, at, column.0, version, now)
     }
 
     /// [`apply`](Self::apply) for a record a repair streamed: the same last-writer-wins
     /// change, but not a write, so [`written_since`](Self::written_since) does not see it
     /// (incremental repair marks streamed data repaired with the session).
-    pub fn apply_repair(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+    pub fn apply_repair(&mut self, column: Column, key: Key, version: Version, now: SimTime) -> Applied {
         let (bucket, at) = self.slot_index(key);
-        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
+        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + column.0];
         if version <= current {
             return Applied::UNCHANGED;
         }
-        self.store(bucket, at, node, version, now)
+        self.store(bucket, at, column.0, version, now)
     }
 
-    fn apply_at(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
+    fn apply_at(&mut self, bucket: usize, at: usize, node: usize, version: Version, now: SimTime) -> Applied {
         let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
         if version <= current {
             return Applied::UNCHANGED;
@@ -269,7 +270,7 @@ impl ReplicaTable {
     }
 
     /// Writes `version` into the slot, stamps the change and brings the oracle up to date.
-    fn store(&mut self, bucket: usize, at: usize, node: NodeId, version: Version, now: SimTime) -> Applied {
+    fn store(&mut self, bucket: usize, at: usize, node: usize, version: Version, now: SimTime) -> Applied {
         self.changes += 1;
         self.buckets[bucket].changed_at = self.changes;
         self.buckets[bucket].slots[at + FIRST_REPLICA + node] = version;
@@ -309,18 +310,18 @@ impl ReplicaTable {
         }
     }
 
-    /// Sets `node`'s version of `key` to `version` even if that is older: for modelled
+    /// Sets `column`'s version of `key` to `version` even if that is older: for modelled
     /// faults that lose or corrupt data (a crashed node's lost writes, bitrot) and for
     /// tests that break a repair on purpose. The oracle follows, exactly as for
     /// [`apply`](Self::apply); the acknowledged-latest version is untouched, so a lost
     /// acknowledged write stays detectable.
-    pub fn set_version(&mut self, node: NodeId, key: Key, version: Version, now: SimTime) -> Applied {
+    pub fn set_version(&mut self, column: Column, key: Key, version: Version, now: SimTime) -> Applied {
         let (bucket, at) = self.slot_index(key);
-        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + node];
+        let current = self.buckets[bucket].slots[at + FIRST_REPLICA + column.0];
         if version == current {
             return Applied::UNCHANGED;
         }
-        self.store(bucket, at, node, version, now)
+        self.store(bucket, at, column.0, version, now)
     }
 
     /// Re-derives whether the key of the slot at `at` in `bucket` is divergent after one
@@ -450,21 +451,21 @@ impl ReplicaTable {
         self.divergent_in(KeyRange::new(0, u64::MAX)).next().map(|(key, _)| key)
     }
 
-    /// The (key, version) records `node` holds in `range`, in key order, skipping keys in
+    /// The (key, version) records `column` holds in `range`, in key order, skipping keys in
     /// the initial state.
-    pub fn records(&self, node: NodeId, range: KeyRange) -> impl Iterator<Item = (Key, Version)> + '_ {
+    pub fn records(&self, column: Column, range: KeyRange) -> impl Iterator<Item = (Key, Version)> + '_ {
         self.slots_in(range)
-            .map(move |slot| (slot[KEY], slot[FIRST_REPLICA + node]))
+            .map(move |slot| (slot[KEY], slot[FIRST_REPLICA + column.0]))
             .filter(|&(_, version)| version > 0)
     }
 
-    /// The records in `from`'s `range` that are newer than `to`'s: exactly what `to`
-    /// would change if `from` streamed the whole range to it.
-    pub fn newer_records(&self, from: NodeId, to: NodeId, range: KeyRange) -> Vec<(Key, Version)> {
+    /// The records in column `from`'s `range` that are newer than column `to`'s: exactly
+    /// what `to` would change if `from` streamed the whole range to it.
+    pub fn newer_records(&self, from: Column, to: Column, range: KeyRange) -> Vec<(Key, Version)> {
         self.slots_in(range)
             .filter_map(|slot| {
                 let versions = &slot[FIRST_REPLICA..];
-                (versions[from] > versions[to]).then_some((slot[KEY], versions[from]))
+                (versions[from.0] > versions[to.0]).then_some((slot[KEY], versions[from.0]))
             })
             .collect()
     }
@@ -718,7 +719,7 @@ mod tests {
     #[test]
     fn tracks_divergence_and_heal_latency() {
         let mut table = ReplicaTable::new(2);
-        let w = table.client_write(0, 42, 1, t(1));
+        let w = table.client_write(Column(0), 42, 1, t(1));
         assert_eq!(
             w,
             Applied {
@@ -727,9 +728,9 @@ mod tests {
             }
         );
         assert_eq!(table.divergent_keys(), 1);
-        assert_eq!(table.version(0, 42), 1);
-        assert_eq!(table.version(1, 42), 0);
-        let healed = table.apply(1, 42, 1, t(4));
+        assert_eq!(table.version(Column(0), 42), 1);
+        assert_eq!(table.version(Column(1), 42), 0);
+        let healed = table.apply(Column(1), 42, 1, t(4));
         assert_eq!(healed.healed_after_ns, Some(3_000_000_000));
         assert_eq!(table.divergent_keys(), 0);
         assert_eq!(table.divergence_key_ns(t(10)), 3_000_000_000);
@@ -738,12 +739,15 @@ mod tests {
     #[test]
     fn last_writer_wins_and_never_goes_back() {
         let mut table = ReplicaTable::new(3);
-        table.client_write(0, 5, 1, t(0));
-        table.client_write(1, 5, 2, t(0));
-        assert!(!table.apply(1, 5, 1, t(1)).changed);
-        assert_eq!(table.version(1, 5), 2);
-        assert_eq!(table.newer_records(1, 0, KeyRange::new(0, 10)), vec![(5, 2)]);
-        assert_eq!(table.newer_records(0, 1, KeyRange::new(0, 10)), vec![]);
+        table.client_write(Column(0), 5, 1, t(0));
+        table.client_write(Column(1), 5, 2, t(0));
+        assert!(!table.apply(Column(1), 5, 1, t(1)).changed);
+        assert_eq!(table.version(Column(1), 5), 2);
+        assert_eq!(
+            table.newer_records(Column(1), Column(0), KeyRange::new(0, 10)),
+            vec![(5, 2)]
+        );
+        assert_eq!(table.newer_records(Column(0), Column(1), KeyRange::new(0, 10)), vec![]);
         assert_eq!(table.recount_divergent(), 1);
         assert_eq!(table.lost_acknowledged_write(), None);
     }
@@ -753,12 +757,12 @@ mod tests {
         let mut table = ReplicaTable::new(3);
         // Key 1: value 1 everywhere, tombstone 2 on nodes 0 and 1 (node 2 missed it).
         for node in 0..3 {
-            table.apply(node, 1, 1, t(0));
+            table.apply(Column(node), 1, 1, t(0));
         }
-        table.client_write(0, 1, 2, t(1));
-        table.apply(1, 1, 2, t(1));
+        table.client_write(Column(0), 1, 2, t(1));
+        table.apply(Column(1), 1, 2, t(1));
         // Key 5: a delete of a key node 0 alone heard of.
-        table.client_write(0, 5, 3, t(1));
+        table.client_write(Column(0), 5, 3, t(1));
         // Key 1 diverged twice (while its value spread, then at the delete), key 5 once.
         assert_eq!(table.divergences_begun(), 3);
         assert_eq!(table.purge(1, 2, t(9)).healed_after_ns, None);
@@ -773,9 +777,9 @@ mod tests {
     #[test]
     fn records_skip_initial_state() {
         let mut table = ReplicaTable::new(2);
-        table.client_write(1, 3, 1, t(0));
-        table.client_write(0, 7, 2, t(0));
-        let on_zero: Vec<_> = table.records(0, KeyRange::new(0, 100)).collect();
+        table.client_write(Column(1), 3, 1, t(0));
+        table.client_write(Column(0), 7, 2, t(0));
+        let on_zero: Vec<_> = table.records(Column(0), KeyRange::new(0, 100)).collect();
         assert_eq!(on_zero, vec![(7, 2)]);
         assert_eq!(table.stored_keys(), 2);
     }
@@ -791,16 +795,19 @@ mod tests {
             .chain((0..500).map(|i| 100_000 + i * 97))
             .collect();
         for (i, &key) in keys.iter().rev().enumerate() {
-            table.client_write(0, key, i as u64 + 1, t(0));
+            table.client_write(Column(0), key, i as u64 + 1, t(0));
         }
         for &key in &keys {
-            assert!(table.version(0, key) > 0, "key {key} is found");
-            assert_eq!(table.version(0, key + 1_000_000 / 2), 0);
+            assert!(table.version(Column(0), key) > 0, "key {key} is found");
+            assert_eq!(table.version(Column(0), key + 1_000_000 / 2), 0);
         }
         for absent in [64, 999, 1_010, 5_003, 5_062, 100_001] {
-            assert_eq!(table.version(0, absent), 0, "key {absent} was never written");
+            assert_eq!(table.version(Column(0), absent), 0, "key {absent} was never written");
         }
-        let stored: Vec<Key> = table.records(0, KeyRange::new(0, 1_000_000)).map(|(k, _)| k).collect();
+        let stored: Vec<Key> = table
+            .records(Column(0), KeyRange::new(0, 1_000_000))
+            .map(|(k, _)| k)
+            .collect();
         let mut sorted = keys.clone();
         sorted.sort_unstable();
         assert_eq!(stored, sorted);
@@ -810,11 +817,11 @@ mod tests {
     fn changed_since_names_the_buckets_changed_after_a_stamp() {
         // 10^6 keys: buckets of 64 keys.
         let mut table = ReplicaTable::for_key_space(2, 1_000_000);
-        table.client_write(0, 10, 1, t(0));
+        table.client_write(Column(0), 10, 1, t(0));
         let stamp = table.change_stamp();
-        table.apply(1, 10, 1, t(1));
-        table.client_write(0, 700, 2, t(1));
-        assert!(!table.apply(0, 700, 2, t(1)).changed, "no change: no stamp");
+        table.apply(Column(1), 10, 1, t(1));
+        table.client_write(Column(0), 700, 2, t(1));
+        assert!(!table.apply(Column(0), 700, 2, t(1)).changed, "no change: no stamp");
         let changed: Vec<KeyRange> = table.changed_since(KeyRange::new(5, 1_000), stamp).collect();
         assert_eq!(changed, vec![KeyRange::new(5, 64), KeyRange::new(640, 704)]);
         assert_eq!(

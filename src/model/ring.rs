@@ -27,7 +27,7 @@
 //! *position* in the set is its slot column. With every node holding every key,
 //! position and node id coincide.
 
-use super::{Key, KeyRange, NodeId};
+use super::{Column, Key, KeyRange, NodeId};
 use crate::sim::{StreamId, stream};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -310,19 +310,19 @@ impl Ring {
 
     /// `node`'s position in the replica set of `key` (its column in the replica
     /// table), or `None` if it does not store `key`.
-    pub fn position(&self, node: NodeId, key: Key) -> Option<usize> {
+    pub fn position(&self, node: NodeId, key: Key) -> Option<Column> {
         if self.is_full_replication() {
-            return (node < self.nodes).then_some(node);
+            return (node < self.nodes).then_some(Column(node));
         }
-        self.replicas_of(key).iter().position(|&n| n == node)
+        self.replicas_of(key).iter().position(|&n| n == node).map(Column)
     }
 
-    /// The node at `position` in the replica set of `key`.
-    pub fn node_at(&self, key: Key, position: usize) -> NodeId {
+    /// The node in column `column` of the replica set of `key`.
+    pub fn node_at(&self, key: Key, column: Column) -> NodeId {
         if self.is_full_replication() {
-            return position;
+            return column.0;
         }
-        self.replicas_of(key)[position]
+        self.replicas_of(key)[column.0]
     }
 
     /// The pieces overlapping `range`, by index.
@@ -446,8 +446,8 @@ mod tests {
         let ring = Ring::full_replication(3, 1_000);
         assert_eq!(ring.pieces().len(), 1);
         assert_eq!(ring.replicas_of(999), &[0, 1, 2]);
-        assert_eq!(ring.position(2, 5), Some(2));
-        assert_eq!(ring.node_at(5, 1), 1);
+        assert_eq!(ring.position(2, 5), Some(Column(2)));
+        assert_eq!(ring.node_at(5, Column(1)), 1);
     }
 
     #[test]
@@ -510,8 +510,8 @@ mod tests {
         for key in [0, 1, 499_999, 999_999] {
             let set = ring.replicas_of(key).to_vec();
             for (position, &node) in set.iter().enumerate() {
-                assert_eq!(ring.position(node, key), Some(position));
-                assert_eq!(ring.node_at(key, position), node);
+                assert_eq!(ring.position(node, key), Some(Column(position)));
+                assert_eq!(ring.node_at(key, Column(position)), node);
             }
             let outsider = (0..5).find(|n| !set.contains(n)).unwrap();
             assert_eq!(ring.position(outsider, key), None);

@@ -16,7 +16,7 @@
 
 use super::merkle::{MerkleTree, TreeHasher};
 use super::replicas::ReplicaTable;
-use super::{KeyRange, NodeId};
+use super::{Column, KeyRange, NodeId};
 use std::sync::Arc;
 
 /// Bytes of cached trees one world (one strategy's run) may keep, over all its nodes:
@@ -75,7 +75,7 @@ impl TreeCache {
     pub fn tree(
         &mut self,
         node: NodeId,
-        replica: usize,
+        replica: Column,
         range: KeyRange,
         leaves: u32,
         replicas: &ReplicaTable,
@@ -156,16 +156,22 @@ mod tests {
         let mut replicas = ReplicaTable::new(2);
         let mut cache = TreeCache::new(2);
         let range = KeyRange::new(0, 1_000);
-        replicas.client_write(0, 10, 1, SimTime::ZERO);
-        let first = cache.tree(0, 0, range, 16, &replicas);
-        replicas.client_write(0, 500, 2, SimTime::ZERO);
-        let second = cache.tree(0, 0, range, 16, &replicas);
+        replicas.client_write(Column(0), 10, 1, SimTime::ZERO);
+        let first = cache.tree(0, Column(0), range, 16, &replicas);
+        replicas.client_write(Column(0), 500, 2, SimTime::ZERO);
+        let second = cache.tree(0, Column(0), range, 16, &replicas);
         assert_ne!(first.root(), second.root());
-        assert_eq!(*second, MerkleTree::build(range, 16, replicas.records(0, range)));
+        assert_eq!(
+            *second,
+            MerkleTree::build(range, 16, replicas.records(Column(0), range))
+        );
         // An overlapping range with another shape replaces the cached tree.
         let shifted = KeyRange::new(500, 1_500);
-        let third = cache.tree(0, 0, shifted, 16, &replicas);
-        assert_eq!(*third, MerkleTree::build(shifted, 16, replicas.records(0, shifted)));
+        let third = cache.tree(0, Column(0), shifted, 16, &replicas);
+        assert_eq!(
+            *third,
+            MerkleTree::build(shifted, 16, replicas.records(Column(0), shifted))
+        );
         assert_eq!(cache.per_node[0].len(), 1);
         assert_eq!(cache.per_node[0][0].range, shifted);
         assert_eq!(cache.cached_hashes[0], 32);
@@ -180,7 +186,7 @@ mod tests {
         let leaves = 1 << 20;
         for segment in 0..3u64 {
             let range = KeyRange::new(segment << 24, (segment + 1) << 24);
-            cache.tree(0, 0, range, leaves, &replicas);
+            cache.tree(0, Column(0), range, leaves, &replicas);
         }
         assert_eq!(cache.per_node[0].len(), 1, "the second and third trees are not kept");
         let kept: u64 = (0..nodes).map(|n| cache.cached_hashes[n] as u64 * HASH_BYTES).sum();
@@ -193,16 +199,19 @@ mod tests {
         let mut replicas = ReplicaTable::for_key_space(2, 1 << 20);
         let mut cache = TreeCache::new(2);
         let range = KeyRange::new(0, 1 << 20);
-        replicas.client_write(0, 10, 1, SimTime::ZERO);
-        cache.tree(0, 0, range, 1024, &replicas);
+        replicas.client_write(Column(0), 10, 1, SimTime::ZERO);
+        cache.tree(0, Column(0), range, 1024, &replicas);
         assert_eq!(cache.leaves_hashed(), 1024, "a fresh build hashes every leaf");
-        cache.tree(0, 0, range, 1024, &replicas);
+        cache.tree(0, Column(0), range, 1024, &replicas);
         assert_eq!(cache.leaves_hashed(), 1024, "nothing changed: nothing rehashed");
-        replicas.client_write(0, 5_000, 2, SimTime::ZERO);
-        replicas.apply(1, 5_000, 2, SimTime::ZERO);
-        replicas.client_write(0, 700_000, 3, SimTime::ZERO);
-        let updated = cache.tree(0, 0, range, 1024, &replicas);
+        replicas.client_write(Column(0), 5_000, 2, SimTime::ZERO);
+        replicas.apply(Column(1), 5_000, 2, SimTime::ZERO);
+        replicas.client_write(Column(0), 700_000, 3, SimTime::ZERO);
+        let updated = cache.tree(0, Column(0), range, 1024, &replicas);
         assert_eq!(cache.leaves_hashed(), 1026, "the leaves of keys 5,000 and 700,000");
-        assert_eq!(*updated, MerkleTree::build(range, 1024, replicas.records(0, range)));
+        assert_eq!(
+            *updated,
+            MerkleTree::build(range, 1024, replicas.records(Column(0), range))
+        );
     }
 }

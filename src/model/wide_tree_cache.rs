@@ -8,7 +8,7 @@
 
 use super::replicas::ReplicaTable;
 use super::tictac_tree::{SegmentId, TictacTree};
-use super::{Key, KeyRange, NodeId, Version};
+use super::{Column, Key, KeyRange, NodeId, Version};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ pub struct WideTreeSummary {
 
 impl WideTreeSummary {
     /// Built from scratch.
-    pub fn new(width: u32, replica: usize, range: KeyRange, replicas: &ReplicaTable) -> WideTreeSummary {
+    pub fn new(width: u32, replica: Column, range: KeyRange, replicas: &ReplicaTable) -> WideTreeSummary {
         let records: Vec<(Key, Version)> = replicas.records(replica, range).collect();
         let tree = TictacTree::from_records(width, records.iter().copied());
         let mut dirty: Vec<SegmentId> = records.iter().map(|&(key, _)| tree.segment_of(key)).collect();
@@ -45,7 +45,7 @@ impl WideTreeSummary {
 
     /// Brings the summary up to date where the table may have changed (`changed`:
     /// disjoint sub-ranges in key order).
-    fn update(&mut self, replica: usize, changed: &[KeyRange], replicas: &ReplicaTable) {
+    fn update(&mut self, replica: Column, changed: &[KeyRange], replicas: &ReplicaTable) {
         let mut records = Vec::with_capacity(self.records.len() + 16);
         let mut dirty = Vec::new();
         let mut at = 0;
@@ -104,7 +104,7 @@ impl WideTreeCache {
     pub fn summary(
         &mut self,
         node: NodeId,
-        replica: usize,
+        replica: Column,
         range: KeyRange,
         replicas: &ReplicaTable,
     ) -> Arc<WideTreeSummary> {

@@ -17,7 +17,7 @@
 use super::reconciler::{MerkleWalk, Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::merkle::{HASH_BYTES, MerkleTree};
 use crate::model::replicas::ReplicaTable;
-use crate::model::{Key, KeyRange, NodeId, Version};
+use crate::model::{Column, Key, KeyRange, NodeId, Version};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -330,7 +330,14 @@ pub fn tree_difference(a: &MerkleTree, b: &MerkleTree) -> (Vec<(KeyRange, KeyRan
 }
 
 impl Reconciler for CassandraTree {
-    fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(
+        &mut self,
+        node: NodeId,
+        replica: Column,
+        range: KeyRange,
+        _: u32,
+        replicas: &ReplicaTable,
+    ) -> Summary {
         let leaves = 1u32 << self.sizing.depth(range.len());
         self.walk.summarize(node, replica, range, leaves, replicas)
     }
@@ -371,7 +378,7 @@ impl Reconciler for CassandraTree {
 /// needs to mark that data repaired if the session succeeds.
 pub struct IncrementalSummary {
     node: NodeId,
-    replica: usize,
+    replica: Column,
     range: KeyRange,
     /// The replica table's change stamp when validation began: a successful session
     /// marks everything written up to it repaired.
@@ -416,7 +423,7 @@ pub struct CassandraIncremental {
     sizing: TreeSizing,
     anticompaction_ns_per_key: u64,
     /// The stamp up to which each (node, column, range) is repaired; absent: nothing is.
-    repaired: BTreeMap<(NodeId, usize, u64, u64), u64>,
+    repaired: BTreeMap<(NodeId, Column, u64, u64), u64>,
 }
 
 impl CassandraIncremental {
@@ -526,7 +533,14 @@ fn union_keys(a: &[(Key, Version)], b: &[(Key, Version)]) -> Vec<Key> {
 }
 
 impl Reconciler for CassandraIncremental {
-    fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(
+        &mut self,
+        node: NodeId,
+        replica: Column,
+        range: KeyRange,
+        _: u32,
+        replicas: &ReplicaTable,
+    ) -> Summary {
         let repaired = self.repaired.get(&(node, replica, range.start, range.end));
         let unrepaired: Vec<KeyRange> = match repaired {
             None => vec![range],
@@ -700,14 +714,14 @@ mod tests {
         let mut table = ReplicaTable::for_key_space(2, 1 << 16);
         let t = SimTime::ZERO;
         for key in [5, 700, 40_000] {
-            table.client_write(0, key, key + 1, t);
+            table.client_write(Column(0), key, key + 1, t);
         }
-        table.apply(1, 5, 6, t);
+        table.apply(Column(1), 5, 6, t);
         let sizing = TreeSizing::new(20, DEFAULT_SESSION_SPACE_BYTES, 2, 1);
         let mut inc = CassandraIncremental::new(sizing, 0);
         let first = [
-            inc.summarize(0, 0, range, 0, &table),
-            inc.summarize(1, 1, range, 0, &table),
+            inc.summarize(0, Column(0), range, 0, &table),
+            inc.summarize(1, Column(1), range, 0, &table),
         ];
         assert_eq!(
             inc.keys_validated(&first[0], range),
@@ -717,24 +731,24 @@ mod tests {
         let found = inc.reconcile(&first[0], &first[1]);
         assert_eq!(found.divergent.len(), 2, "keys 700 and 40,000 differ");
         for (part, _) in &found.divergent {
-            for (key, version) in table.newer_records(0, 1, *part) {
-                table.apply_repair(1, key, version, t);
+            for (key, version) in table.newer_records(Column(0), Column(1), *part) {
+                table.apply_repair(Column(1), key, version, t);
             }
         }
         inc.session_succeeded(&first);
         let second = [
-            inc.summarize(0, 0, range, 0, &table),
-            inc.summarize(1, 1, range, 0, &table),
+            inc.summarize(0, Column(0), range, 0, &table),
+            inc.summarize(1, Column(1), range, 0, &table),
         ];
         assert_eq!(inc.keys_validated(&second[0], range), 0);
         assert_eq!(inc.build_cost_ns(&second[1], range, 1_000), 0);
         assert!(inc.reconcile(&second[0], &second[1]).divergent.is_empty());
         // A new write makes its bucket (keys 0 to 63 here) unrepaired again, on both
         // replicas: each validates its records there (node 0: keys 5 and 9; node 1: 5).
-        table.client_write(0, 9, 100, t);
+        table.client_write(Column(0), 9, 100, t);
         let third = [
-            inc.summarize(0, 0, range, 0, &table),
-            inc.summarize(1, 1, range, 0, &table),
+            inc.summarize(0, Column(0), range, 0, &table),
+            inc.summarize(1, Column(1), range, 0, &table),
         ];
         assert_eq!(inc.keys_validated(&third[0], range), 2);
         assert_eq!(inc.keys_validated(&third[1], range), 1);

@@ -11,14 +11,14 @@ use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use super::row_level::{NEEDED_ROW_BYTES, Rows, differing_rows, row_parts};
 use crate::model::merkle::HASH_BYTES;
 use crate::model::replicas::ReplicaTable;
-use crate::model::{KeyRange, NodeId};
+use crate::model::{Column, KeyRange, NodeId};
 use std::sync::Arc;
 
 /// Every record's hash, every cycle.
 pub struct NaiveComparison;
 
 impl Reconciler for NaiveComparison {
-    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(&mut self, _: NodeId, replica: Column, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
         Arc::new(Rows::read(replica, range, replicas))
     }
 
@@ -53,12 +53,12 @@ mod tests {
     #[test]
     fn one_hash_per_record_of_the_range_and_only_the_difference_streamed() {
         let mut table = ReplicaTable::for_key_space(2, 5_000);
-        table.client_write(0, 42, 1, SimTime::ZERO);
+        table.client_write(Column(0), 42, 1, SimTime::ZERO);
         let range = KeyRange::new(0, 5_000);
         let mut naive = NaiveComparison;
         let (a, b) = (
-            naive.summarize(0, 0, range, 0, &table),
-            naive.summarize(1, 1, range, 0, &table),
+            naive.summarize(0, Column(0), range, 0, &table),
+            naive.summarize(1, Column(1), range, 0, &table),
         );
         let found = naive.reconcile(&a, &b);
         assert_eq!(found.hashes_compared, 5_000);

@@ -12,7 +12,7 @@ use super::cassandra::TreeSizing;
 use crate::model::merkle::{HASH_BYTES, MerkleTree, compare};
 use crate::model::replicas::ReplicaTable;
 use crate::model::tree_cache::TreeCache;
-use crate::model::{KeyRange, NodeId};
+use crate::model::{Column, KeyRange, NodeId};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -57,7 +57,7 @@ pub trait Reconciler {
     fn summarize(
         &mut self,
         node: NodeId,
-        replica: usize,
+        replica: Column,
         range: KeyRange,
         leaves: u32,
         replicas: &ReplicaTable,
@@ -277,7 +277,7 @@ impl Reconciler for MerkleWalk {
     fn summarize(
         &mut self,
         node: NodeId,
-        replica: usize,
+        replica: Column,
         range: KeyRange,
         leaves: u32,
         replicas: &ReplicaTable,

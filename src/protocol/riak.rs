@@ -22,7 +22,7 @@ use super::reconciler::{Reconciler, Reconciliation, Summary};
 use super::tictac::walk;
 use crate::model::replicas::ReplicaTable;
 use crate::model::wide_tree_cache::{WideTreeCache, WideTreeSummary};
-use crate::model::{KeyRange, NodeId};
+use crate::model::{Column, KeyRange, NodeId};
 use std::sync::Arc;
 
 /// Bytes of one hash of Riak's hashtree (SHA-1, `crypto:sha` in `hashtree.erl`).
@@ -60,7 +60,14 @@ fn hashtree(summary: &Summary) -> &HashtreeSummary {
 }
 
 impl Reconciler for RiakHashtree {
-    fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(
+        &mut self,
+        node: NodeId,
+        replica: Column,
+        range: KeyRange,
+        _: u32,
+        replicas: &ReplicaTable,
+    ) -> Summary {
         let wide = self.trees.summary(node, replica, range, replicas);
         // Dirty: segments changed since this tree's previous summary (all occupied ones
         // the first time). Each is re-folded: every key in it hashed again.

@@ -11,7 +11,7 @@
 
 use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
-use crate::model::{Key, KeyRange, NodeId, Version};
+use crate::model::{Column, Key, KeyRange, NodeId, Version};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ pub struct Rows {
 }
 
 impl Rows {
-    pub fn read(replica: usize, range: KeyRange, replicas: &ReplicaTable) -> Rows {
+    pub fn read(replica: Column, range: KeyRange, replicas: &ReplicaTable) -> Rows {
         Rows {
             range,
             records: replicas.records(replica, range).collect(),
@@ -105,7 +105,7 @@ impl RowLevel {
 }
 
 impl Reconciler for RowLevel {
-    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(&mut self, _: NodeId, replica: Column, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
         Arc::new(Rows::read(replica, range, replicas))
     }
 
@@ -227,16 +227,16 @@ mod tests {
         let mut table = ReplicaTable::for_key_space(2, 10_000);
         let t = SimTime::ZERO;
         for key in (0..10_000).step_by(7) {
-            table.client_write(0, key, key + 1, t);
-            table.apply(1, key, key + 1, t);
+            table.client_write(Column(0), key, key + 1, t);
+            table.apply(Column(1), key, key + 1, t);
         }
-        table.client_write(0, 1_500, 20_000, t); // newer on node 0
-        table.client_write(1, 8_001, 20_001, t); // only on node 1
+        table.client_write(Column(0), 1_500, 20_000, t); // newer on node 0
+        table.client_write(Column(1), 8_001, 20_001, t); // only on node 1
         let range = KeyRange::new(0, 10_000);
         let mut rows = RowLevel::new(1_000);
         let (a, b) = (
-            rows.summarize(0, 0, range, 0, &table),
-            rows.summarize(1, 1, range, 0, &table),
+            rows.summarize(0, Column(0), range, 0, &table),
+            rows.summarize(1, Column(1), range, 0, &table),
         );
         let found = rows.reconcile(&a, &b);
         assert_eq!(
@@ -271,12 +271,12 @@ mod session_tests {
     fn a_row_two_replicas_lack_is_sent_to_each_once_whatever_the_pairs() {
         let mut table = ReplicaTable::for_key_space(3, 1_000);
         let t = SimTime::ZERO;
-        table.client_write(0, 10, 1, t); // on replica 0 only: 1 and 2 need it
-        table.client_write(1, 20, 2, t);
-        table.apply(2, 20, 2, t); // on 1 and 2: replica 0 needs it, from either
+        table.client_write(Column(0), 10, 1, t); // on replica 0 only: 1 and 2 need it
+        table.client_write(Column(1), 20, 2, t);
+        table.apply(Column(2), 20, 2, t); // on 1 and 2: replica 0 needs it, from either
         let range = KeyRange::new(0, 1_000);
         let mut rows = RowLevel::new(100);
-        let summaries: Vec<Summary> = (0..3).map(|r| rows.summarize(r, r, range, 0, &table)).collect();
+        let summaries: Vec<Summary> = (0..3).map(|r| rows.summarize(r, Column(r), range, 0, &table)).collect();
         let pairs = [(0, 1), (0, 2), (1, 2)];
         let found = rows.reconcile_session(&summaries, &pairs);
         let sent: usize = found

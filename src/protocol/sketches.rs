@@ -15,7 +15,7 @@ use crate::model::replicas::ReplicaTable;
 use crate::model::sketch::iblt::{self, Iblt};
 use crate::model::sketch::pinsketch::{Sketch, Work};
 use crate::model::sketch::{CELL_BYTES, Difference, Element, SKETCH_OP_NS, checksum, riblt};
-use crate::model::{Key, KeyRange, NodeId};
+use crate::model::{Column, Key, KeyRange, NodeId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +39,7 @@ fn set(summary: &Summary) -> &SetSummary {
         .expect("a sketch reconciler compares only its own summaries")
 }
 
-fn records(replica: usize, range: KeyRange, replicas: &ReplicaTable) -> Vec<Element> {
+fn records(replica: Column, range: KeyRange, replicas: &ReplicaTable) -> Vec<Element> {
     replicas.records(replica, range).collect()
 }
 
@@ -109,7 +109,7 @@ impl FixedIblt {
 }
 
 impl Reconciler for FixedIblt {
-    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(&mut self, _: NodeId, replica: Column, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
         let elements = records(replica, range, replicas);
         let iblt = Iblt::encode(self.cells as usize, &elements);
         Arc::new(SetSummary {
@@ -182,7 +182,7 @@ impl Reconciler for FixedIblt {
 pub struct RatelessIblt;
 
 impl Reconciler for RatelessIblt {
-    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(&mut self, _: NodeId, replica: Column, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
         Arc::new(SetSummary {
             range,
             elements: records(replica, range, replicas),
@@ -314,7 +314,7 @@ impl PinSketchBisect {
 }
 
 impl Reconciler for PinSketchBisect {
-    fn summarize(&mut self, _: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(&mut self, _: NodeId, replica: Column, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
         let mut elements = records(replica, range, replicas);
         elements.sort_unstable();
         let pin = Sketch::of(

@@ -22,7 +22,7 @@ use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
 use crate::model::tictac_tree::TreeDiff;
 use crate::model::wide_tree_cache::WideTreeCache;
-use crate::model::{Key, KeyRange, NodeId, Version};
+use crate::model::{Column, Key, KeyRange, NodeId, Version};
 
 /// Bytes of one Tictac segment (or branch, or root) hash: 4 bytes of MD5 (TICTAC.md).
 pub const TICTAC_HASH_BYTES: u64 = 4;
@@ -154,7 +154,14 @@ impl TictacExchange {
 }
 
 impl Reconciler for TictacExchange {
-    fn summarize(&mut self, node: NodeId, replica: usize, range: KeyRange, _: u32, replicas: &ReplicaTable) -> Summary {
+    fn summarize(
+        &mut self,
+        node: NodeId,
+        replica: Column,
+        range: KeyRange,
+        _: u32,
+        replicas: &ReplicaTable,
+    ) -> Summary {
         self.trees.summary(node, replica, range, replicas)
     }
 

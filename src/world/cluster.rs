@@ -21,7 +21,7 @@ use crate::model::replicas::{Applied, ReplicaTable};
 use crate::model::ring::Ring;
 use crate::model::tombstones::Tombstones;
 use crate::model::workload::Workload;
-use crate::model::{Key, NodeId, Version};
+use crate::model::{Column, Key, NodeId, Version};
 use crate::sim::SimTime;
 use crate::strategy::Strategy;
 use std::collections::BTreeMap;
@@ -32,7 +32,7 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Replica {
     pub node: NodeId,
-    pub column: usize,
+    pub column: Column,
 }
 
 /// What applying a write's record does for the write's acknowledgement: the

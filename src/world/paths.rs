@@ -30,7 +30,7 @@ use crate::model::hints::Hints;
 use crate::model::paths::{ConsistencyLevel, PathsConfig};
 use crate::model::tombstones::Tombstones;
 use crate::model::workload::{ClientWrite, Workload, WorkloadConfig};
-use crate::model::{Key, NodeId, Version};
+use crate::model::{Column, Key, NodeId, Version};
 use crate::sim::{SimTime, StreamId, stream};
 use crate::world::MESSAGE_HEADER_BYTES;
 use rand::Rng;
@@ -328,10 +328,10 @@ impl World {
             return;
         };
         let first = self.paths.read_replicas_rng.random_range(0..rf);
-        let contacted: Vec<usize> = (0..rf)
-            .map(|i| (first + i) % rf)
+        let contacted: Vec<Column> = (0..rf)
+            .map(|i| Column((first + i) % rf))
             .filter(|&column| {
-                let node = replicas[column];
+                let node = replicas[column.0];
                 !self.faults.is_down(node) && !self.faults.separated(coordinator, node)
             })
             .take(needed)
@@ -355,13 +355,13 @@ impl World {
             .iter()
             .zip(&versions)
             .find(|&(_, &v)| v == newest)
-            .map_or(replicas[0], |(&c, _)| replicas[c]);
+            .map_or(replicas[0], |(&c, _)| replicas[c.0]);
         for (&column, &version) in contacted.iter().zip(&versions) {
             if version == newest {
                 continue;
             }
             let to = Replica {
-                node: replicas[column],
+                node: replicas[column.0],
                 column,
             };
             let change = RecordChange::ReadRepair { to, source: holder };

@@ -1,7 +1,7 @@
 //! Book-keeping of one anti-entropy session in flight: one range, the replicas taking
 //! part (each with the summary it built), and the exchange of each chosen pair.
 
-use crate::model::{Key, NodeId};
+use crate::model::{Column, Key, NodeId};
 use crate::protocol::reconciler::{Reconciliation, Summary};
 use crate::protocol::{SessionId, SessionReport, SessionSpec};
 use crate::sim::SimTime;
@@ -23,7 +23,7 @@ pub(in crate::world) struct PairExchange {
 pub(in crate::world) struct Session {
     pub spec: SessionSpec,
     /// Each participant's table column (its position in the range's replica set).
-    pub columns: Vec<usize>,
+    pub columns: Vec<Column>,
     /// Each participant's summary, kept until all are built and reconciled.
     pub summaries: Vec<Option<Summary>>,
     /// The summaries once reconciled, kept to the session's end only for a reconciler
@@ -50,7 +50,7 @@ pub(in crate::world) struct Session {
 }
 
 impl Session {
-    pub fn new(id: SessionId, spec: SessionSpec, columns: Vec<usize>, now: SimTime) -> Session {
+    pub fn new(id: SessionId, spec: SessionSpec, columns: Vec<Column>, now: SimTime) -> Session {
         let participants = spec.participants.len();
         let report = SessionReport {
             id,
