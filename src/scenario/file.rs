@@ -3,6 +3,7 @@
 //! Field names here are the file format. Every table denies unknown fields, so a typo
 //! is an error rather than a silently ignored knob.
 
+use super::knobs::with_reconciler_knobs;
 use serde::Deserialize;
 
 /// A duration written as text: "250ms", "2.4us", "40min", "1h 30min".
@@ -181,7 +182,52 @@ pub enum StrategyFile {
     RiakAae(RiakAaeFile),
 }
 
-/// A `kind = "monolithic"` strategy as written.
+/// Appends every reconciler knob to a strategy table's struct, as an optional field,
+/// and gives the struct a `reconciler_knobs()` that copies them out.
+macro_rules! with_knob_fields {
+    (
+        { $(#[$meta:meta])* pub struct $name:ident { $($field:tt)* } }
+        $($knob:ident: $type:ty, owners $owners:tt, doc $doc:tt;)*
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($field)*
+            $(pub $knob: Option<$type>,)*
+        }
+
+        impl $name {
+            /// The reconciler knobs the table gives.
+            pub fn reconciler_knobs(&self) -> ReconcilerKnobs {
+                ReconcilerKnobs { $($knob: self.$knob,)* }
+            }
+        }
+    };
+}
+
+/// Declares [`ReconcilerKnobs`] and the reconcilers each knob applies to.
+macro_rules! knobs_struct {
+    ({} $($knob:ident: $type:ty, owners [$($owner:ident),*], doc $doc:tt;)*) => {
+        /// A strategy's reconciler knobs as written: each applies to one reconciler (or two).
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct ReconcilerKnobs {
+            $(pub $knob: Option<$type>,)*
+        }
+
+        impl ReconcilerKnobs {
+            /// Every knob's name, as written in a scenario.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($knob)),*];
+
+            /// Each knob: its name, whether it is given, and the reconcilers it applies to.
+            pub fn owners(&self) -> Vec<(&'static str, bool, &'static [ReconcilerFile])> {
+                vec![$((stringify!($knob), self.$knob.is_some(), &[$(ReconcilerFile::$owner),*]),)*]
+            }
+        }
+    };
+}
+with_reconciler_knobs!(knobs_struct! {});
+
+with_reconciler_knobs!(with_knob_fields! {
+/// A `kind = "monolithic"` strategy as written (and the reconciler knobs, `knobs.rs`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonolithicFile {
@@ -197,19 +243,12 @@ pub struct MonolithicFile {
     pub session_overhead: Option<DurationText>,
     #[serde(default)]
     pub reconciler: ReconcilerFile,
-    pub iblt_cells: Option<u32>,
-    pub pinsketch_capacity: Option<u32>,
-    pub cassandra_version: Option<CassandraVersionFile>,
-    pub max_tree_depth: Option<u32>,
-    pub repair_session_space_mib: Option<u64>,
-    pub session_ranges: Option<u32>,
-    pub anticompaction_cost_per_key: Option<DurationText>,
-    pub row_buffer_bytes: Option<u64>,
     /// The preset the table was merged with (`scenario::presets`). Accepted so the
     /// merged table deserializes; the report reads it from the scenario echo.
     #[allow(dead_code)]
     pub preset: Option<String>,
 }
+});
 
 /// A `kind = "riak_aae"` strategy as written: Riak's active anti-entropy, classic
 /// (`reconciler = "riak_hashtree"`) or Tictac (`reconciler = "tictac"`).
@@ -249,8 +288,9 @@ pub enum AaeReconcilerFile {
     Tictac,
 }
 
-/// A `kind = "segmented"` strategy as written: its fields are listed here once, and the
-/// checker validates the struct whole.
+with_reconciler_knobs!(with_knob_fields! {
+/// A `kind = "segmented"` strategy as written: its fields are listed here once (the
+/// reconciler knobs in `knobs.rs`), and the checker validates the struct whole.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentedFile {
@@ -285,32 +325,12 @@ pub struct SegmentedFile {
     pub session_overhead: Option<DurationText>,
     #[serde(default)]
     pub reconciler: ReconcilerFile,
-    pub iblt_cells: Option<u32>,
-    pub pinsketch_capacity: Option<u32>,
-    pub cassandra_version: Option<CassandraVersionFile>,
-    pub max_tree_depth: Option<u32>,
-    pub repair_session_space_mib: Option<u64>,
-    pub session_ranges: Option<u32>,
-    pub anticompaction_cost_per_key: Option<DurationText>,
-    pub row_buffer_bytes: Option<u64>,
     /// The preset the table was merged with (`scenario::presets`). Accepted so the
     /// merged table deserializes; the report reads it from the scenario echo.
     #[allow(dead_code)]
     pub preset: Option<String>,
 }
-
-/// A strategy's reconciler knobs as written: each applies to one reconciler (or two).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ReconcilerKnobs {
-    pub iblt_cells: Option<u32>,
-    pub pinsketch_capacity: Option<u32>,
-    pub cassandra_version: Option<CassandraVersionFile>,
-    pub max_tree_depth: Option<u32>,
-    pub repair_session_space_mib: Option<u64>,
-    pub session_ranges: Option<u32>,
-    pub anticompaction_cost_per_key: Option<DurationText>,
-    pub row_buffer_bytes: Option<u64>,
-}
+});
 
 /// Which Cassandra's rule sizes a `cassandra_tree` or `cassandra_incremental` tree.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 mod costs;
 mod diagnostic;
 mod file;
+mod knobs;
 mod overrides;
 pub mod presets;
 pub mod reference;
@@ -33,8 +34,8 @@ use crate::strategy::{
 use diagnostic::Locator;
 use file::{
     ClusterFile, ConsistencyFile, DeletesFile, FaultsFile, HintsFile, KeysFile, LatencyFile, LevelFile,
-    MisalignmentFile, NetworkFile, OrderFile, ParallelismFile, PolicyFile, ReadsFile, ReconcilerKnobs, ScenarioFile,
-    SegmentSplitFile, SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
+    MisalignmentFile, NetworkFile, OrderFile, ParallelismFile, PolicyFile, ReadsFile, ScenarioFile, SegmentSplitFile,
+    SegmentedFile, StrategyFile, TreeFile, WorkloadFile,
 };
 use std::path::Path;
 
@@ -674,35 +675,19 @@ impl Checker<'_> {
             let at = |field: &str| format!("strategy[{i}].{field}");
             let repair;
             let (name, kind) = match entry {
-                StrategyFile::Monolithic(file::MonolithicFile {
-                    name,
-                    leaves,
-                    interval,
-                    tree,
-                    order,
-                    pairs,
-                    session_overhead,
-                    reconciler,
-                    iblt_cells,
-                    pinsketch_capacity,
-                    cassandra_version,
-                    max_tree_depth,
-                    repair_session_space_mib,
-                    session_ranges,
-                    anticompaction_cost_per_key,
-                    row_buffer_bytes,
-                    preset: _,
-                }) => {
-                    let knobs = ReconcilerKnobs {
-                        iblt_cells,
-                        pinsketch_capacity,
-                        cassandra_version,
-                        max_tree_depth,
-                        repair_session_space_mib,
-                        session_ranges,
-                        anticompaction_cost_per_key,
-                        row_buffer_bytes,
-                    };
+                StrategyFile::Monolithic(raw) => {
+                    let knobs = raw.reconciler_knobs();
+                    let file::MonolithicFile {
+                        name,
+                        leaves,
+                        interval,
+                        tree,
+                        order,
+                        pairs,
+                        session_overhead,
+                        reconciler,
+                        ..
+                    } = raw;
                     repair = Checker::repair_settings(pairs, session_overhead.map(|d| d.0))
                         .with_reconciler(self.reconciler(reconciler, &knobs, matches!(tree, TreeFile::Live), c, &at));
                     // On a ring a tree covers one token range, whose size is known only
@@ -731,16 +716,7 @@ impl Checker<'_> {
                     (name.unwrap_or_else(|| "monolithic".into()), kind)
                 }
                 StrategyFile::Segmented(raw) => {
-                    let knobs = ReconcilerKnobs {
-                        iblt_cells: raw.iblt_cells,
-                        pinsketch_capacity: raw.pinsketch_capacity,
-                        cassandra_version: raw.cassandra_version,
-                        max_tree_depth: raw.max_tree_depth,
-                        repair_session_space_mib: raw.repair_session_space_mib,
-                        session_ranges: raw.session_ranges,
-                        anticompaction_cost_per_key: raw.anticompaction_cost_per_key,
-                        row_buffer_bytes: raw.row_buffer_bytes,
-                    };
+                    let knobs = raw.reconciler_knobs();
                     repair = Checker::repair_settings(raw.pairs, raw.session_overhead.map(|d| d.0)).with_reconciler(
                         self.reconciler(raw.reconciler, &knobs, matches!(raw.tree, TreeFile::Live), c, &at),
                     );

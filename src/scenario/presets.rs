@@ -8,6 +8,7 @@
 //! `scenarios/presets/README.md` for the format).
 
 use super::diagnostic::Locator;
+use super::file::ReconcilerKnobs;
 use super::{Diagnostic, did_you_mean};
 use toml::{Table, Value};
 
@@ -40,19 +41,11 @@ pub const PRESETS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Keys that tune one reconciler: dropped from a preset whose table picks another.
-const RECONCILER_KNOBS: &[&str] = &[
-    "iblt_cells",
-    "pinsketch_capacity",
-    "cassandra_version",
-    "max_tree_depth",
-    "repair_session_space_mib",
-    "session_ranges",
-    "anticompaction_cost_per_key",
-    "row_buffer_bytes",
-    "tictac_pause",
-    "tictac_max_segments",
-];
+/// Keys that tune one reconciler: dropped from a preset whose table picks another. The
+/// tree strategies' knobs are declared in `knobs.rs`; Tictac's two are Riak AAE fields.
+fn is_reconciler_knob(key: &str) -> bool {
+    ReconcilerKnobs::NAMES.contains(&key) || ["tictac_pause", "tictac_max_segments"].contains(&key)
+}
 
 /// The `[strategy]` table of preset `name`, if there is one.
 pub fn preset_table(name: &str) -> Option<Table> {
@@ -116,7 +109,7 @@ pub fn merge(document: &mut Table, locator: &Locator) -> Result<Vec<PresetUse>, 
         };
         let mut supplied = Vec::new();
         for (key, value) in preset {
-            if reconciler_changed && RECONCILER_KNOBS.contains(&key.as_str()) {
+            if reconciler_changed && is_reconciler_knob(&key) {
                 continue;
             }
             if !entry.contains_key(&key) {

@@ -8,6 +8,7 @@
 //! here, and compares the generated page with the committed one.
 
 use super::file::defaults;
+use super::knobs::with_reconciler_knobs;
 use super::{DEFAULT_HINT_REPLAY_DELAY_NS, DEFAULT_HINT_REPLAY_RATE, DEFAULT_HINT_WINDOW_NS, DEFAULT_REORDER_DELAY_NS};
 use crate::model::paths::{DEFAULT_COMPACTION_INTERVAL_NS, DEFAULT_GC_GRACE_NS, DEFAULT_WRITE_TIMEOUT_NS};
 use crate::model::tictac_tree::DEFAULT_WIDTH;
@@ -463,82 +464,26 @@ fn common_strategy_keys(t: &'static str) -> Vec<KeyDoc> {
 
 /// The reconciler knobs of the tree strategies (monolithic, segmented).
 fn reconciler_keys(t: &'static str) -> Vec<KeyDoc> {
-    use super::ring::{DEFAULT_IBLT_CELLS, DEFAULT_PINSKETCH_CAPACITY};
-    vec![
-        key(
-            t,
-            "reconciler",
-            "string",
-            "\"merkle\"",
-            "",
-            "what replicas exchange: merkle, iblt, rateless_iblt, pinsketch, cassandra_tree, cassandra_incremental, row_level, naive",
-        ),
-        key(
-            t,
-            "iblt_cells",
-            "integer",
-            DEFAULT_IBLT_CELLS.to_string(),
-            "cells",
-            "iblt: cells of the first attempt (a failed decode doubles them)",
-        ),
-        key(
-            t,
-            "pinsketch_capacity",
-            "integer",
-            DEFAULT_PINSKETCH_CAPACITY.to_string(),
-            "differences",
-            "pinsketch: the sketch's capacity",
-        ),
-        key(
-            t,
-            "cassandra_version",
-            "\"3.11\" or \"4.0\"",
-            "\"4.0\"",
-            "",
-            "cassandra_tree / _incremental: the depth rule of that version (3.11: cap 18, shrinking with the range's share of the ring, CASSANDRA-11390; 4.0: estimatedMaxDepthForBytes)",
-        ),
-        key(
-            t,
-            "max_tree_depth",
-            "integer",
-            DEFAULT_MAX_TREE_DEPTH.to_string(),
-            "levels",
-            "cassandra_tree / _incremental: repair_session_max_tree_depth (Cassandra 4.0)",
-        ),
-        key(
-            t,
-            "repair_session_space_mib",
-            "integer",
-            (DEFAULT_SESSION_SPACE_BYTES >> 20).to_string(),
-            "MiB",
-            "cassandra_tree / _incremental: repair_session_space, shared by a session's trees (1/16 of an 8 GiB heap)",
-        ),
-        key(
-            t,
-            "session_ranges",
-            "integer",
-            "1",
-            "ranges",
-            "cassandra_tree / _incremental: token ranges sharing one session's space",
-        ),
-        key(
-            t,
-            "anticompaction_cost_per_key",
-            "duration",
-            "`cluster.scan_cost_per_key`",
-            "core time per key",
-            "cassandra_incremental: rewriting a partition before validation",
-        ),
-        key(
-            t,
-            "row_buffer_bytes",
-            "integer",
-            DEFAULT_ROW_BUFFER_BYTES.to_string(),
-            "bytes",
-            "row_level: rows hashed together before per-row hashes (ScyllaDB)",
-        ),
-    ]
+    let mut keys = vec![key(
+        t,
+        "reconciler",
+        "string",
+        "\"merkle\"",
+        "",
+        "what replicas exchange: merkle, iblt, rateless_iblt, pinsketch, cassandra_tree, cassandra_incremental, row_level, naive",
+    )];
+    keys.extend(with_reconciler_knobs!(knob_docs! { t }));
+    keys
 }
+
+/// The scenario reference's entry of every reconciler knob (`knobs.rs`).
+macro_rules! knob_docs {
+    ({ $t:ident } $($knob:ident: $type:ty, owners $owners:tt, doc ($kind:literal, $default:expr, $unit:literal, $meaning:literal);)*) => {{
+        use super::ring::{DEFAULT_IBLT_CELLS, DEFAULT_PINSKETCH_CAPACITY};
+        vec![$(key($t, stringify!($knob), $kind, $default, $unit, $meaning),)*]
+    }};
+}
+use knob_docs;
 
 fn strategy_keys() -> Vec<KeyDoc> {
     let (m, s, r, off, seg) = (TABLES[9], TABLES[10], TABLES[11], TABLES[12], TABLES[13]);

@@ -178,30 +178,7 @@ impl Checker<'_> {
             );
         }
         use ReconcilerFile as R;
-        let cassandra: &[ReconcilerFile] = &[R::CassandraTree, R::CassandraIncremental];
-        let owned: [(&str, bool, &[ReconcilerFile]); 8] = [
-            ("iblt_cells", knobs.iblt_cells.is_some(), &[R::Iblt]),
-            (
-                "pinsketch_capacity",
-                knobs.pinsketch_capacity.is_some(),
-                &[R::Pinsketch],
-            ),
-            ("cassandra_version", knobs.cassandra_version.is_some(), cassandra),
-            ("max_tree_depth", knobs.max_tree_depth.is_some(), cassandra),
-            (
-                "repair_session_space_mib",
-                knobs.repair_session_space_mib.is_some(),
-                cassandra,
-            ),
-            ("session_ranges", knobs.session_ranges.is_some(), cassandra),
-            (
-                "anticompaction_cost_per_key",
-                knobs.anticompaction_cost_per_key.is_some(),
-                &[R::CassandraIncremental],
-            ),
-            ("row_buffer_bytes", knobs.row_buffer_bytes.is_some(), &[R::RowLevel]),
-        ];
-        for (field, given, owners) in owned {
+        for (field, given, owners) in knobs.owners() {
             if given && !owners.contains(&choice) {
                 let owner = reconciler_name(owners[0]);
                 self.error(
