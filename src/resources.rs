@@ -355,7 +355,7 @@ fn cached_tree_bytes(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -> 
 /// (a difference of at most every record of both replicas decodes below that). PinSketch
 /// holds its syndromes per replica and per bisected half.
 fn sketch_bytes(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -> u64 {
-    use crate::protocol::reconciler::ReconcilerChoice;
+    use crate::protocol::registry::ReconcilerChoice;
     let (sessions_at_once, _, range_keys) = sessions_and_leaves(scenario, shape, s);
     let range_records = range_keys.min(shape.stored_keys).saturating_mul(shape.replicas);
     let per_session = match s.repair.reconciler {

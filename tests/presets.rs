@@ -3,7 +3,7 @@
 //! user's file; an unknown preset names the known ones; `--set` and sweeps see merged
 //! tables.
 
-use aesim::protocol::reconciler::ReconcilerChoice;
+use aesim::protocol::registry::ReconcilerChoice;
 use aesim::scenario::presets::{PRESETS, preset_table};
 use aesim::scenario::{Override, Scenario};
 use aesim::strategy::StrategyKind;

@@ -14,7 +14,8 @@
 //! Every key of the key space is a partition here (the scan charges every key), so a
 //! range's estimated partition count is its length.
 
-use super::reconciler::{MerkleWalk, Message, Reconciler, Reconciliation, Round, Summary};
+use super::merkle_walk::MerkleWalk;
+use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::merkle::{HASH_BYTES, MerkleTree};
 use crate::model::replicas::ReplicaTable;
 use crate::model::{Column, Key, KeyRange, NodeId, Version};

@@ -14,8 +14,10 @@
 //! other's internals.
 
 pub mod cassandra;
+pub mod merkle_walk;
 pub mod naive;
 pub mod reconciler;
+pub mod registry;
 pub mod riak;
 pub mod row_level;
 pub mod sketches;

@@ -192,7 +192,7 @@ pub struct RunData {
     /// (strategy, preset) for each strategy built from a preset, in file order.
     pub presets: Vec<(String, String)>,
     /// The optional tables the scenario had (for the headline's caveats).
-    pub configured: super::headline::Configured,
+    pub configured: Configured,
     /// The run's virtual duration, from the scenario echo (0 if it does not parse).
     pub duration_s: f64,
 }
@@ -228,8 +228,8 @@ impl RunData {
         let series = read_series(folder.table("timeseries.csv")?, &strategies)?;
         let latency = read_latency(folder.table("latency.csv")?, &strategies)?;
         let staleness = read_staleness(folder.table("staleness.csv")?, &strategies)?;
-        let faults = if folder.has(crate::output::FAULTS_FILE) {
-            let table = folder.table(crate::output::FAULTS_FILE)?;
+        let faults = if folder.has(crate::output::names::FAULTS_FILE) {
+            let table = folder.table(crate::output::names::FAULTS_FILE)?;
             let name_col = table.require("strategy")?;
             for row in 0..table.rows.len() {
                 for col in (0..table.header.len()).filter(|&c| c != name_col) {
@@ -417,18 +417,27 @@ fn scenario_text(folder: &Folder, name: &str) -> Result<ScenarioText, ReportErro
     Ok((text("name"), text("description"), stop, presets))
 }
 
+/// Which optional tables the scenario had, read off its echo (for the headline's caveats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Configured {
+    pub hints: bool,
+    pub reads: bool,
+    pub deletes: bool,
+    pub ring: bool,
+}
+
 /// Which optional tables the scenario echo has, and its duration in seconds.
-fn configured_of(folder: &Folder) -> Result<(super::headline::Configured, f64), ReportError> {
+fn configured_of(folder: &Folder) -> Result<(Configured, f64), ReportError> {
     let name = "scenario.toml";
     let table = folder
         .text(name)?
         .parse::<toml::Table>()
         .map_err(|e| ReportError::new(&folder.path(name), e.message().to_string()))?;
-    let configured = super::headline::Configured {
+    let configured = Configured {
         hints: table.contains_key("hints"),
         reads: table.contains_key("reads"),
         deletes: table.contains_key("deletes"),
-        ring: folder.has(crate::output::RANGES_FILE),
+        ring: folder.has(crate::output::names::RANGES_FILE),
     };
     let duration_s = table
         .get("duration")

@@ -23,15 +23,6 @@ pub struct Headline {
     pub caveats: Vec<String>,
 }
 
-/// Which optional tables the scenario had, read off its echo by `RunData`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Configured {
-    pub hints: bool,
-    pub reads: bool,
-    pub deletes: bool,
-    pub ring: bool,
-}
-
 /// A duration for the headline: days once it reaches a day (gc_grace is counted in
 /// days), otherwise the charts' units.
 fn duration(seconds: f64) -> String {

@@ -7,7 +7,7 @@
 //! this module composes the Markdown. [`render_files`] renders in memory (what
 //! `aesim run` stages with its CSV files, publishing all of them at once); [`render`]
 //! writes a folder's report and charts together, all or nothing, through
-//! [`crate::output::write_all_atomic`]. It knows nothing of the simulation.
+//! [`crate::output::atomic::write_all_atomic`]. It knows nothing of the simulation.
 
 pub mod charts;
 pub mod data;
@@ -15,7 +15,7 @@ pub mod headline;
 mod paths;
 mod ring;
 
-use crate::output::write_atomic;
+use crate::output::atomic::write_atomic;
 use charts::Chart;
 use data::{Folder, RunData};
 use std::fmt;
@@ -208,7 +208,7 @@ pub fn render_with(dir: &Path, options: &Options) -> Result<Rendered, ReportErro
         .collect();
     let charts_dir = dir.join(CHARTS_DIR);
     std::fs::create_dir_all(&charts_dir).map_err(|e| ReportError::output(&charts_dir, e.to_string()))?;
-    crate::output::write_all_atomic(dir, &staged).map_err(|e| ReportError::output(dir, e.to_string()))?;
+    crate::output::atomic::write_all_atomic(dir, &staged).map_err(|e| ReportError::output(dir, e.to_string()))?;
     remove_stale_charts(dir, &files)?;
     let mut written: Vec<PathBuf> = files.iter().map(|(name, _)| PathBuf::from(name)).collect();
     if options.png {
@@ -233,8 +233,8 @@ pub fn render_files(folder: Folder) -> Result<Vec<(String, Vec<u8>)>, ReportErro
     let mut charts =
         charts::render_all(&data).map_err(|e| ReportError::output(folder.dir, format!("cannot draw a chart: {e}")))?;
     let ring = ring::section(folder, &data.summary)?;
-    let zombies = if folder.has(crate::output::RESURRECTIONS_FILE) {
-        Some(folder.table(crate::output::RESURRECTIONS_FILE)?)
+    let zombies = if folder.has(crate::output::names::RESURRECTIONS_FILE) {
+        Some(folder.table(crate::output::names::RESURRECTIONS_FILE)?)
     } else {
         None
     };

@@ -4,7 +4,7 @@
 
 use super::Checker;
 use super::file::{AaeReconcilerFile, ClusterFile, RiakAaeFile};
-use crate::protocol::reconciler::ReconcilerChoice;
+use crate::protocol::registry::ReconcilerChoice;
 use crate::strategy::RiakAaeConfig;
 
 /// `anti_entropy_tick`: 15 s.

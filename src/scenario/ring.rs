@@ -11,7 +11,7 @@ use crate::protocol::PairSelection;
 use crate::protocol::cassandra::{
     CASSANDRA_3_11_MAX_TREE_DEPTH, DEFAULT_MAX_TREE_DEPTH, DEFAULT_SESSION_SPACE_BYTES, MAX_TREE_DEPTH, TreeSizing,
 };
-use crate::protocol::reconciler::ReconcilerChoice;
+use crate::protocol::registry::ReconcilerChoice;
 use crate::protocol::row_level::DEFAULT_ROW_BUFFER_BYTES;
 use crate::strategy::RepairSettings;
 

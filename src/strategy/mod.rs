@@ -25,7 +25,7 @@ pub use segmented::Segmented;
 use crate::model::faults::Faults;
 use crate::model::ring::Ring;
 use crate::model::{Key, KeyRange, NodeId};
-use crate::protocol::reconciler::ReconcilerChoice;
+use crate::protocol::registry::ReconcilerChoice;
 use crate::protocol::{PairSelection, SessionReport, SessionSpec, TreeMaintenance};
 use crate::sim::SimTime;
 

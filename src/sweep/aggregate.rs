@@ -3,85 +3,12 @@
 //! standard deviation and 95% confidence interval of each headline metric) and one
 //! chart per charted metric and axis in `charts/`.
 
-use super::files::{RUNS_DIR, run_path, run_rows};
-use super::stats::{Estimate, estimate};
+use super::files::{RUNS_DIR, manifest, run_path, run_rows};
+use super::metrics::{CHARTED_METRICS, HEADLINE_METRICS, PointSummary};
+use super::stats::estimate;
 use super::{Plan, SweepError, chart, io_error};
-use crate::output::{FolderKind, MANIFEST_FILE, Manifest, SUMMARY_COLUMNS, write_all_atomic};
+use crate::output::{MANIFEST_FILE, SUMMARY_COLUMNS, write_all_atomic};
 use std::path::Path;
-
-/// Metrics summarized per grid point (columns of a run's `summary.csv`).
-pub const HEADLINE_METRICS: &[&str] = &[
-    "repair_p50_s",
-    "repair_p99_s",
-    "repair_max_s",
-    "repair_mean_s",
-    "keys_repaired",
-    "divergent_at_end",
-    "divergent_peak",
-    "divergence_key_s",
-    "mean_full_pass_s",
-    "keys_scanned",
-    "scan_core_s",
-    "hashes_sent",
-    "hash_bytes",
-    "records_streamed",
-    "records_overstreamed",
-    "stream_bytes",
-    "writes",
-    "lost_messages",
-    "healed_by_hint",
-    "healed_by_read_repair",
-    "reads_stale",
-    "resurrections",
-    "max_unrepaired_s",
-    "ranges_over_gc_grace",
-];
-
-/// Metrics charted against every axis.
-pub const CHARTED_METRICS: &[&str] = &[
-    "repair_p50_s",
-    "repair_p99_s",
-    "repair_max_s",
-    "divergence_key_s",
-    "mean_full_pass_s",
-    "hash_bytes",
-    "stream_bytes",
-    "records_overstreamed",
-];
-
-/// The summary of one grid point for one strategy.
-pub struct PointSummary {
-    pub point: usize,
-    pub strategy: String,
-    /// One estimate per headline metric, in [`HEADLINE_METRICS`] order.
-    pub estimates: Vec<Estimate>,
-}
-
-/// The manifest of `plan`'s folder: the header files, and every aggregate the sweep
-/// writes once its runs are done (its run files are recognised by their names). It
-/// depends on the plan alone, so shards sharing a folder write the same bytes.
-pub fn manifest(plan: &Plan) -> Manifest {
-    let mut names = vec![
-        super::files::SCENARIO_FILE.to_string(),
-        super::files::SWEEP_FILE.to_string(),
-        "raw.csv".to_string(),
-        "summary.csv".to_string(),
-    ];
-    let axes = &plan.sweep.axes;
-    if !axes.is_empty() {
-        for metric in CHARTED_METRICS
-            .iter()
-            .filter(|m| HEADLINE_METRICS.contains(m) && SUMMARY_COLUMNS.contains(m))
-        {
-            for axis in axes {
-                let file = chart::chart_file(metric, &axis.path);
-                names.push(format!("{}/{file}", crate::report::CHARTS_DIR));
-            }
-        }
-        names.extend(["report.md".to_string(), "report.html".to_string()]);
-    }
-    Manifest::new(FolderKind::Sweep, names.iter().map(String::as_str))
-}
 
 /// Writes `raw.csv`, `summary.csv` and `charts/` for a sweep whose runs are all in `out`.
 pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {

@@ -8,7 +8,7 @@
 //! values are not numbers (a policy name) get evenly spaced named slots.
 
 use super::Plan;
-use super::aggregate::PointSummary;
+use super::metrics::PointSummary;
 use crate::chart::units::{column_title as metric_title, column_unit as metric_unit};
 use crate::chart::{Axis, Figure, Mark, Plot, Scale, Unit};
 use toml::Value;

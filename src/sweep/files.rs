@@ -6,6 +6,7 @@
 //! trusted only if it has the expected header, one row per strategy in scenario order,
 //! and the run's hash in every row; anything else is run again.
 
+use super::metrics::{CHARTED_METRICS, HEADLINE_METRICS};
 use super::{Plan, PlannedRun, SweepError, io_error};
 use crate::metrics::StrategyResult;
 use crate::output::{
@@ -50,8 +51,8 @@ pub fn write_header_files(plan: &Plan, out: &Path) -> Result<(), SweepError> {
     write_atomic(&scenario, plan.document.source.as_bytes()).map_err(io_error(&scenario))?;
     let record = out.join(SWEEP_FILE);
     write_atomic(&record, sweep_record(plan).as_bytes()).map_err(io_error(&record))?;
-    let manifest = out.join(MANIFEST_FILE);
-    write_atomic(&manifest, &super::aggregate::manifest(plan).bytes()).map_err(io_error(&manifest))
+    let path = out.join(MANIFEST_FILE);
+    write_atomic(&path, &manifest(plan).bytes()).map_err(io_error(&path))
 }
 
 /// `sweep.toml`: what, besides `scenario.toml`, defines the sweep, and how to rerun it.
@@ -184,7 +185,7 @@ pub fn check_destination(out: &Path, plan: &Plan) -> Result<(), String> {
 /// (the folder's manifest does not name it), `--force` or not.
 pub fn check_ownership(out: &Path, plan: &Plan) -> Result<(), String> {
     let previous = Manifest::of_folder(out)?;
-    let ours = super::aggregate::manifest(plan);
+    let ours = manifest(plan);
     crate::output::refuse_unowned(out, previous.as_ref(), ours.files.iter().map(String::as_str))
 }
 
@@ -252,4 +253,30 @@ pub fn plan_of_partials(inputs: &[PathBuf]) -> Result<Plan, SweepError> {
     super::Plan::new(document)
         .map_err(|e| SweepError::Input(e.to_string()))?
         .ok_or_else(|| SweepError::Input(format!("{file} has no [sweep]: nothing to merge")))
+}
+
+/// The manifest of `plan`'s folder: the header files, and every aggregate the sweep
+/// writes once its runs are done (its run files are recognised by their names). It
+/// depends on the plan alone, so shards sharing a folder write the same bytes.
+pub fn manifest(plan: &Plan) -> Manifest {
+    let mut names = vec![
+        SCENARIO_FILE.to_string(),
+        SWEEP_FILE.to_string(),
+        "raw.csv".to_string(),
+        "summary.csv".to_string(),
+    ];
+    let axes = &plan.sweep.axes;
+    if !axes.is_empty() {
+        for metric in CHARTED_METRICS
+            .iter()
+            .filter(|m| HEADLINE_METRICS.contains(m) && SUMMARY_COLUMNS.contains(m))
+        {
+            for axis in axes {
+                let file = super::chart::chart_file(metric, &axis.path);
+                names.push(format!("{}/{file}", crate::report::CHARTS_DIR));
+            }
+        }
+        names.extend(["report.md".to_string(), "report.html".to_string()]);
+    }
+    Manifest::new(FolderKind::Sweep, names.iter().map(String::as_str))
 }

@@ -18,6 +18,7 @@ mod aggregate;
 mod chart;
 pub mod engine;
 mod files;
+mod metrics;
 pub mod plan;
 mod report;
 pub mod stats;

@@ -5,8 +5,8 @@
 //! Built from the plan and the point summaries alone, in plan order: deterministic.
 
 use super::Plan;
-use super::aggregate::PointSummary;
 use super::chart::SweepChart;
+use super::metrics::PointSummary;
 use crate::chart::human;
 use crate::chart::units::{column_title as metric_title, column_unit as metric_unit};
 use crate::html::{Cell, Table, figure, page};

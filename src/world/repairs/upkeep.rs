@@ -75,7 +75,7 @@ impl Upkeep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::reconciler::ReconcilerChoice;
+    use crate::protocol::registry::ReconcilerChoice;
 
     #[test]
     fn a_live_summary_lost_in_a_crash_needs_one_scan() {
