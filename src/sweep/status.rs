@@ -314,7 +314,7 @@ impl Status {
     /// shard's, or a copy holding several shards' runs) and of the folders the commands
     /// before it create, each once, in shard order.
     fn merge_command(&self, created: &[PathBuf], merged: &Path) -> String {
-        let holds_runs = |f: usize| self.runs.iter().any(|s| *s == RunState::Done { folder: f });
+        let holds_runs = |f: usize| self.runs.contains(&RunState::Done { folder: f });
         let mut order: Vec<usize> = (0..self.folders.len()).collect();
         order.sort_by_key(|f| self.folder_shard[*f].unwrap_or(usize::MAX));
         let mut folders: Vec<PathBuf> = Vec::new();
