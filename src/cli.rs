@@ -498,6 +498,14 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return EXIT_BAD_INPUT;
         }
     };
+    // Shards may share the folder; a single run or a comparison may not.
+    let _lock = match aesim::output::lock_folder(out, aesim::output::LockMode::Shared) {
+        Ok(lock) => lock,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     if let Err(reason) = aesim::sweep::check_ownership(out, &plan) {
         eprintln!("error: {reason}");
         return EXIT_BAD_INPUT;
@@ -593,6 +601,14 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         return EXIT_BAD_INPUT;
     }
     let scenario = single_run_scenario(path, document);
+    // Held until the files are published: a second command into `out` is refused.
+    let _lock = match aesim::output::lock_folder(out, aesim::output::LockMode::Exclusive) {
+        Ok(lock) => lock,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     if let Err(reason) = aesim::output::check_ownership(out) {
         eprintln!("error: {reason}");
         return EXIT_BAD_INPUT;
@@ -763,6 +779,13 @@ fn merge(partials: &[PathBuf], out: &Path, quiet: bool, force: bool) -> u8 {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
+    let _lock = match aesim::output::lock_folder(out, aesim::output::LockMode::Exclusive) {
+        Ok(lock) => lock,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     match aesim::sweep::merge(partials, out, force) {
         Ok(outcome) => {
             if !quiet {

@@ -32,6 +32,13 @@ pub fn compare(dirs: &[PathBuf], force: bool, format: Format, out: Option<&Path>
         Format::Json => print!("{}", comparison.json()),
     }
     if let Some(out) = out {
+        let _lock = match aesim::output::lock_folder(out, aesim::output::LockMode::Exclusive) {
+            Ok(lock) => lock,
+            Err(reason) => {
+                eprintln!("error: cannot write the comparison: {reason}");
+                return EXIT_BAD_INPUT;
+            }
+        };
         match comparison.write(out, png) {
             Ok(files) => {
                 if format == Format::Table && !quiet {

@@ -221,3 +221,38 @@ fn a_sweep_killed_while_writing_its_aggregates_leaves_none_of_them() {
         );
     }
 }
+
+/// Issue 27: the loser of two runs into one folder failed with "No such file or
+/// directory" (the winner swept its temporaries away), or both "succeeded" and the folder
+/// held whichever finished last. A folder in use is now refused at once (exit 2).
+#[test]
+fn a_run_into_a_folder_another_command_is_writing_is_refused_clearly() {
+    use aesim::output::{LockMode, lock_folder};
+    let dir = temp_dir("in-use");
+    let out = dir.join("out");
+    let out_s = out.to_str().unwrap();
+    let run = scenario(&dir, "plain", false);
+    // This test plays the other command: a single run holding the folder.
+    let held = lock_folder(&out, LockMode::Exclusive).unwrap();
+    for args in [
+        vec!["run", run.as_str(), "--out", out_s, "-q"],
+        vec!["run", run.as_str(), "--out", out_s, "-q", "--force"],
+        vec!["run", &sweep_scenario(&dir), "--out", out_s, "-q"],
+    ] {
+        let refused = aesim(&args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("is in use"), "{stderr}");
+        assert!(stderr.contains("choose another --out"), "{stderr}");
+        assert!(names(&out).is_empty(), "{:?}", names(&out));
+    }
+    drop(held);
+    // Sweep shards share a folder: a shared lock does not stop a sweep, but stops a run.
+    let shard = lock_folder(&out, LockMode::Shared).unwrap();
+    ok(&aesim(&["run", &sweep_scenario(&dir), "--out", out_s, "-q"]));
+    let refused = aesim(&["run", &run, "--out", out_s, "-q", "--force"]);
+    assert_eq!(refused.status.code(), Some(2));
+    drop(shard);
+    ok(&aesim(&["run", &run, "--out", out_s, "-q", "--force"]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

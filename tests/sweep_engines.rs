@@ -511,3 +511,55 @@ fn generated_jobs_refuse_an_empty_command_and_keep_kubernetes_names_valid() {
         assert!(label(name), "{name}");
     }
 }
+
+/// Issue 27: `sweep status --shards N` over a complete folder (and a shard's copy) printed
+/// `aesim merge shard-1 shard-2 ... --out ...`, naming folders that do not exist. The
+/// merge now names only folders that exist or that a printed command creates, and the
+/// report says which given folders are missing.
+#[test]
+fn status_merges_only_folders_that_exist_and_names_the_missing_ones() {
+    let dir = temp_dir("status-exist");
+    let whole = dir.join("whole");
+    ok(&aesim(&["run", SWEEP, "--quiet", "--out", path(&whole)]));
+    let part = dir.join("part1");
+    ok(&aesim(&[
+        "run",
+        SWEEP,
+        "--shard",
+        "1/5",
+        "--quiet",
+        "--out",
+        path(&part),
+    ]));
+    let absent = dir.join("part2");
+    let merged = dir.join("merged");
+    let report = ok(&aesim(&[
+        "sweep",
+        "status",
+        path(&whole),
+        path(&part),
+        path(&absent),
+        "--shards",
+        "5",
+        "--out",
+        path(&merged),
+    ]));
+    assert!(report.contains("12 done, 0 missing, 0 corrupt"), "{report}");
+    assert!(
+        report.contains(&format!("(no such folder: {};", path(&absent))),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("shard 3/5 (runs in {})", path(&whole))),
+        "{report}"
+    );
+    let command = report.lines().last().unwrap().trim();
+    assert_eq!(
+        command,
+        // Every run is found first in `whole`: the copy in part1 adds nothing.
+        format!("aesim merge {} --out {}", path(&whole), path(&merged))
+    );
+    ok(&run_printed(command));
+    assert_eq!(tree(&merged), tree(&whole));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -128,7 +128,7 @@ impl Status {
                     let place = match folder {
                         Some(f) if self.folder_exists[f] => self.folders[f].display().to_string(),
                         Some(f) => format!("{}: no such folder", self.folders[f].display()),
-                        None => "no folder".into(),
+                        None => self.holders(&runs).unwrap_or_else(|| "no folder".into()),
                     };
                     lines.push(format!("shard {index}/{count} ({place}): {}", self.describe(&runs)));
                 }
@@ -142,6 +142,24 @@ impl Status {
             }
         }
         lines
+    }
+
+    /// `runs in A, B`: the folders holding some of `runs` finished, when a shard has no
+    /// folder of its own (a folder holding several shards' runs).
+    fn holders(&self, runs: &[&PlannedRun]) -> Option<String> {
+        let mut holders: Vec<usize> = runs
+            .iter()
+            .filter_map(|r| match self.runs[r.index] {
+                RunState::Done { folder } => Some(folder),
+                _ => None,
+            })
+            .collect();
+        holders.sort_unstable();
+        holders.dedup();
+        (!holders.is_empty()).then(|| {
+            let names: Vec<String> = holders.iter().map(|f| self.folders[*f].display().to_string()).collect();
+            format!("runs in {}", names.join(", "))
+        })
     }
 
     fn describe(&self, runs: &[&PlannedRun]) -> String {
@@ -210,6 +228,14 @@ impl Status {
         for line in self.lines() {
             let _ = writeln!(text, "  {line}");
         }
+        let absent = self.absent_folders();
+        if !absent.is_empty() {
+            let _ = writeln!(
+                text,
+                "  (no such folder: {}; only folders that exist, or that a command below creates, are merged)",
+                absent.join(", ")
+            );
+        }
         if self.foreign_files > 0 {
             let _ = writeln!(
                 text,
@@ -261,31 +287,62 @@ impl Status {
             return Some(vec![join(&base, &["--out", &quote_path(&self.folders[0])])]);
         }
         let count = self.shards?;
-        let mut folders: Vec<PathBuf> = Vec::with_capacity(count);
         let mut commands = Vec::new();
+        // The merge names only folders that exist or that a command above creates.
+        let mut created: Vec<PathBuf> = Vec::new();
         for index in 1..=count {
-            let folder = match self.folder_shard.iter().position(|s| *s == Some(index)) {
-                Some(f) => self.folders[f].clone(),
-                None => self.new_folder(index),
-            };
             let incomplete = self
                 .plan
                 .runs
                 .iter()
                 .any(|r| r.index % count == index - 1 && !matches!(self.runs[r.index], RunState::Done { .. }));
             if incomplete {
+                let folder = match self.folder_shard.iter().position(|s| *s == Some(index)) {
+                    Some(f) => self.folders[f].clone(),
+                    None => self.new_folder(index),
+                };
                 let shard = format!("{index}/{count}");
                 commands.push(join(&base, &["--shard", &shard, "--out", &quote_path(&folder)]));
+                created.push(folder);
             }
-            folders.push(folder);
         }
-        // Folders that hold no shard (e.g. a copy) are left out of the merge.
+        commands.push(self.merge_command(&created, merged));
+        Some(commands)
+    }
+
+    /// `aesim merge` of every existing folder that holds a finished run of the plan (a
+    /// shard's, or a copy holding several shards' runs) and of the folders the commands
+    /// before it create, each once, in shard order.
+    fn merge_command(&self, created: &[PathBuf], merged: &Path) -> String {
+        let holds_runs = |f: usize| self.runs.contains(&RunState::Done { folder: f });
+        let mut order: Vec<usize> = (0..self.folders.len()).collect();
+        order.sort_by_key(|f| self.folder_shard[*f].unwrap_or(usize::MAX));
+        let mut folders: Vec<PathBuf> = Vec::new();
+        for folder in order
+            .into_iter()
+            .filter(|f| self.folder_exists[*f] && holds_runs(*f))
+            .map(|f| self.folders[f].clone())
+            .chain(created.iter().cloned())
+        {
+            if !folders.contains(&folder) {
+                folders.push(folder);
+            }
+        }
         let mut merge = vec!["aesim".to_string(), "merge".into()];
         merge.extend(folders.iter().map(|f| quote_path(f)));
         merge.push("--out".into());
         merge.push(quote_path(merged));
-        commands.push(merge.join(" "));
-        Some(commands)
+        merge.join(" ")
+    }
+
+    /// The folders named on the command line that do not exist, for the report.
+    fn absent_folders(&self) -> Vec<String> {
+        self.folders
+            .iter()
+            .zip(&self.folder_exists)
+            .filter(|(_, exists)| !**exists)
+            .map(|(f, _)| f.display().to_string())
+            .collect()
     }
 
     /// A folder name for shard `index`, which has none: a sibling folder's name with its

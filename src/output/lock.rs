@@ -1,0 +1,105 @@
+//! One writer per folder: a single run (or a comparison) holds an exclusive advisory
+//! lock on its output folder from before its checks until its files are published, and
+//! a sweep's shards hold a shared one (they may write one folder together). A second
+//! command into a folder in use is refused at once with a clear message, instead of
+//! racing the first one (whose temporaries a single run sweeps away, which made the
+//! loser fail with "No such file or directory").
+//!
+//! The lock is `flock(2)` on the folder itself, so nothing is written to take it and
+//! nothing is left behind: the kernel releases it when the process ends, however it
+//! ends. A folder the lock created is removed again if it is still empty when the lock
+//! is dropped (a run refused or stopped before writing leaves nothing).
+
+use std::path::{Path, PathBuf};
+
+/// How a command shares its output folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    /// Alone: a single run, a comparison.
+    Exclusive,
+    /// With other commands of the same mode: a sweep's shards and merges.
+    Shared,
+}
+
+/// A held lock on an output folder; released when dropped.
+#[derive(Debug)]
+pub struct FolderLock {
+    dir: PathBuf,
+    // Kept open: the lock lives as long as this descriptor.
+    _handle: std::fs::File,
+    created: bool,
+}
+
+/// Takes the lock of `dir` (created if needed), or says why it cannot: another aesim
+/// command holds it, or the folder cannot be created or opened.
+pub fn lock_folder(dir: &Path, mode: LockMode) -> Result<FolderLock, String> {
+    let created = !dir.exists();
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let handle = std::fs::File::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+    let lock = FolderLock {
+        dir: dir.to_path_buf(),
+        _handle: handle,
+        created,
+    };
+    if !try_lock(&lock._handle, mode) {
+        let other = match mode {
+            LockMode::Exclusive => "another aesim command (a run, sweep or comparison)",
+            LockMode::Shared => "another aesim run or comparison",
+        };
+        return Err(format!(
+            "{} is in use: {other} is writing its results there right now\n  \
+             = hint: wait for it to finish, or choose another --out",
+            dir.display()
+        ));
+    }
+    Ok(lock)
+}
+
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File, mode: LockMode) -> bool {
+    use std::os::fd::AsRawFd;
+    let operation = match mode {
+        LockMode::Exclusive => libc::LOCK_EX,
+        LockMode::Shared => libc::LOCK_SH,
+    };
+    // SAFETY: flock on a descriptor this process owns and keeps open.
+    unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) == 0 }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File, _mode: LockMode) -> bool {
+    true
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        if self.created {
+            // Fails (harmlessly) unless the folder is still empty.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_exclusive_lock_is_refused_and_shared_locks_coexist() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        let first = lock_folder(&dir, LockMode::Exclusive).unwrap();
+        let refused = lock_folder(&dir, LockMode::Exclusive).unwrap_err();
+        assert!(refused.contains("is in use"), "{refused}");
+        assert!(lock_folder(&dir, LockMode::Shared).is_err());
+        drop(first);
+        // The folder it created was empty: removed with the lock.
+        assert!(!dir.exists());
+        let a = lock_folder(&dir, LockMode::Shared).unwrap();
+        let b = lock_folder(&dir, LockMode::Shared).unwrap();
+        assert!(lock_folder(&dir, LockMode::Exclusive).is_err());
+        std::fs::write(dir.join("kept"), "x").unwrap();
+        drop((a, b));
+        assert!(dir.join("kept").is_file());
+    }
+}
