@@ -97,35 +97,58 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
         "overstream",
         "pass s",
     ];
-    let rows: Vec<Vec<String>> = results
-        .iter()
-        .map(|r| {
-            let c = &r.counters;
-            let h = &r.repair_latency;
-            vec![
-                r.strategy.clone(),
-                c.keys_repaired.to_string(),
-                short_secs(h.quantile_ns(0.5)),
-                short_secs(h.quantile_ns(0.99)),
-                short_secs(h.max_ns()),
-                r.divergent_at_end.to_string(),
-                // Open keys counted at their age (Kaplan-Meier); n/e: beyond this run.
-                CensoredLatency::new(h, &r.open_divergence_ages)
-                    .quantile_ns(0.5)
-                    .map_or_else(|| "n/e".into(), short_secs),
-                format!("{:.1}", r.divergence_key_ns as f64 / 1e9),
-                c.hashes_sent.to_string(),
-                format!("{:.1}", (c.hash_bytes + c.stream_bytes) as f64 / 1e6),
-                c.records_streamed.to_string(),
-                c.records_overstreamed().to_string(),
-                if c.full_passes == 0 {
-                    "-".into()
-                } else {
-                    short_secs(c.mean_full_pass_ns())
-                },
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = results.iter().map(strategy_row).collect();
+    let mut out = aligned(&header, &rows);
+    if let Some(ring) = results.iter().find_map(|r| r.ring.as_ref()) {
+        out.push_str(&ownership_line(ring));
+    }
+    for r in results {
+        if let Some(ring) = &r.ring {
+            out.push_str(&ring_line(&r.strategy, ring, &r.counters));
+        }
+    }
+    for r in results {
+        out.push_str(&paths_line(r));
+    }
+    for r in results {
+        if let Some(f) = &r.faults {
+            out.push_str(&faults_line(&r.strategy, f));
+        }
+    }
+    out
+}
+
+/// One strategy's row of the comparison table.
+fn strategy_row(r: &StrategyResult) -> Vec<String> {
+    let c = &r.counters;
+    let h = &r.repair_latency;
+    vec![
+        r.strategy.clone(),
+        c.keys_repaired.to_string(),
+        short_secs(h.quantile_ns(0.5)),
+        short_secs(h.quantile_ns(0.99)),
+        short_secs(h.max_ns()),
+        r.divergent_at_end.to_string(),
+        // Open keys counted at their age (Kaplan-Meier); n/e: beyond this run.
+        CensoredLatency::new(h, &r.open_divergence_ages)
+            .quantile_ns(0.5)
+            .map_or_else(|| "n/e".into(), short_secs),
+        format!("{:.1}", r.divergence_key_ns as f64 / 1e9),
+        c.hashes_sent.to_string(),
+        format!("{:.1}", (c.hash_bytes + c.stream_bytes) as f64 / 1e6),
+        c.records_streamed.to_string(),
+        c.records_overstreamed().to_string(),
+        if c.full_passes == 0 {
+            "-".into()
+        } else {
+            short_secs(c.mean_full_pass_ns())
+        },
+    ]
+}
+
+/// A text table: the first column left-aligned, the others right-aligned, two spaces
+/// apart.
+fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -152,47 +175,36 @@ pub fn comparison_table(results: &[StrategyResult]) -> String {
     };
     out.push_str(&line(header.to_vec()));
     out.push('\n');
-    for row in &rows {
+    for row in rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
     }
-    if let Some(ring) = results.iter().find_map(|r| r.ring.as_ref()) {
-        out.push_str(&ownership_line(ring));
-    }
-    for r in results {
-        if let Some(ring) = &r.ring {
-            out.push_str(&ring_line(&r.strategy, ring, &r.counters));
-        }
-    }
-    for r in results {
-        out.push_str(&paths_line(r));
-    }
-    for r in results {
-        if let Some(f) = &r.faults {
-            out.push_str(&format!(
-                "faults in {}: crash lost {} messages ({} repaired), partition lost {} ({} repaired, \
-                 healed {} s after it ended{}), bitrot corrupted {} ({} repaired), {} duplicated, \
-                 {} reordered, {} sessions aborted\n",
-                r.strategy,
-                f.lost_to_crash,
-                f.repaired_after_crash,
-                f.lost_to_partition,
-                f.repaired_after_partition,
-                short_secs(f.partition_heal_ns_max),
-                if f.partitions_unhealed > 0 {
-                    format!(", {} not healed by the end", f.partitions_unhealed)
-                } else {
-                    String::new()
-                },
-                f.bitrot_corruptions,
-                f.bitrot_repaired,
-                f.duplicated_messages,
-                f.reordered_messages,
-                f.sessions_aborted,
-            ));
-        }
-    }
     out
+}
+
+/// What the faults of one strategy's run did, on one line.
+fn faults_line(strategy: &str, f: &crate::model::faults::FaultCounters) -> String {
+    format!(
+        "faults in {}: crash lost {} messages ({} repaired), partition lost {} ({} repaired, \
+         healed {} s after it ended{}), bitrot corrupted {} ({} repaired), {} duplicated, \
+         {} reordered, {} sessions aborted\n",
+        strategy,
+        f.lost_to_crash,
+        f.repaired_after_crash,
+        f.lost_to_partition,
+        f.repaired_after_partition,
+        short_secs(f.partition_heal_ns_max),
+        if f.partitions_unhealed > 0 {
+            format!(", {} not healed by the end", f.partitions_unhealed)
+        } else {
+            String::new()
+        },
+        f.bitrot_corruptions,
+        f.bitrot_repaired,
+        f.duplicated_messages,
+        f.reordered_messages,
+        f.sessions_aborted,
+    )
 }
 
 /// One strategy's repair paths before anti-entropy and the gc_grace headline, when the

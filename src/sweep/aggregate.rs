@@ -19,6 +19,46 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
         .filter_map(|m| Some((*m, metric_column(m)?)))
         .collect();
 
+    let (raw, summaries) = read_runs(plan, out, &headline)?;
+    let table = summary_csv(plan, &summaries, &headline);
+
+    // Every aggregate is staged in memory and published as one unit, as a run's files
+    // are: a sweep that fails while writing (a full disk) leaves the previous
+    // aggregates, or none, never a report that disagrees with its tables.
+    let mut files: Vec<(String, Vec<u8>)> = vec![("raw.csv".into(), raw), ("summary.csv".into(), table)];
+    let mut drawn = Vec::new();
+    if !axes.is_empty() {
+        let charts = out.join(crate::report::CHARTS_DIR);
+        std::fs::create_dir_all(&charts).map_err(io_error(&charts))?;
+        for metric in CHARTED_METRICS {
+            let Some(m) = headline.iter().position(|(name, _)| name == metric) else {
+                continue;
+            };
+            for a in 0..axes.len() {
+                let chart = chart::metric_vs_axis(plan, &summaries, metric, m, a);
+                let name = format!("{}/{}", crate::report::CHARTS_DIR, chart.file);
+                files.push((name, chart.svg.clone().into_bytes()));
+                drawn.push(chart);
+            }
+        }
+        let names: Vec<&str> = headline.iter().map(|(name, _)| *name).collect();
+        let markdown = super::report::markdown(plan, &summaries, &names, &drawn);
+        let html = super::report::html(plan, &summaries, &names, &drawn);
+        files.push(("report.md".into(), markdown.into_bytes()));
+        files.push(("report.html".into(), html.into_bytes()));
+    }
+    files.push((MANIFEST_FILE.into(), manifest(plan).bytes()));
+    let staged: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    write_all_atomic(out, &staged).map_err(io_error(out))?;
+    debug_assert!(out.join(RUNS_DIR).is_dir());
+    Ok(())
+}
+
+/// Reads every run's summary rows in plan order: `raw.csv` (each row with its point's
+/// coordinates, replication, seed and run hash) and, per point and strategy (in order of
+/// first appearance), the estimates of each `headline` metric.
+fn read_runs(plan: &Plan, out: &Path, headline: &[(&str, usize)]) -> Result<(Vec<u8>, Vec<PointSummary>), SweepError> {
+    let axes = &plan.sweep.axes;
     let mut raw = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = vec!["point".into()];
     header.extend(axes.iter().map(|a| a.path.clone()));
@@ -76,16 +116,22 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
     for (summary, values) in summaries.iter_mut().zip(&values) {
         summary.estimates = values.iter().map(|v| estimate(v)).collect();
     }
+    Ok((raw.into_inner().expect("flushing to memory"), summaries))
+}
 
+/// `summary.csv`: per point and strategy, the mean, standard deviation and 95%
+/// confidence interval of each headline metric.
+fn summary_csv(plan: &Plan, summaries: &[PointSummary], headline: &[(&str, usize)]) -> Vec<u8> {
+    let axes = &plan.sweep.axes;
     let mut table = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = vec!["point".into()];
     header.extend(axes.iter().map(|a| a.path.clone()));
     header.extend(["strategy", "replications"].map(String::from));
-    for (name, _) in &headline {
+    for (name, _) in headline {
         header.extend(["mean", "sd", "ci95_low", "ci95_high"].map(|s| format!("{name}_{s}")));
     }
     table.write_record(&header).expect("writing to memory");
-    for summary in &summaries {
+    for summary in summaries {
         let coordinates = plan.sweep.coordinates(summary.point);
         let mut cells = vec![summary.point.to_string()];
         cells.extend(coordinates.iter().zip(axes).map(|(&i, a)| a.label(i)));
@@ -100,38 +146,5 @@ pub fn write_aggregates(plan: &Plan, out: &Path) -> Result<(), SweepError> {
         }
         table.write_record(&cells).expect("writing to memory");
     }
-
-    // Every aggregate is staged in memory and published as one unit, as a run's files
-    // are: a sweep that fails while writing (a full disk) leaves the previous
-    // aggregates, or none, never a report that disagrees with its tables.
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("raw.csv".into(), raw.into_inner().expect("flushing to memory")),
-        ("summary.csv".into(), table.into_inner().expect("flushing to memory")),
-    ];
-    let mut drawn = Vec::new();
-    if !axes.is_empty() {
-        let charts = out.join(crate::report::CHARTS_DIR);
-        std::fs::create_dir_all(&charts).map_err(io_error(&charts))?;
-        for metric in CHARTED_METRICS {
-            let Some(m) = headline.iter().position(|(name, _)| name == metric) else {
-                continue;
-            };
-            for a in 0..axes.len() {
-                let chart = chart::metric_vs_axis(plan, &summaries, metric, m, a);
-                let name = format!("{}/{}", crate::report::CHARTS_DIR, chart.file);
-                files.push((name, chart.svg.clone().into_bytes()));
-                drawn.push(chart);
-            }
-        }
-        let names: Vec<&str> = headline.iter().map(|(name, _)| *name).collect();
-        let markdown = super::report::markdown(plan, &summaries, &names, &drawn);
-        let html = super::report::html(plan, &summaries, &names, &drawn);
-        files.push(("report.md".into(), markdown.into_bytes()));
-        files.push(("report.html".into(), html.into_bytes()));
-    }
-    files.push((MANIFEST_FILE.into(), manifest(plan).bytes()));
-    let staged: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    write_all_atomic(out, &staged).map_err(io_error(out))?;
-    debug_assert!(out.join(RUNS_DIR).is_dir());
-    Ok(())
+    table.into_inner().expect("flushing to memory")
 }
