@@ -32,12 +32,10 @@ pub fn compare(dirs: &[PathBuf], force: bool, format: Format, out: Option<&Path>
         Format::Json => print!("{}", comparison.json()),
     }
     if let Some(out) = out {
-        let _lock = match aesim::output::lock_folder(out, aesim::output::LockMode::Exclusive) {
+        let _lock = match crate::cli::lock_out(out, aesim::output::LockMode::Exclusive, "cannot write the comparison: ")
+        {
             Ok(lock) => lock,
-            Err(reason) => {
-                eprintln!("error: cannot write the comparison: {reason}");
-                return EXIT_BAD_INPUT;
-            }
+            Err(code) => return code,
         };
         match comparison.write(out, png) {
             Ok(files) => {

@@ -19,7 +19,7 @@ pub mod names;
 pub use atomic::{
     ABORT_AFTER_BYTES_VAR, STALE_TEMPORARY_AGE, remove_stale_temporaries, write_all_atomic, write_atomic,
 };
-pub use lock::{FolderLock, LockMode, lock_folder};
+pub use lock::{FolderLock, LockError, LockMode, lock_folder};
 pub use manifest::{FolderKind, MANIFEST_FILE, Manifest};
 pub use names::{FAULTS_FILE, NODES_FILE, RANGES_FILE, RESURRECTIONS_FILE, RUN_FILES};
 

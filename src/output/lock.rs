@@ -30,12 +30,32 @@ pub struct FolderLock {
     created: bool,
 }
 
+/// Why a folder could not be locked.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LockError {
+    /// Another aesim command holds it: the user's doing (exit 2).
+    InUse(String),
+    /// It cannot be created or opened: the results cannot be written (exit 1).
+    Unwritable(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::InUse(message) | LockError::Unwritable(message) => f.write_str(message),
+        }
+    }
+}
+
 /// Takes the lock of `dir` (created if needed), or says why it cannot: another aesim
 /// command holds it, or the folder cannot be created or opened.
-pub fn lock_folder(dir: &Path, mode: LockMode) -> Result<FolderLock, String> {
+pub fn lock_folder(dir: &Path, mode: LockMode) -> Result<FolderLock, LockError> {
     let created = !dir.exists();
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let handle = std::fs::File::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+    let unwritable = |what: &str, e: std::io::Error| {
+        LockError::Unwritable(format!("cannot write results: cannot {what} {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| unwritable("create", e))?;
+    let handle = std::fs::File::open(dir).map_err(|e| unwritable("open", e))?;
     let lock = FolderLock {
         dir: dir.to_path_buf(),
         _handle: handle,
@@ -46,11 +66,11 @@ pub fn lock_folder(dir: &Path, mode: LockMode) -> Result<FolderLock, String> {
             LockMode::Exclusive => "another aesim command (a run, sweep or comparison)",
             LockMode::Shared => "another aesim run or comparison",
         };
-        return Err(format!(
+        return Err(LockError::InUse(format!(
             "{} is in use: {other} is writing its results there right now\n  \
              = hint: wait for it to finish, or choose another --out",
             dir.display()
-        ));
+        )));
     }
     Ok(lock)
 }
@@ -90,7 +110,7 @@ mod tests {
         let dir = root.path().join("out");
         let first = lock_folder(&dir, LockMode::Exclusive).unwrap();
         let refused = lock_folder(&dir, LockMode::Exclusive).unwrap_err();
-        assert!(refused.contains("is in use"), "{refused}");
+        assert!(matches!(&refused, LockError::InUse(m) if m.contains("is in use")), "{refused}");
         assert!(lock_folder(&dir, LockMode::Shared).is_err());
         drop(first);
         // The folder it created was empty: removed with the lock.

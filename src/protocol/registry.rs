@@ -101,6 +101,25 @@ impl ReconcilerChoice {
         )
     }
 
+    /// Why this reconciler's summary cannot be kept live (updated on every write, as
+    /// `tree = "live"` asks), or `None` when it can: the Merkle walk's tree, and Riak's
+    /// hashtrees and Tictac trees, which Riak updates on every write; the others read a
+    /// snapshot of the range. `{name}` stands for its scenario name.
+    pub fn why_not_live(self) -> Option<&'static str> {
+        match self {
+            ReconcilerChoice::Merkle | ReconcilerChoice::RiakHashtree { .. } | ReconcilerChoice::Tictac { .. } => None,
+            ReconcilerChoice::Iblt { .. } | ReconcilerChoice::RatelessIblt | ReconcilerChoice::PinSketch { .. } => {
+                Some("a set-reconciliation sketch is built from a snapshot, not kept live")
+            }
+            ReconcilerChoice::CassandraTree { .. }
+            | ReconcilerChoice::CassandraIncremental { .. }
+            | ReconcilerChoice::RowLevel { .. }
+            | ReconcilerChoice::Naive => {
+                Some("`reconciler = \"{name}\"` reads a snapshot of the range; it is not kept live")
+            }
+        }
+    }
+
     /// The reconciler itself, for a cluster of `nodes` nodes.
     pub fn build(self, nodes: usize) -> Box<dyn Reconciler> {
         match self {

@@ -151,7 +151,7 @@ impl Checker<'_> {
     }
 
     /// A strategy's `reconciler` and its knobs, each knob accepted only with its own
-    /// reconciler; only the Merkle walk can be kept live (the others read a snapshot).
+    /// reconciler; `tree = "live"` only where the reconciler can keep its summary live.
     pub(super) fn reconciler(
         &mut self,
         choice: ReconcilerFile,
@@ -161,22 +161,6 @@ impl Checker<'_> {
         at: &dyn Fn(&str) -> String,
     ) -> ReconcilerChoice {
         let name = reconciler_name(choice);
-        if live && choice != ReconcilerFile::Merkle {
-            let sketch = matches!(
-                choice,
-                ReconcilerFile::Iblt | ReconcilerFile::RatelessIblt | ReconcilerFile::Pinsketch
-            );
-            let message = if sketch {
-                "a set-reconciliation sketch is built from a snapshot, not kept live".into()
-            } else {
-                format!("`reconciler = \"{name}\"` reads a snapshot of the range; it is not kept live")
-            };
-            self.error(
-                &at("tree"),
-                message,
-                "remove `tree = \"live\"`, or use `reconciler = \"merkle\"`",
-            );
-        }
         use ReconcilerFile as R;
         for (field, given, owners) in knobs.owners() {
             if given && !owners.contains(&choice) {
@@ -188,7 +172,7 @@ impl Checker<'_> {
                 );
             }
         }
-        match choice {
+        let built = match choice {
             R::Merkle => ReconcilerChoice::Merkle,
             R::RatelessIblt => ReconcilerChoice::RatelessIblt,
             R::Iblt => {
@@ -237,7 +221,15 @@ impl Checker<'_> {
                 }
             }
             R::Naive => ReconcilerChoice::Naive,
+        };
+        if live && let Some(why) = built.why_not_live() {
+            self.error(
+                &at("tree"),
+                why.replace("{name}", name),
+                "remove `tree = \"live\"`, or use `reconciler = \"merkle\"`",
+            );
         }
+        built
     }
 
     /// How a Cassandra tree is sized: the version's rule, the depth cap, and (4.0) the
