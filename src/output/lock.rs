@@ -75,20 +75,13 @@ pub fn lock_folder(dir: &Path, mode: LockMode) -> Result<FolderLock, LockError> 
     Ok(lock)
 }
 
-#[cfg(unix)]
+/// Tries the lock without waiting (std's `File::try_lock`: `flock(2)` on Unix,
+/// `LockFileEx` on Windows).
 fn try_lock(file: &std::fs::File, mode: LockMode) -> bool {
-    use std::os::fd::AsRawFd;
-    let operation = match mode {
-        LockMode::Exclusive => libc::LOCK_EX,
-        LockMode::Shared => libc::LOCK_SH,
-    };
-    // SAFETY: flock on a descriptor this process owns and keeps open.
-    unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) == 0 }
-}
-
-#[cfg(not(unix))]
-fn try_lock(_file: &std::fs::File, _mode: LockMode) -> bool {
-    true
+    match mode {
+        LockMode::Exclusive => file.try_lock().is_ok(),
+        LockMode::Shared => file.try_lock_shared().is_ok(),
+    }
 }
 
 impl Drop for FolderLock {
