@@ -499,7 +499,7 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
         }
     };
     // Shards may share the folder; a single run or a comparison may not.
-    let _lock = match lock_out(out, aesim::output::LockMode::Shared, "") {
+    let _lock = match crate::commands::lock_out(out, aesim::output::LockMode::Shared, "") {
         Ok(lock) => lock,
         Err(code) => return code,
     };
@@ -599,7 +599,7 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
     }
     let scenario = single_run_scenario(path, document);
     // Held until the files are published: a second command into `out` is refused.
-    let _lock = match lock_out(out, aesim::output::LockMode::Exclusive, "") {
+    let _lock = match crate::commands::lock_out(out, aesim::output::LockMode::Exclusive, "") {
         Ok(lock) => lock,
         Err(code) => return code,
     };
@@ -773,7 +773,7 @@ fn merge(partials: &[PathBuf], out: &Path, quiet: bool, force: bool) -> u8 {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
-    let _lock = match lock_out(out, aesim::output::LockMode::Exclusive, "") {
+    let _lock = match crate::commands::lock_out(out, aesim::output::LockMode::Exclusive, "") {
         Ok(lock) => lock,
         Err(code) => return code,
     };
@@ -802,21 +802,4 @@ fn sweep_failed(error: &SweepError) -> u8 {
             EXIT_RUN_FAILED
         }
     }
-}
-
-/// Takes the lock of the output folder `out` (`aesim::output::lock_folder`), or prints
-/// why not (after `context`) and gives the exit code: 2 when another aesim command holds
-/// it, 1 when the folder cannot be created or opened.
-pub(crate) fn lock_out(
-    out: &Path,
-    mode: aesim::output::LockMode,
-    context: &str,
-) -> Result<aesim::output::FolderLock, u8> {
-    aesim::output::lock_folder(out, mode).map_err(|reason| {
-        eprintln!("error: {context}{reason}");
-        match reason {
-            aesim::output::LockError::InUse(_) => EXIT_BAD_INPUT,
-            aesim::output::LockError::Unwritable(_) => EXIT_RUN_FAILED,
-        }
-    })
 }

@@ -32,8 +32,7 @@ pub fn compare(dirs: &[PathBuf], force: bool, format: Format, out: Option<&Path>
         Format::Json => print!("{}", comparison.json()),
     }
     if let Some(out) = out {
-        let _lock = match crate::cli::lock_out(out, aesim::output::LockMode::Exclusive, "cannot write the comparison: ")
-        {
+        let _lock = match lock_out(out, aesim::output::LockMode::Exclusive, "cannot write the comparison: ") {
             Ok(lock) => lock,
             Err(code) => return code,
         };
@@ -207,4 +206,21 @@ fn wrap(text: &str, columns: usize, indent: &str) -> String {
 pub fn reference() -> u8 {
     print!("{}", aesim::scenario::reference::markdown());
     EXIT_OK
+}
+
+/// Takes the lock of the output folder `out` (`aesim::output::lock_folder`), or prints
+/// why not (after `context`) and gives the exit code: 2 when another aesim command holds
+/// it, 1 when the folder cannot be created or opened.
+pub(crate) fn lock_out(
+    out: &Path,
+    mode: aesim::output::LockMode,
+    context: &str,
+) -> Result<aesim::output::FolderLock, u8> {
+    aesim::output::lock_folder(out, mode).map_err(|reason| {
+        eprintln!("error: {context}{reason}");
+        match reason {
+            aesim::output::LockError::InUse(_) => EXIT_BAD_INPUT,
+            aesim::output::LockError::Unwritable(_) => EXIT_RUN_FAILED,
+        }
+    })
 }

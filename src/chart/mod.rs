@@ -559,7 +559,37 @@ fn draw_plot(svg: &mut Svg, plot: &Plot, left: f64, top: f64, right: f64, bottom
     if let Some(note) = &plot.note {
         svg.text(left, top + 38.0, note, 11.0, "start", MUTED, false, false);
     }
-    // Grid and tick labels.
+    let frame = Frame {
+        left,
+        right,
+        area_top,
+        area_bottom,
+    };
+    draw_axes(svg, plot, &frame, &sx, &sy);
+    for mark in &plot.marks {
+        draw_mark(svg, mark, &frame, &sx, &sy);
+    }
+    let _ = legend_w;
+    draw_legend(svg, plot, right + 16.0, area_top);
+}
+
+/// Where a plot's area is, in pixels.
+struct Frame {
+    left: f64,
+    right: f64,
+    area_top: f64,
+    area_bottom: f64,
+}
+
+/// The grid, the ticks and their labels, the axes and their titles.
+fn draw_axes(svg: &mut Svg, plot: &Plot, frame: &Frame, sx: &dyn Fn(f64) -> f64, sy: &dyn Fn(f64) -> f64) {
+    let Frame {
+        left,
+        right,
+        area_top,
+        area_bottom,
+    } = *frame;
+    let (w, h) = (right - left, area_bottom - area_top);
     let x_ticks = plot.x.scale.ticks(plot.x.unit, ((w / 110.0) as usize).max(2));
     // Thin out x labels that would overlap their neighbours.
     let widest = x_ticks.iter().map(|(_, l)| text_width(l, 12.0)).fold(0.0_f64, f64::max) + 8.0;
@@ -610,84 +640,89 @@ fn draw_plot(svg: &mut Svg, plot: &Plot, left: f64, top: f64, right: f64, bottom
         true,
         false,
     );
+}
 
-    for mark in &plot.marks {
-        match mark {
-            Mark::Rect { x0, y0, x1, y1, fill } => {
-                let (a, b) = (sx(*x0), sx(*x1));
-                let (c, d) = (sy(*y0), sy(*y1));
-                svg.rect(a.min(b), c.min(d), (b - a).abs(), (d - c).abs(), *fill, None);
-            }
-            Mark::Line {
-                series,
-                points,
-                markers,
-            } => {
-                let color = series_color(*series);
-                let coords: Vec<String> = points
-                    .iter()
-                    .map(|&(x, y)| format!("{},{}", px(sx(x)), px(sy(y))))
-                    .collect();
-                let dash = DASHES[*series % DASHES.len()];
-                let dash = if dash.is_empty() {
-                    String::new()
-                } else {
-                    format!(" stroke-dasharray=\"{dash}\"")
-                };
-                let _ = writeln!(
-                    svg.out,
-                    "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{SERIES_STROKE_WIDTH}\" stroke-linejoin=\"round\"{dash} points=\"{}\"/>",
-                    color.hex(),
-                    coords.join(" ")
-                );
-                if *markers > 0 && !points.is_empty() {
-                    // Staggered by series so that coinciding lines show every marker.
-                    let stride = points.len().div_ceil(*markers).max(1);
-                    let offset = (series * stride / 4) % stride;
-                    for &(x, y) in points.iter().skip(offset).step_by(stride) {
-                        svg.marker(Marker::of(*series), sx(x), sy(y), 3.5, color, true);
-                    }
-                }
-            }
-            Mark::Points {
-                series,
-                points,
-                filled,
-                size,
-            } => {
-                for &(x, y) in points {
-                    svg.marker(Marker::of(*series), sx(x), sy(y), *size, series_color(*series), *filled);
-                }
-            }
-            Mark::ErrorBars { series, bars } => {
-                let color = series_color(*series);
-                for &(x, lo, hi) in bars {
-                    let (x, a, b) = (sx(x), sy(lo), sy(hi));
-                    svg.line(x, a, x, b, color, 1.2, "");
-                    svg.line(x - 4.0, a, x + 4.0, a, color, 1.2, "");
-                    svg.line(x - 4.0, b, x + 4.0, b, color, 1.2, "");
-                }
-            }
-            Mark::VLine { x, label } => {
-                let x = sx(*x);
-                svg.line(x, area_top, x, area_bottom, MUTED, 1.2, "5 4");
-                svg.text(x - 4.0, area_top + 12.0, label, 11.0, "end", MUTED, false, false);
-            }
-            Mark::Label { x, y, text, left } => {
-                let (x, y) = (sx(*x), sy(*y));
-                if *left {
-                    svg.text(x - 5.0, y + 4.0, text, 11.0, "end", TEXT, false, false);
-                } else {
-                    svg.text(x + 5.0, y + 4.0, text, 11.0, "start", TEXT, false, false);
+/// One mark of the plot: a rectangle, a line, points, error bars, a vertical line or a
+/// label.
+fn draw_mark(svg: &mut Svg, mark: &Mark, frame: &Frame, sx: &dyn Fn(f64) -> f64, sy: &dyn Fn(f64) -> f64) {
+    let Frame {
+        area_top, area_bottom, ..
+    } = *frame;
+    match mark {
+        Mark::Rect { x0, y0, x1, y1, fill } => {
+            let (a, b) = (sx(*x0), sx(*x1));
+            let (c, d) = (sy(*y0), sy(*y1));
+            svg.rect(a.min(b), c.min(d), (b - a).abs(), (d - c).abs(), *fill, None);
+        }
+        Mark::Line {
+            series,
+            points,
+            markers,
+        } => {
+            let color = series_color(*series);
+            let coords: Vec<String> = points
+                .iter()
+                .map(|&(x, y)| format!("{},{}", px(sx(x)), px(sy(y))))
+                .collect();
+            let dash = DASHES[*series % DASHES.len()];
+            let dash = if dash.is_empty() {
+                String::new()
+            } else {
+                format!(" stroke-dasharray=\"{dash}\"")
+            };
+            let _ = writeln!(
+                svg.out,
+                "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{SERIES_STROKE_WIDTH}\" stroke-linejoin=\"round\"{dash} points=\"{}\"/>",
+                color.hex(),
+                coords.join(" ")
+            );
+            if *markers > 0 && !points.is_empty() {
+                // Staggered by series so that coinciding lines show every marker.
+                let stride = points.len().div_ceil(*markers).max(1);
+                let offset = (series * stride / 4) % stride;
+                for &(x, y) in points.iter().skip(offset).step_by(stride) {
+                    svg.marker(Marker::of(*series), sx(x), sy(y), 3.5, color, true);
                 }
             }
         }
+        Mark::Points {
+            series,
+            points,
+            filled,
+            size,
+        } => {
+            for &(x, y) in points {
+                svg.marker(Marker::of(*series), sx(x), sy(y), *size, series_color(*series), *filled);
+            }
+        }
+        Mark::ErrorBars { series, bars } => {
+            let color = series_color(*series);
+            for &(x, lo, hi) in bars {
+                let (x, a, b) = (sx(x), sy(lo), sy(hi));
+                svg.line(x, a, x, b, color, 1.2, "");
+                svg.line(x - 4.0, a, x + 4.0, a, color, 1.2, "");
+                svg.line(x - 4.0, b, x + 4.0, b, color, 1.2, "");
+            }
+        }
+        Mark::VLine { x, label } => {
+            let x = sx(*x);
+            svg.line(x, area_top, x, area_bottom, MUTED, 1.2, "5 4");
+            svg.text(x - 4.0, area_top + 12.0, label, 11.0, "end", MUTED, false, false);
+        }
+        Mark::Label { x, y, text, left } => {
+            let (x, y) = (sx(*x), sy(*y));
+            if *left {
+                svg.text(x - 5.0, y + 4.0, text, 11.0, "end", TEXT, false, false);
+            } else {
+                svg.text(x + 5.0, y + 4.0, text, 11.0, "start", TEXT, false, false);
+            }
+        }
     }
+}
 
-    // The legend: beside the plot, top-aligned, one row per entry.
-    let lx = right + 16.0;
+/// The legend: beside the plot, top-aligned, one row per entry.
+fn draw_legend(svg: &mut Svg, plot: &Plot, lx: f64, area_top: f64) {
     for (i, entry) in plot.legend.iter().enumerate() {
-        let _ = legend_w;
         let y = area_top + 8.0 + i as f64 * 20.0;
         let color = series_color(entry.series);
         if entry.line {

@@ -103,7 +103,10 @@ mod tests {
         let dir = root.path().join("out");
         let first = lock_folder(&dir, LockMode::Exclusive).unwrap();
         let refused = lock_folder(&dir, LockMode::Exclusive).unwrap_err();
-        assert!(matches!(&refused, LockError::InUse(m) if m.contains("is in use")), "{refused}");
+        assert!(
+            matches!(&refused, LockError::InUse(m) if m.contains("is in use")),
+            "{refused}"
+        );
         assert!(lock_folder(&dir, LockMode::Shared).is_err());
         drop(first);
         // The folder it created was empty: removed with the lock.
