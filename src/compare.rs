@@ -390,7 +390,7 @@ impl Comparison {
             .collect();
         let _ = writeln!(out, "| {} |", aligns.join(" | "));
         for row in &table.rows {
-            let cells: Vec<String> = row.iter().map(|c| c.text.replace('|', "\\|")).collect();
+            let cells: Vec<String> = row.iter().map(|c| crate::report::escape_cell(&c.text)).collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
         if self.kind == Kind::Sweep {

@@ -432,3 +432,42 @@ fn a_truncated_summary_csv_is_named_not_the_file_after_it() {
     assert!(error.message.contains("truncated"), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 27: raw HTML in a strategy's name or the scenario's description reached
+/// report.md unchanged, where a Markdown renderer passes it into a page. It is now
+/// shown as text there (entities), and stays escaped in report.html and the comparison.
+#[test]
+fn html_in_names_and_descriptions_is_shown_as_text_not_passed_through() {
+    let dir = temp_dir("html-names");
+    let text = "name = \"html\"\nseed = 1\ndescription = \"it <i>is</i> <img src=x onerror=alert(2)>\"\n\
+                duration = \"4s\"\n[cluster]\nkeys = 500\n[workload]\nwrites_per_s = 100.0\n\
+                [[strategy]]\nkind = \"monolithic\"\nname = \"<script>alert(1)</script> a|b\"\nleaves = 16\n\
+                interval = \"1s\"\n[[strategy]]\nkind = \"segmented\"\nname = \"<b>seg</b>\"\nsegments = 4\nleaves = 16\n";
+    let path = dir.join("html.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join("out");
+    let run = aesim(&["run", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let markdown = std::fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+    let compare = aesim(&["compare", out.to_str().unwrap(), out.to_str().unwrap()]);
+    let compared = String::from_utf8_lossy(&compare.stdout).into_owned();
+    assert!(compared.contains("&lt;b&gt;seg&lt;/b&gt;"), "{compared}");
+    for (what, page) in [("report.md", &markdown), ("compare", &compared)] {
+        for raw in ["<script", "<img", "<b>", "<i>"] {
+            assert!(!page.contains(raw), "{what} passes {raw} through:\n{page}");
+        }
+    }
+    assert!(
+        markdown.contains("&lt;script&gt;alert(1)&lt;/script&gt; a\\|b"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("it &lt;i&gt;is&lt;/i&gt; &lt;img src=x onerror=alert(2)&gt;"),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for raw in ["<script>alert", "<img src=x", "<b>seg"] {
+        assert!(!html.contains(raw), "report.html passes {raw} through");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -493,9 +493,17 @@ fn markdown_table(headings: Vec<String>, rows: impl Iterator<Item = Vec<String>>
     out
 }
 
-/// Keeps a table cell in its column: a `|` in a strategy name would split it.
-fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|")
+/// Keeps a table cell in its column (a `|` in a strategy name would split it) and shows
+/// its text as written: see [`markdown_text`].
+pub(crate) fn escape_cell(text: &str) -> String {
+    markdown_text(text).replace('|', "\\|")
+}
+
+/// User text (a strategy's name, a scenario's description) as Markdown that shows it
+/// as written: `<` and `>` become entities, so raw HTML in a name (`<script>`, `<img
+/// onerror=...>`) is never passed through by a Markdown renderer into a page.
+pub fn markdown_text(text: &str) -> String {
+    text.replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// How to read the comparison table (Markdown emphasis; the HTML page shows it plain).
@@ -613,7 +621,7 @@ fn markdown(data: &RunData, charts: &[Chart], sections: Sections) -> Result<Stri
     let title = if data.name.is_empty() { "aesim run" } else { &data.name };
     out.push_str(&format!("# {title}\n\n"));
     if !data.description.is_empty() {
-        out.push_str(&format!("{}\n\n", data.description));
+        out.push_str(&format!("{}\n\n", markdown_text(&data.description)));
     }
     out.push_str(&headline::headline(data)?.to_markdown());
     if !data.about.is_empty() {

@@ -89,7 +89,7 @@ pub fn markdown(plan: &Plan, summaries: &[PointSummary], headline: &[&str], char
     let base = &plan.document.base;
     let mut out = format!("# {} (sweep)\n\n", base.name);
     if !base.description.is_empty() {
-        out.push_str(&format!("{}\n\n", base.description));
+        out.push_str(&format!("{}\n\n", crate::report::markdown_text(&base.description)));
     }
     let (summary, axes) = intro(plan);
     out.push_str(&format!("{summary}\n\nAxes:\n\n"));
@@ -118,7 +118,7 @@ pub fn markdown(plan: &Plan, summaries: &[PointSummary], headline: &[&str], char
     for row in &t.rows {
         out.push('|');
         for cell in row {
-            out.push_str(&format!(" {} |", cell.text.replace('|', "\\|")));
+            out.push_str(&format!(" {} |", crate::report::escape_cell(&cell.text)));
         }
         out.push('\n');
     }
