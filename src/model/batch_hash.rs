@@ -92,6 +92,12 @@ impl BatchHasher {
     }
 
     /// The hash of each of `messages`, in order, into `out` (cleared first).
+    ///
+    /// Longer than the ~100 lines a function here should be, on purpose: it is the
+    /// simulator's hottest kernel (every leaf of every tree build), and its phases
+    /// (grouping by length, batched chunk compression, the parent tree per message)
+    /// share scratch buffers whose reuse is the point; split, they would be passed
+    /// around as six `&mut Vec`s. `benches/merkle_build.rs` measures it.
     pub fn hash_each(&mut self, messages: &[&[u8]], out: &mut Vec<Hash>) {
         out.clear();
         out.resize(messages.len(), [0; 32]);

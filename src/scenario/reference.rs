@@ -6,6 +6,9 @@
 //! asks the file types themselves (serde's list of expected fields, from a probe key in
 //! every table) which keys each table accepts and requires exactly those documented
 //! here, and compares the generated page with the committed one.
+//!
+//! The functions below are data, one `key(...)` entry per documented key: their length
+//! is the number of keys a table has, not logic, so they are not split further.
 
 use super::file::defaults;
 use super::knobs::with_reconciler_knobs;
