@@ -400,3 +400,38 @@ fn busy_cores_are_integrated_over_time_between_samples() {
     let last = result.samples.last().unwrap();
     assert!((integral - last.cores_busy_ns as f64 / 1e9).abs() < 1e-3, "{integral}");
 }
+
+#[test]
+fn applying_streamed_records_delays_each_repair_by_its_stream_length_times_the_apply_cost() {
+    let scenario = |apply: &str| {
+        let mut text = scenario_text(
+            "apply",
+            "60s",
+            "loss = 0.01",
+            "writes_per_s = 200.0",
+            r#"[[strategy]]
+kind = "monolithic"
+leaves = 1024
+interval = "10s""#,
+        );
+        text = text.replace(
+            "hash_cost = \"2us\"",
+            &format!("hash_cost = \"2us\"\napply_cost_per_record = \"{apply}\""),
+        );
+        run(&text)
+    };
+    let (free, costly) = (scenario("0s"), scenario("50ms"));
+    let (free, costly) = (&free[0], &costly[0]);
+    // The same divergences are found and repaired, each later: with about one lost
+    // write per leaf, a stream carries one record, applied 50 ms after it arrives.
+    assert!(free.counters.keys_repaired > 50, "{}", free.counters.keys_repaired);
+    assert_eq!(free.counters.records_streamed, costly.counters.records_streamed);
+    let (p50_free, p50_costly) = (
+        free.repair_latency.quantile_ns(0.5),
+        costly.repair_latency.quantile_ns(0.5),
+    );
+    assert!(
+        p50_costly >= p50_free + 50_000_000 && p50_costly <= p50_free + 200_000_000,
+        "p50 {p50_free} ns free, {p50_costly} ns at 50 ms a record"
+    );
+}

@@ -11,6 +11,8 @@
 //!   = blake3 of one record, the hash aesim's trees use. The other reconcilers' hashes
 //!   are under `[measured]` (`hash_md5_ns`, ...): a scenario modelling Cassandra or Riak
 //!   sets `hash_cost` from them (`--set cluster.hash_cost=...`).
+//! - `apply_cost_per_record` (a repair stream's receiver applying one record) = a point
+//!   write: the receiver writes each streamed record into its store.
 //! - `record_bytes` = the calibrated record size.
 
 use super::Calibration;
@@ -22,11 +24,13 @@ const DEFAULT_SCAN_NS: f64 = 2_400.0;
 const DEFAULT_HASH_NS: f64 = 1_000.0;
 const DEFAULT_RECORD_BYTES: u64 = 100;
 
-/// The `[cluster]` values the profile sets, in whole nanoseconds (at least 1).
-pub fn model_values(c: &Calibration) -> (u64, u64) {
+/// The `[cluster]` values the profile sets, in whole nanoseconds (at least 1): the scan
+/// cost per key, the write-path hash and the cost of applying one streamed record.
+pub fn model_values(c: &Calibration) -> (u64, u64, u64) {
     let scan = (c.scan_warm.median + c.hash(HashKind::Blake3).median).round().max(1.0) as u64;
     let hash = c.hash(HashKind::Blake3).median.round().max(1.0) as u64;
-    (scan, hash)
+    let apply = c.point_write.median.round().max(1.0) as u64;
+    (scan, hash, apply)
 }
 
 fn spread(s: &Stats) -> String {
@@ -36,7 +40,7 @@ fn spread(s: &Stats) -> String {
 /// The profile's text.
 pub fn render(c: &Calibration) -> String {
     let o = &c.options;
-    let (scan, hash) = model_values(c);
+    let (scan, hash, apply) = model_values(c);
     let blake3 = c.hash(HashKind::Blake3).median;
     let cold_how = if c.cold_evicted {
         "engine reopened, its files dropped from the page cache (posix_fadvise DONTNEED, checked with mincore)"
@@ -57,8 +61,10 @@ pub fn render(c: &Calibration) -> String {
          # The record size measured with\n\
          record_bytes = {bytes}\n\
          # One write-path hash: blake3 of one record\n\
-         hash_cost = \"{hash}ns\"\n\n\
-         # Every figure measured, in ns (medians). Only the three keys above reach the model.\n\
+         hash_cost = \"{hash}ns\"\n\
+         # Applying one streamed record on the receiver: a point write\n\
+         apply_cost_per_record = \"{apply}ns\"\n\n\
+         # Every figure measured, in ns (medians). Only the four keys above reach the model.\n\
          [measured]\n",
         version = crate::VERSION,
         machine = c.machine.describe(),
@@ -115,7 +121,7 @@ pub fn render(c: &Calibration) -> String {
 /// The table printed after a calibration: each measured value beside the model's
 /// current default.
 pub fn table(c: &Calibration) -> String {
-    let (scan, hash) = model_values(c);
+    let (scan, hash, apply) = model_values(c);
     let mut rows: Vec<[String; 4]> = vec![
         [
             "scan_cost_per_key".into(),
@@ -128,6 +134,12 @@ pub fn table(c: &Calibration) -> String {
             format!("{hash} ns"),
             format!("{DEFAULT_HASH_NS:.0} ns"),
             format!("{:.3}x", hash as f64 / DEFAULT_HASH_NS),
+        ],
+        [
+            "apply_cost_per_record".into(),
+            format!("{apply} ns"),
+            "0 ns".into(),
+            "(the default applies for free)".into(),
         ],
         [
             "record_bytes".into(),

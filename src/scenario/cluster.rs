@@ -56,6 +56,7 @@ impl Checker<'_> {
             scan_cost_ns_per_key: c.scan_cost_per_key.0,
             record_bytes: c.record_bytes,
             hash_cost_ns: c.hash_cost.0,
+            apply_cost_ns_per_record: c.apply_cost_per_record.0,
         }
     }
 

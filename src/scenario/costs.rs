@@ -2,7 +2,8 @@
 //! scenario file) or `aesim run --costs profile.toml` (the override `cluster.costs`,
 //! relative to the working folder) names a profile written by `aesim calibrate`.
 //!
-//! Its `[cluster]` keys (`scan_cost_per_key`, `record_bytes`, `hash_cost`) become
+//! Its `[cluster]` keys (`scan_cost_per_key`, `record_bytes`, `hash_cost`,
+//! `apply_cost_per_record`) become
 //! overrides applied before any `--set`, for each key the scenario's `[cluster]` does not
 //! write itself: explicit scenario values win, and `--set` wins over both. Its
 //! `[measured]` table is every figure the calibration measured; it is checked (numbers
@@ -17,7 +18,12 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 /// The profile's keys that are `[cluster]` keys, in the order they are applied.
-const CLUSTER_KEYS: [&str; 3] = ["scan_cost_per_key", "record_bytes", "hash_cost"];
+const CLUSTER_KEYS: [&str; 4] = [
+    "scan_cost_per_key",
+    "record_bytes",
+    "hash_cost",
+    "apply_cost_per_record",
+];
 
 /// A profile as written (types checked by serde, unknown keys refused). The durations
 /// are deserialized to check them; their text is what the overrides carry.
@@ -28,6 +34,7 @@ struct ProfileFile {
     scan_cost_per_key: Option<DurationText>,
     record_bytes: Option<u64>,
     hash_cost: Option<DurationText>,
+    apply_cost_per_record: Option<DurationText>,
     #[serde(default)]
     measured: std::collections::BTreeMap<String, f64>,
 }

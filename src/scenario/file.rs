@@ -65,6 +65,9 @@ pub struct ClusterFile {
     pub record_bytes: u64,
     #[serde(default = "defaults::hash_cost")]
     pub hash_cost: DurationText,
+    /// Time a repair stream's receiver spends applying one record (0: free).
+    #[serde(default = "defaults::apply_cost_per_record")]
+    pub apply_cost_per_record: DurationText,
     /// Cores of each node, overriding `cores` (one entry per node).
     pub node_cores: Option<Vec<u32>>,
     /// Token ring: replicas of each key (default: every node holds every key).
@@ -505,6 +508,12 @@ pub(super) mod defaults {
     /// One hash operation on the write path, with its bookkeeping.
     pub fn hash_cost() -> DurationText {
         DurationText(1_000)
+    }
+
+    /// Applying streamed records is free unless a scenario or a cost profile says
+    /// otherwise (every committed result predates the knob).
+    pub fn apply_cost_per_record() -> DurationText {
+        DurationText(0)
     }
     pub fn workers() -> u32 {
         1

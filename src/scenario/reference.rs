@@ -278,6 +278,14 @@ fn cluster_keys() -> Vec<KeyDoc> {
         ),
         key(
             t,
+            "apply_cost_per_record",
+            "duration",
+            duration_text(defaults::apply_cost_per_record().0),
+            "virtual time per record",
+            "a repair stream's receiver applying one record, after the stream arrives (aesim calibrate measures it as a point write)",
+        ),
+        key(
+            t,
             "node_cores",
             "array of integers",
             "`cores` on every node",

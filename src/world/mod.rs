@@ -42,6 +42,8 @@ struct Params {
     sample_interval_ns: u64,
     scan_cost_ns_per_key: u64,
     record_bytes: u64,
+    /// Time the receiver of a repair stream spends applying one record.
+    apply_cost_ns_per_record: u64,
     nodes: usize,
     key_count: u64,
     /// Cores of each node.
@@ -109,6 +111,7 @@ impl World {
             sample_interval_ns: scenario.sample_interval_ns,
             scan_cost_ns_per_key: scenario.cluster.scan_cost_ns_per_key,
             record_bytes: scenario.cluster.record_bytes,
+            apply_cost_ns_per_record: scenario.cluster.apply_cost_ns_per_record,
             nodes,
             key_count,
             node_cores: scenario.cluster.node_cores.clone(),

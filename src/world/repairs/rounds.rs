@@ -193,7 +193,10 @@ impl Repairs {
         }
         for (from, to, keys, records) in sends {
             let bytes = MESSAGE_HEADER_BYTES.saturating_add(keys.saturating_mul(env.params.record_bytes));
-            let at = self.send_exchange(env, from, to, bytes);
+            // The receiver applies the records one after another once they have arrived
+            // (`cluster.apply_cost_per_record`; the validation's measured receiver cost).
+            let applying = (records.len() as u64).saturating_mul(env.params.apply_cost_ns_per_record);
+            let at = self.send_exchange(env, from, to, bytes).after(applying);
             env.queue.push(
                 at,
                 Event::StreamArrives {
