@@ -39,13 +39,15 @@ fn a_calibrated_profile_parses_and_a_scenario_accepts_it() {
         assert_eq!(calibration.scan_warm.runs, 2);
         let text = profile::render(&calibration);
         assert!(text.contains(&format!("# engine: {} ", engine.name())), "{text}");
-        let (scan, hash) = profile::model_values(&calibration);
+        let (scan, hash, apply) = profile::model_values(&calibration);
         std::fs::write(dir.path().join("profile.toml"), &text).unwrap();
         let path = dir.path().join("s.toml");
         std::fs::write(&path, SCENARIO).unwrap();
         let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(scenario.cluster.scan_cost_ns_per_key, scan);
         assert_eq!(scenario.cluster.hash_cost_ns, hash);
+        assert_eq!(scenario.cluster.apply_cost_ns_per_record, apply);
+        assert!(apply >= 1);
         // The scenario's own record_bytes wins over the profile's 64.
         assert_eq!(scenario.cluster.record_bytes, 200);
         // --set wins over the profile.
