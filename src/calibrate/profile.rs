@@ -11,8 +11,9 @@
 //!   = blake3 of one record, the hash aesim's trees use. The other reconcilers' hashes
 //!   are under `[measured]` (`hash_md5_ns`, ...): a scenario modelling Cassandra or Riak
 //!   sets `hash_cost` from them (`--set cluster.hash_cost=...`).
-//! - `apply_cost_per_record` (a repair stream's receiver applying one record) = a point
-//!   write: the receiver writes each streamed record into its store.
+//! - `apply_cost_per_record` (a repair stream's receiver handling one record it is
+//!   sent) = a point read: the receiver reads its own version of every streamed record
+//!   and writes the few newer ones, as `aesim validate`'s receiver does.
 //! - `record_bytes` = the calibrated record size.
 
 use super::Calibration;
@@ -29,7 +30,7 @@ const DEFAULT_RECORD_BYTES: u64 = 100;
 pub fn model_values(c: &Calibration) -> (u64, u64, u64) {
     let scan = (c.scan_warm.median + c.hash(HashKind::Blake3).median).round().max(1.0) as u64;
     let hash = c.hash(HashKind::Blake3).median.round().max(1.0) as u64;
-    let apply = c.point_write.median.round().max(1.0) as u64;
+    let apply = c.point_read.median.round().max(1.0) as u64;
     (scan, hash, apply)
 }
 
@@ -62,7 +63,7 @@ pub fn render(c: &Calibration) -> String {
          record_bytes = {bytes}\n\
          # One write-path hash: blake3 of one record\n\
          hash_cost = \"{hash}ns\"\n\
-         # Applying one streamed record on the receiver: a point write\n\
+         # A stream's receiver handling one record: a point read (its own version)\n\
          apply_cost_per_record = \"{apply}ns\"\n\n\
          # Every figure measured, in ns (medians). Only the four keys above reach the model.\n\
          [measured]\n",

@@ -65,7 +65,7 @@ pub struct ClusterFile {
     pub record_bytes: u64,
     #[serde(default = "defaults::hash_cost")]
     pub hash_cost: DurationText,
-    /// Time a repair stream's receiver spends applying one record (0: free).
+    /// Time a repair stream's receiver spends on one record it is sent (0: free).
     #[serde(default = "defaults::apply_cost_per_record")]
     pub apply_cost_per_record: DurationText,
     /// Cores of each node, overriding `cores` (one entry per node).

@@ -57,8 +57,8 @@ pub struct ClusterConfig {
     pub record_bytes: u64,
     /// CPU time of one hash operation on the write path (charged by live trees).
     pub hash_cost_ns: u64,
-    /// Time a repair stream's receiver spends applying one record: a stream's records
-    /// count as applied that long per record after it arrives.
+    /// Time a repair stream's receiver spends on each record it is sent; a node applies
+    /// its incoming streams one after another.
     pub apply_cost_ns_per_record: u64,
 }
 

@@ -282,7 +282,7 @@ fn cluster_keys() -> Vec<KeyDoc> {
             "duration",
             duration_text(defaults::apply_cost_per_record().0),
             "virtual time per record",
-            "a repair stream's receiver applying one record, after the stream arrives (aesim calibrate measures it as a point write)",
+            "a repair stream's receiver handling one record it is sent, its streams one after another (aesim calibrate measures it as a point read)",
         ),
         key(
             t,

@@ -62,6 +62,9 @@ pub(super) struct Repairs {
     /// Cores busy building trees (all nodes) and sessions in flight, over time.
     pub cores_busy: TimeWeighted,
     pub sessions_running: TimeWeighted,
+    /// When each node has applied every stream it has received so far: a node applies
+    /// its incoming streams one after another (`cluster.apply_cost_per_record`).
+    pub applied_until: Vec<SimTime>,
 }
 
 impl Repairs {
@@ -93,6 +96,7 @@ impl Repairs {
             deferred: Vec::new(),
             cores_busy: TimeWeighted::default(),
             sessions_running: TimeWeighted::default(),
+            applied_until: vec![SimTime::ZERO; nodes],
         }
     }
 }

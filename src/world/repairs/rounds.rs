@@ -193,10 +193,8 @@ impl Repairs {
         }
         for (from, to, keys, records) in sends {
             let bytes = MESSAGE_HEADER_BYTES.saturating_add(keys.saturating_mul(env.params.record_bytes));
-            // The receiver applies the records one after another once they have arrived
-            // (`cluster.apply_cost_per_record`; the validation's measured receiver cost).
-            let applying = (records.len() as u64).saturating_mul(env.params.apply_cost_ns_per_record);
-            let at = self.send_exchange(env, from, to, bytes).after(applying);
+            let arrives = self.send_exchange(env, from, to, bytes);
+            let at = self.applied(env, to, arrives, keys);
             env.queue.push(
                 at,
                 Event::StreamArrives {
@@ -210,6 +208,20 @@ impl Repairs {
         if self.sessions[&id].pairs[pair].streams_pending == 0 {
             self.pair_done(env, id);
         }
+    }
+
+    /// When a stream of `keys` records that arrives at `to` at `arrives` is applied: the
+    /// receiver handles every record it is sent (it reads its own version of each and
+    /// writes the newer ones) at `cluster.apply_cost_per_record`, one stream after
+    /// another. Free by default, then the stream counts as applied on arrival.
+    fn applied(&mut self, env: &RepairEnv, to: NodeId, arrives: SimTime, keys: u64) -> SimTime {
+        let cost = env.params.apply_cost_ns_per_record;
+        if cost == 0 {
+            return arrives;
+        }
+        let node = &mut self.applied_until[to];
+        *node = arrives.max(*node).after(keys.saturating_mul(cost));
+        *node
     }
 
     pub(in crate::world) fn stream_arrives(
