@@ -41,7 +41,7 @@ use file::TreeFile;
 use std::path::Path;
 
 /// Cluster shape and per-node costs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ClusterConfig {
     pub nodes: usize,
     pub key_count: u64,
@@ -81,6 +81,27 @@ pub struct Scenario {
     pub paths: PathsConfig,
     /// The file's text, echoed next to the results for reproduction.
     pub source: String,
+}
+
+/// The derived form, except that the apply cost is left out while it is 0: the scenario
+/// fingerprint hashes this text, so scenarios written before the knob existed keep
+/// their fingerprint (`run.toml`'s `scenario_hash`).
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("ClusterConfig");
+        s.field("nodes", &self.nodes)
+            .field("key_count", &self.key_count)
+            .field("cores", &self.cores)
+            .field("node_cores", &self.node_cores)
+            .field("ring", &self.ring)
+            .field("scan_cost_ns_per_key", &self.scan_cost_ns_per_key)
+            .field("record_bytes", &self.record_bytes)
+            .field("hash_cost_ns", &self.hash_cost_ns);
+        if self.apply_cost_ns_per_record != 0 {
+            s.field("apply_cost_ns_per_record", &self.apply_cost_ns_per_record);
+        }
+        s.finish()
+    }
 }
 
 /// The derived form, except that the repair paths are left out while they are the
