@@ -33,7 +33,8 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
                   0  success\n  \
                   1  the run failed: a model invariant was violated, or results could not be written\n  \
                   2  bad scenario file or usage, or a run refused before starting (memory limit, \
-                  output folder holding another scenario)"
+                  output folder holding another scenario)\n  \
+                  3  aesim compare --fail-if: a regression gate tripped"
 )]
 struct Cli {
     /// Print nothing but errors and the data asked for (every subcommand; no status
@@ -111,7 +112,8 @@ enum Command {
     /// side with their differences.
     #[command(after_help = "Examples:\n  \
         aesim compare results/07-hot-first results/07b-hot-first-shifting\n  \
-        aesim compare results/12-ring-16-vnodes results/12b-ring-256-vnodes --out /tmp/vnodes --png")]
+        aesim compare results/12-ring-16-vnodes results/12b-ring-256-vnodes --out /tmp/vnodes --png\n  \
+        aesim compare baseline/ candidate/ --fail-if 'repair_p99_s>+10%' --fail-if 'divergent_at_end>0'")]
     Compare {
         /// Results folders written by `aesim run` (the first is the baseline, A).
         #[arg(required = true, num_args = 2..)]
@@ -128,6 +130,11 @@ enum Command {
         /// With --out, also write the chart as PNG.
         #[arg(long, requires = "out")]
         png: bool,
+        /// A regression gate, repeatable: METRIC>LIMIT or METRIC<LIMIT, the limit a signed
+        /// change from the first folder in percent (repair_p99_s>+10%) or in the metric's
+        /// unit (divergent_at_end>0). Exit code 3 when any gate trips.
+        #[arg(long = "fail-if", value_name = "METRIC>LIMIT")]
+        fail_if: Vec<String>,
     },
     /// Print a shell completion script (e.g. `aesim completions bash > /etc/bash_completion.d/aesim`).
     Completions {
@@ -306,7 +313,8 @@ pub fn main() -> ExitCode {
             format,
             out,
             png,
-        } => commands::compare(&dirs, force, format, out.as_deref(), png, quiet),
+            fail_if,
+        } => commands::compare(&dirs, force, format, out.as_deref(), png, quiet, &fail_if),
         Command::Completions { shell } => commands::completions(shell, Cli::command()),
         Command::Man => commands::man(Cli::command()),
         Command::Report { dir, png } => report(&dir, png, quiet),

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 const EXIT_OK: u8 = 0;
 const EXIT_RUN_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+/// `aesim compare --fail-if`: a regression gate tripped.
+const EXIT_GATE_TRIPPED: u8 = 3;
 
 /// How a command prints its result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -19,7 +21,23 @@ pub enum Format {
 }
 
 /// `aesim compare`: prints the table (or JSON); with `out`, also writes a report there.
-pub fn compare(dirs: &[PathBuf], force: bool, format: Format, out: Option<&Path>, png: bool, quiet: bool) -> u8 {
+pub fn compare(
+    dirs: &[PathBuf],
+    force: bool,
+    format: Format,
+    out: Option<&Path>,
+    png: bool,
+    quiet: bool,
+    fail_if: &[String],
+) -> u8 {
+    let gates: Vec<aesim::compare::gate::Gate> =
+        match fail_if.iter().map(|g| aesim::compare::gate::Gate::parse(g)).collect() {
+            Ok(gates) => gates,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_BAD_INPUT;
+            }
+        };
     let comparison = match aesim::compare::compare(dirs, force) {
         Ok(c) => c,
         Err(e) => {
@@ -49,7 +67,11 @@ pub fn compare(dirs: &[PathBuf], force: bool, format: Format, out: Option<&Path>
             }
         }
     }
-    EXIT_OK
+    let tripped: Vec<String> = gates.iter().flat_map(|g| g.tripped(&comparison)).collect();
+    for line in &tripped {
+        eprintln!("{line}");
+    }
+    if tripped.is_empty() { EXIT_OK } else { EXIT_GATE_TRIPPED }
 }
 
 /// Prints a results folder's summary as JSON.

@@ -11,6 +11,8 @@
 //!
 //! Reads only files, like `report`: it knows nothing of the simulation.
 
+pub mod gate;
+
 use crate::chart::{Axis, Figure, LegendEntry, Mark, Plot, Scale, Unit, escape, human};
 use crate::html::{Cell, Table, figure, page};
 use crate::output::{FolderKind, MANIFEST_FILE, Manifest};

@@ -155,3 +155,38 @@ fn completions_man_page_and_version() {
     let bad = aesim(&["completions", "no-such-shell"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn fail_if_gates_trip_on_a_change_past_their_limit_with_exit_3() {
+    let gated = |gates: &[&str]| {
+        let mut args = vec!["compare", "results/07-hot-first", "results/07b-hot-first-shifting"];
+        for gate in gates {
+            args.extend(["--fail-if", gate]);
+        }
+        aesim(&args)
+    };
+    // hottest-first repaired 77 keys fewer in B (10.7k -> 10.6k, the golden table) and
+    // its p50 fell 37.7 ms (2.13 s -> 2.09 s): within these limits...
+    let within = gated(&["keys_repaired<-5%", "repair_p50_s>+5%"]);
+    assert_eq!(
+        within.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&within.stderr)
+    );
+    // ...past this one, which names the strategy, the metric, the input and the change.
+    let tripped = gated(&["repair_p50_s>+5%", "keys_repaired<-50"]);
+    assert_eq!(tripped.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&tripped.stderr);
+    assert!(
+        stderr.contains("--fail-if keys_repaired<-50: hottest-first keys_repaired changed by -77.00 in B"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("repair_p50_s"), "{stderr}");
+    // The table is still printed on stdout.
+    assert!(String::from_utf8_lossy(&tripped.stdout).contains("| hottest-first | keys repaired |"));
+    // A gate that cannot be read is bad input, before anything is compared.
+    let bad = gated(&["repair_p50>1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean repair_p50_s?"));
+}
