@@ -39,6 +39,53 @@ impl Checker<'_> {
         let width = width.clamp(2, 4_096);
         let tick_ns = raw.tick.map_or(DEFAULT_TICK_NS, |d| d.0);
         self.positive(tick_ns, &at("tick"), "Riak's anti_entropy_tick is 15s");
+        let expire_ns = self.riak_expire(at, raw, tictac);
+        let build_limit = raw.build_limit.unwrap_or(DEFAULT_BUILD_LIMIT);
+        self.require(
+            build_limit >= 1,
+            &at("build_limit"),
+            "at least 1",
+            build_limit,
+            "builds per node per `build_limit_period`: Riak's is 1 per hour",
+        );
+        let build_limit_period_ns = raw.build_limit_period.map_or(DEFAULT_BUILD_LIMIT_PERIOD_NS, |d| d.0);
+        self.positive(build_limit_period_ns, &at("build_limit_period"), "Riak's is 1h");
+        let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        self.require(
+            concurrency >= 1,
+            &at("concurrency"),
+            "at least 1",
+            concurrency,
+            "exchanges and builds one node takes part in at once: Riak's is 2",
+        );
+        self.tictac_knobs(at, raw, tictac);
+        let reconciler = if tictac {
+            ReconcilerChoice::Tictac {
+                width,
+                pause_ns: raw.tictac_pause.map_or(DEFAULT_TICTAC_PAUSE_NS, |d| d.0),
+                max_segments: raw.tictac_max_segments.map(|m| m.max(1)),
+            }
+        } else {
+            ReconcilerChoice::RiakHashtree {
+                width,
+                hash_cost_ns: c.hash_cost.0,
+            }
+        };
+        let config = RiakAaeConfig {
+            leaves: width * width,
+            tick_ns: tick_ns.max(1),
+            expire_ns,
+            build_limit: build_limit.max(1),
+            build_limit_period_ns: build_limit_period_ns.max(1),
+            concurrency: concurrency.max(1),
+            tictac,
+        };
+        (config, reconciler)
+    }
+
+    /// `expire`: how long a classic hashtree lives before it is rebuilt (a duration or
+    /// "never"); Tictac trees never expire.
+    fn riak_expire(&mut self, at: &dyn Fn(&str) -> String, raw: &RiakAaeFile, tictac: bool) -> Option<u64> {
         let expire_ns = match raw.expire.as_deref().map(str::trim) {
             None if tictac => None,
             None => Some(DEFAULT_EXPIRE_NS),
@@ -65,24 +112,11 @@ impl Checker<'_> {
                 "remove `expire`, or set reconciler = \"riak_hashtree\"",
             );
         }
-        let build_limit = raw.build_limit.unwrap_or(DEFAULT_BUILD_LIMIT);
-        self.require(
-            build_limit >= 1,
-            &at("build_limit"),
-            "at least 1",
-            build_limit,
-            "builds per node per `build_limit_period`: Riak's is 1 per hour",
-        );
-        let build_limit_period_ns = raw.build_limit_period.map_or(DEFAULT_BUILD_LIMIT_PERIOD_NS, |d| d.0);
-        self.positive(build_limit_period_ns, &at("build_limit_period"), "Riak's is 1h");
-        let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        self.require(
-            concurrency >= 1,
-            &at("concurrency"),
-            "at least 1",
-            concurrency,
-            "exchanges and builds one node takes part in at once: Riak's is 2",
-        );
+        expire_ns
+    }
+
+    /// Tictac's own knobs, refused beside the classic hashtree.
+    fn tictac_knobs(&mut self, at: &dyn Fn(&str) -> String, raw: &RiakAaeFile, tictac: bool) {
         if !tictac && raw.tictac_pause.is_some() {
             self.error(
                 &at("tictac_pause"),
@@ -106,27 +140,5 @@ impl Checker<'_> {
                 "differing segments one exchange repairs (Tictac's max_results); leave it out for all",
             );
         }
-        let reconciler = if tictac {
-            ReconcilerChoice::Tictac {
-                width,
-                pause_ns: raw.tictac_pause.map_or(DEFAULT_TICTAC_PAUSE_NS, |d| d.0),
-                max_segments: raw.tictac_max_segments.map(|m| m.max(1)),
-            }
-        } else {
-            ReconcilerChoice::RiakHashtree {
-                width,
-                hash_cost_ns: c.hash_cost.0,
-            }
-        };
-        let config = RiakAaeConfig {
-            leaves: width * width,
-            tick_ns: tick_ns.max(1),
-            expire_ns,
-            build_limit: build_limit.max(1),
-            build_limit_period_ns: build_limit_period_ns.max(1),
-            concurrency: concurrency.max(1),
-            tictac,
-        };
-        (config, reconciler)
     }
 }
