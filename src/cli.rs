@@ -32,7 +32,7 @@ pub(crate) const EXIT_BAD_INPUT: u8 = 2;
     after_help = "Exit codes:\n  \
                   0  success\n  \
                   1  the run failed: a model invariant was violated, or results could not be written\n  \
-                  2  bad scenario file or usage, or a run refused before starting (memory limit, \
+                  2  bad scenario file or usage, or a run refused before starting (memory or event limit, \
                   output folder holding another scenario)\n  \
                   3  aesim compare --fail-if: a regression gate tripped"
 )]
@@ -257,6 +257,10 @@ struct RunArgs {
     /// [default: 80% of physical memory].
     #[arg(long, value_parser = resources::parse_size)]
     memory_limit: Option<u64>,
+    /// Run even a scenario estimated at more than 10^10 events (hours of wall time or
+    /// more; see `aesim check`), which is refused without it.
+    #[arg(long)]
+    allow_long_run: bool,
     /// When to check whole-state invariants (results are identical either way).
     #[arg(long, value_enum, default_value_t = Checks::EverySample)]
     invariants: Checks,
@@ -390,6 +394,16 @@ fn check(path: PathBuf, set: &[String], quiet: bool) -> u8 {
             let memory = resources::estimate(s, default_jobs());
             println!("; about {} of memory)", format_bytes(memory.total_bytes));
             println!("  memory by part: {}", memory.explain());
+            let events = resources::estimate_events(s);
+            println!(
+                "  events: at most about {:.1e} ({})",
+                events.total as f64,
+                events.explain()
+            );
+            if let Err(message) = event_check(&path, s) {
+                let reason = message.trim_start_matches("error: ");
+                println!("  warning: `aesim run` refuses this without --allow-long-run: {reason}");
+            }
         }
     }
     EXIT_OK
@@ -494,6 +508,12 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return EXIT_BAD_INPUT;
         }
     };
+    if !args.allow_long_run
+        && let Err(message) = sweep_event_check(&args.scenario, &document)
+    {
+        eprintln!("{message}");
+        return EXIT_BAD_INPUT;
+    }
     if let Err(message) = sweep_memory_check(&args.scenario, &document, args.jobs(), limit) {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
@@ -577,6 +597,45 @@ fn single_run_scenario(path: &Path, document: &ScenarioDocument) -> Scenario {
     scenario
 }
 
+/// Refuses a run estimated at more events than `resources::EVENT_LIMIT`: one that
+/// would take hours of wall time or never finish (a period of nanoseconds, a write rate
+/// of 10^9 a second for years).
+fn event_check(path: &Path, scenario: &Scenario) -> Result<(), String> {
+    let events = resources::estimate_events(scenario);
+    if events.total <= resources::EVENT_LIMIT {
+        return Ok(());
+    }
+    Err(format!(
+        "error: {} is estimated at {:.1e} events, more than the limit of {:.0e} (hours of wall time or more)\n  \
+         (by source: {})\n  \
+         = hint: a longer period for the largest source, a shorter duration or a lower rate; \
+         --allow-long-run runs it anyway",
+        path.display(),
+        events.total as f64,
+        resources::EVENT_LIMIT as f64,
+        events.explain(),
+    ))
+}
+
+/// Refuses a sweep one of whose points `event_check` would refuse (the first such point,
+/// named by its number).
+fn sweep_event_check(path: &Path, document: &ScenarioDocument) -> Result<(), String> {
+    let points = document.sweep.as_ref().map_or(0, |s| s.points());
+    for point in 0..points {
+        let Ok(scenario) = document.point_scenario(point) else {
+            continue;
+        };
+        if let Err(message) = event_check(path, &scenario) {
+            return Err(message.replacen(
+                &format!("error: {} is", path.display()),
+                &format!("error: point {point} of the sweep {} is", path.display()),
+                1,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a single run whose memory estimate exceeds `limit`.
 fn single_memory_check(path: &Path, scenario: &Scenario, jobs: usize, limit: u64) -> Result<(), String> {
     let memory = resources::estimate(scenario, jobs);
@@ -621,6 +680,12 @@ fn run_single(args: &RunArgs, document: &ScenarioDocument, out: &Path, limit: u6
         eprintln!(
             "error: refusing to mix results: {reason}\n  = hint: choose another --out, or pass --force to replace them"
         );
+        return EXIT_BAD_INPUT;
+    }
+    if !args.allow_long_run
+        && let Err(message) = event_check(path, &scenario)
+    {
+        eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
     if let Err(message) = single_memory_check(path, &scenario, args.jobs(), limit) {

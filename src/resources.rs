@@ -433,6 +433,134 @@ fn saturating_f64(value: f64) -> u64 {
     }
 }
 
+/// Most events a run may be estimated at before `aesim check` warns and `aesim run`
+/// refuses it without `--allow-long-run`: 10^10 events, hours of wall time at the
+/// simulator's few million events a second (docs/folders-and-exit-codes.md). A scenario
+/// with a period of nanoseconds (`segment_timeout`, `replay_delay`, `poll`) or 10^9
+/// writes a second for years would otherwise be accepted and never finish.
+pub const EVENT_LIMIT: u64 = 10_000_000_000;
+
+/// An upper estimate of the events a run processes (all strategies), by source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventEstimate {
+    /// Each source with its events, largest first.
+    pub parts: Vec<(&'static str, u64)>,
+    pub total: u64,
+}
+
+impl EventEstimate {
+    /// `client writes and replication 3.6e10 (the largest), samples 100, ...`.
+    pub fn explain(&self) -> String {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .enumerate()
+            .map(|(i, (name, n))| match i {
+                0 => format!("{name} {n:.1e} (the largest)", n = *n as f64),
+                _ => format!("{name} {n:.1e}", n = *n as f64),
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// Estimates the events of running `scenario`: every periodic process's duration /
+/// period (a timer that fires every nanosecond for an hour is 3.6e12 events), each
+/// write's and read's messages, and each strategy's sessions; an upper bound, as the
+/// memory estimate is, computed from the scenario alone.
+pub fn estimate_events(scenario: &Scenario) -> EventEstimate {
+    let shape = shape(scenario);
+    let duration = scenario.duration_ns as f64;
+    let every = |period_ns: u64| duration / period_ns.max(1) as f64;
+    let replicas = shape.replicas as f64;
+    let nodes = shape.nodes as f64;
+    let writes =
+        scenario.workload.writes_per_s * scenario.workload.stop_at.nanos().min(scenario.duration_ns) as f64 / 1e9;
+    let paths = &scenario.paths;
+    let reads = paths.reads.as_ref().map_or(0.0, |r| r.reads_per_s * duration / 1e9);
+    let hints = paths.hints.as_ref().map_or(0.0, |h| {
+        // A replay attempt per replay_delay per coordinator while a target is down,
+        // and each missed write replayed once.
+        every(h.replay_delay_ns) * nodes + writes * replicas
+    });
+    let compactions = paths
+        .deletes
+        .as_ref()
+        .map_or(0.0, |d| every(d.compaction_interval_ns) * nodes);
+    let faults = scenario.faults.bitrot_per_s * duration / 1e9
+        + 2.0 * (scenario.faults.crashes.len() + scenario.faults.partitions.len()) as f64;
+    let strategies: f64 = scenario
+        .strategies
+        .iter()
+        .map(|s| strategy_events(scenario, s, &shape, duration, writes))
+        .sum();
+    let count = scenario.strategies.len().max(1) as f64;
+    let mut parts = vec![
+        (
+            "client writes and replication",
+            saturating_f64(writes * (replicas + 3.0) * count),
+        ),
+        ("reads", saturating_f64(reads * (replicas + 2.0) * count)),
+        ("hints", saturating_f64(hints * count)),
+        ("compactions", saturating_f64(compactions * count)),
+        ("faults", saturating_f64(faults * count)),
+        ("samples", saturating_f64(every(scenario.sample_interval_ns) * count)),
+        ("repair sessions and timers", saturating_f64(strategies)),
+    ];
+    parts.sort_by_key(|part| std::cmp::Reverse(part.1));
+    let total = parts.iter().map(|p| p.1).fold(0u64, u64::saturating_add);
+    EventEstimate { parts, total }
+}
+
+/// One strategy's timers and sessions: each session's builds, rounds and streams, and
+/// every period at which the strategy wakes. A session back to back with the next lasts
+/// at least its scan (a scheduled tree), its overhead, and 1 us.
+fn strategy_events(scenario: &Scenario, s: &StrategyConfig, shape: &Shape, duration: f64, writes: f64) -> f64 {
+    let every = |period_ns: u64| duration / period_ns.max(1) as f64;
+    let replicas = shape.replicas as f64;
+    let ranges = shape.ranges;
+    let session = |leaves: u32| replicas * (6.0 + 2.0 * f64::from(leaves.max(2)).log2()) + 4.0;
+    let session_ns = |range_keys: u64| {
+        let scan = match s.kind.tree() {
+            crate::protocol::TreeMaintenance::Scheduled => {
+                range_keys.saturating_mul(scenario.cluster.scan_cost_ns_per_key)
+            }
+            crate::protocol::TreeMaintenance::Live => 0,
+        };
+        scan.max(s.repair.session_overhead_ns).max(1_000)
+    };
+    // Streams: each write's divergence at most once per replica.
+    let streams = writes * replicas;
+    let keys = scenario.cluster.key_count;
+    let timers = match &s.kind {
+        StrategyKind::Monolithic {
+            leaves, interval_ns, ..
+        } => {
+            let period = (*interval_ns).max(session_ns(keys / ranges.max(1)));
+            every(period) * ranges as f64 * session(*leaves)
+        }
+        StrategyKind::Segmented(c) => {
+            let pieces = c.segments.max(ranges);
+            let mut sessions = every(session_ns(keys / pieces.max(1))) * f64::from(c.workers);
+            if c.interval_ns > 0 {
+                sessions = sessions.min(every(c.interval_ns) * pieces as f64 + pieces as f64);
+            }
+            let polls = every(c.poll_ns) * f64::from(c.workers);
+            let timeouts = c
+                .reaper
+                .segment_timeout_ns
+                .map_or(0.0, |t| every(t) * f64::from(c.workers));
+            let scheduling = c.reaper.scheduling_interval_ns.map_or(0.0, every);
+            sessions * session(c.leaves) + polls + timeouts + scheduling
+        }
+        StrategyKind::RiakAae(c) => {
+            every(c.tick_ns) * ranges as f64 * session(c.leaves) + every(c.build_limit_period_ns)
+        }
+    };
+    timers + streams
+}
+
 /// The default memory limit: 80% of the machine's physical memory (from
 /// `/proc/meminfo`), or 8 GiB where that cannot be read.
 pub fn default_limit_bytes() -> u64 {
@@ -506,6 +634,47 @@ mod tests {
         let memory = estimate(&slow, 1);
         assert!(memory.queue_bytes < 1 << 20, "{memory:?}");
         assert!(memory.total_bytes < 64 << 20, "{memory:?}");
+    }
+
+    #[test]
+    fn every_committed_scenario_is_under_the_event_limit() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut paths: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+            let text = std::fs::read_to_string(path).unwrap();
+            let document = crate::scenario::ScenarioDocument::parse(&text, &path.display().to_string(), Vec::new())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let events = estimate_events(&document.base);
+            eprintln!(
+                "{}: {:.2e} events ({})",
+                path.display(),
+                events.total as f64,
+                events.explain()
+            );
+            assert!(events.total <= EVENT_LIMIT, "{}: {events:?}", path.display());
+        }
+    }
+
+    #[test]
+    fn runs_that_cannot_finish_are_estimated_over_the_event_limit() {
+        let base =
+            "name = \"x\"\nseed = 1\nduration = \"1h\"\n[cluster]\nkeys = 1000\n[workload]\nwrites_per_s = 100.0\n";
+        let cases = [
+            format!(
+                "{base}[[strategy]]\nkind = \"segmented\"\nsegments = 16\nleaves = 16\nsegment_timeout = \"1ns\"\n"
+            ),
+            format!(
+                "{base}[hints]\nreplay_delay = \"1ns\"\n[[strategy]]\nkind = \"monolithic\"\nleaves = 16\ninterval = \"1min\"\n"
+            ),
+            "name = \"x\"\nseed = 1\nduration = \"500y\"\n[cluster]\nkeys = 1000\n[workload]\nwrites_per_s = 1e9\n\
+             [[strategy]]\nkind = \"monolithic\"\nleaves = 16\ninterval = \"1h\"\n"
+                .to_string(),
+        ];
+        for text in &cases {
+            let events = estimate_events(&scenario(text));
+            assert!(events.total > EVENT_LIMIT, "{text}: {events:?}");
+        }
     }
 
     #[test]

@@ -548,3 +548,34 @@ fn presets_list_and_show_every_knob_with_its_source() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean \"reaper\""));
 }
+
+#[test]
+fn a_run_of_more_events_than_the_limit_is_refused_unless_allowed() {
+    let dir = temp_dir("events");
+    // 10^9 writes/s for 20 s: 2 x 10^10 client writes, each with its replication and
+    // the repair work it causes, far over the limit of 10^10.
+    let path = small_scenario(&dir, "forever", "1000000000.0");
+    let out = aesim(&["run", path.to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is estimated at 1.4e11 events, more than the limit of 1e10"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("client writes and replication 1.0e11 (the largest)"),
+        "the breakdown names the source: {stderr}"
+    );
+    assert!(stderr.contains("--allow-long-run"), "{stderr}");
+    assert!(!dir.join("o").exists(), "nothing was written");
+    // `aesim check` accepts the file and says why `run` would refuse it.
+    let out = aesim(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("events: at most about 1.4e11"), "{stdout}");
+    assert!(stdout.contains("warning: `aesim run` refuses this"), "{stdout}");
+    // The quickstart is far below the limit and prints no warning.
+    let out = aesim(&["check", quickstart()]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("warning"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
