@@ -290,7 +290,12 @@ fn sessions_and_leaves(scenario: &Scenario, shape: &Shape, s: &StrategyConfig) -
             let leaves = reconciler.tree_leaves(leaves, range_keys);
             match order {
                 crate::strategy::RangeOrder::AllAtOnce => (ranges, leaves, range_keys),
-                crate::strategy::RangeOrder::NodeByNode => (1, leaves, range_keys),
+                // A node's primary ranges at once (the wrapping range is two pieces).
+                crate::strategy::RangeOrder::NodeByNode => {
+                    let per_node = ranges.div_ceil(shape.nodes.max(1)) + 1;
+                    (per_node.min(ranges), leaves, range_keys)
+                }
+                crate::strategy::RangeOrder::RangeByRange => (1, leaves, range_keys),
             }
         }
         // Every worker may hold a session (its trees) at once. Live trees are simulated

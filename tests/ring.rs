@@ -273,3 +273,64 @@ fn a_partition_stalls_only_the_ranges_it_cuts_under_reapers_rules() {
     }
     assert_eq!(results[0].divergent_at_end, 0);
 }
+
+/// Each node's primary ranges grouped by replica set (the sets Cassandra's common
+/// ranges are): how many sessions one `nodetool repair -pr` per node makes.
+fn common_range_groups(scenario: &Scenario) -> usize {
+    let world = World::new(scenario, &scenario.strategies[0]);
+    let ring = world.ring();
+    let mut groups = BTreeSet::new();
+    for piece in ring.pieces() {
+        let replicas = &ring.replica_sets()[piece.replica_set];
+        let mut set = replicas.clone();
+        set.sort_unstable();
+        groups.insert((replicas[0], set));
+    }
+    groups.len()
+}
+
+#[test]
+fn node_by_node_repairs_common_ranges_in_one_session_and_range_by_range_one_per_range() {
+    // apache/cassandra `repair/CommonRange.java`, `AbstractRepairTask.submitRepairSessions`:
+    // since 3.0 a node's ranges that share replicas are one session, its overhead paid
+    // once; before 3.0 each range was a session of its own, one after another.
+    let with_order = |order: &str| {
+        ring_scenario(
+            RF3,
+            &format!(
+                "{}order = \"{order}\"\nsession_overhead = \"500ms\"\n",
+                MONOLITHIC.replace("20s", "1min")
+            ),
+        )
+    };
+    let grouped = with_order("node_by_node");
+    let groups = common_range_groups(&grouped);
+    // 16 vnodes on 6 nodes: each node's 16 primary ranges fall into at most C(5, 2) =
+    // 10 replica sets.
+    assert!(groups <= 6 * 10, "{groups} groups");
+    let grouped = run_scenario(&grouped, 1).unwrap();
+    let single = run_scenario(&with_order("range_by_range"), 1).unwrap();
+    let (g, s) = (&grouped[0].counters, &single[0].counters);
+    // 4 min, a pass a minute: 4 passes each; 53 sessions a pass against 96 (one per
+    // token range).
+    assert_eq!(groups, 53);
+    assert_eq!((g.full_passes, s.full_passes), (4, 4));
+    assert_eq!((g.sessions, s.sessions), (4 * 53, 4 * 96));
+    // Range by range pays 96 setups of 500 ms one after another (and 96 scans of 6,250
+    // keys at 1 us); node by node one setup per node's turn, its ranges' scans on two
+    // cores: 3.4 s against 49.9 s.
+    let (g_pass, s_pass) = (g.mean_full_pass_ns() as f64 / 1e9, s.mean_full_pass_ns() as f64 / 1e9);
+    assert!((48.0..52.0).contains(&s_pass), "range by range: {s_pass} s");
+    assert!((3.0..4.0).contains(&g_pass), "node by node: {g_pass} s");
+    for result in [&grouped[0], &single[0]] {
+        let ring = result.ring.as_ref().unwrap();
+        assert!(
+            ring.ranges.iter().all(|r| r.max_unrepaired_ns <= 121_000_000_000),
+            "every range is repaired every pass"
+        );
+    }
+    assert_eq!(
+        grouped[0].divergent_at_end, 0,
+        "nothing left unrepaired (writes stop at 3 min)"
+    );
+}

@@ -126,6 +126,22 @@ impl TreeSizing {
         }
     }
 
+    /// The sizing of a session that validates `ranges` ranges of equal size, the real
+    /// count of a session over common ranges in place of the configured
+    /// `session_ranges` (one range: the configured sizing). The budget is the configured
+    /// one scaled (`tree_budget_bytes x session_ranges / ranges`), within
+    /// `session_ranges` bytes of `repair_session_space / RF / ranges`.
+    pub fn for_session(self, ranges: u64) -> TreeSizing {
+        if ranges <= 1 {
+            return self;
+        }
+        TreeSizing {
+            tree_budget_bytes: self.tree_budget_bytes.saturating_mul(self.session_ranges) / ranges,
+            session_ranges: ranges,
+            ..self
+        }
+    }
+
     /// The deepest tree a range of the session may get, whatever its partitions.
     pub fn max_depth_for_range(&self) -> u32 {
         match self.rule {
@@ -293,6 +309,8 @@ fn validation_rounds(pairs: &[(usize, usize)], tree: impl Fn(usize, usize) -> Me
 pub struct CassandraTree {
     walk: MerkleWalk,
     sizing: TreeSizing,
+    /// Ranges of the session being summarised ([`Reconciler::session_ranges`]).
+    session_ranges: u64,
 }
 
 impl CassandraTree {
@@ -300,6 +318,7 @@ impl CassandraTree {
         CassandraTree {
             walk: MerkleWalk::new(nodes),
             sizing,
+            session_ranges: 1,
         }
     }
 
@@ -339,8 +358,12 @@ impl Reconciler for CassandraTree {
         _: u32,
         replicas: &ReplicaTable,
     ) -> Summary {
-        let leaves = 1u32 << self.sizing.depth(range.len());
+        let leaves = 1u32 << self.sizing.for_session(self.session_ranges).depth(range.len());
         self.walk.summarize(node, replica, range, leaves, replicas)
+    }
+
+    fn session_ranges(&mut self, ranges: u64) {
+        self.session_ranges = ranges;
     }
 
     /// The exchange of a session of two: `a` coordinates, `b` sends its tree.
@@ -392,6 +415,8 @@ pub struct IncrementalSummary {
     /// The replica's records in those parts, in key order: the tree is built from them
     /// when the pair compares, at a depth both sides agree on.
     records: Vec<(Key, Version)>,
+    /// How the session's trees are sized (its count of common ranges applied).
+    sizing: TreeSizing,
 }
 
 impl IncrementalSummary {
@@ -422,6 +447,8 @@ impl IncrementalSummary {
 /// repair does), as in Cassandra.
 pub struct CassandraIncremental {
     sizing: TreeSizing,
+    /// Ranges of the session being summarised ([`Reconciler::session_ranges`]).
+    session_ranges: u64,
     anticompaction_ns_per_key: u64,
     /// The stamp up to which each (node, column, range) is repaired; absent: nothing is.
     repaired: BTreeMap<(NodeId, Column, u64, u64), u64>,
@@ -431,6 +458,7 @@ impl CassandraIncremental {
     pub fn new(sizing: TreeSizing, anticompaction_ns_per_key: u64) -> CassandraIncremental {
         CassandraIncremental {
             sizing,
+            session_ranges: 1,
             anticompaction_ns_per_key,
             repaired: BTreeMap::new(),
         }
@@ -459,7 +487,7 @@ impl CassandraIncremental {
         } else {
             written.len() as u64
         };
-        let leaves = 1u32 << self.sizing.depth(partitions);
+        let leaves = 1u32 << a.sizing.depth(partitions);
         let tree_a = MerkleTree::build(a.range, leaves, a.records.iter().copied());
         let tree_b = MerkleTree::build(b.range, leaves, b.records.iter().copied());
         let (ranges, hashes_compared) = tree_difference(&tree_a, &tree_b);
@@ -559,7 +587,12 @@ impl Reconciler for CassandraIncremental {
             unrepaired,
             fresh: repaired.is_none(),
             records,
+            sizing: self.sizing.for_session(self.session_ranges),
         })
+    }
+
+    fn session_ranges(&mut self, ranges: u64) {
+        self.session_ranges = ranges;
     }
 
     /// The exchange of a session of two: `a` coordinates, `b` sends its tree.
@@ -693,6 +726,15 @@ mod tests {
         assert!(tree_heap_bytes(12) as u64 > vnodes.tree_budget_bytes);
         // Cassandra's floor: 1 MiB of session space for 3 trees gives depth 10.
         assert_eq!(TreeSizing::new(20, 1 << 20, 3, 1).depth(1_000_000), 10);
+        // A session over 256 common ranges sizes each tree as the configured
+        // `session_ranges = 256` does, from a sizing configured for one range.
+        let one = TreeSizing::new(20, DEFAULT_SESSION_SPACE_BYTES, 3, 1);
+        let many = TreeSizing::new(20, DEFAULT_SESSION_SPACE_BYTES, 3, 256);
+        assert_eq!(one.for_session(256).depth(1_000_000), many.depth(1_000_000));
+        assert_eq!(one.for_session(256).max_depth_for_range(), many.max_depth_for_range());
+        assert_eq!(one.for_session(1), one);
+        let old = TreeSizing::cassandra_3_11(18, 1);
+        assert_eq!(old.for_session(256).depth(1_000_000), 10);
         assert_eq!(estimated_max_depth_for_bytes(0), 1, "at least one level");
     }
 

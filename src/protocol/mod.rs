@@ -102,6 +102,10 @@ pub struct SessionSpec {
     /// Scheduled trees are built by a scan that holds a core; live trees are current
     /// already and are compared at once.
     pub tree: TreeMaintenance,
+    /// Ranges the session repairs (1 but for [common ranges](SessionSpec::common_ranges)):
+    /// the participants are that many equal blocks, one per range, each pair within one
+    /// block.
+    pub ranges: usize,
 }
 
 impl SessionSpec {
@@ -113,17 +117,67 @@ impl SessionSpec {
             participants: replicas.iter().map(|&node| Participant { node, range }).collect(),
             pairs: pairs.pairs(replicas.len()),
             tree: TreeMaintenance::Scheduled,
+            ranges: 1,
         }
     }
 
-    /// The nodes taking part, in participant order.
-    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.participants.iter().map(|p| p.node)
+    /// One session over several ranges that share a replica set, as Cassandra (3.0 and
+    /// later) repairs them (apache/cassandra `repair/CommonRange.java`;
+    /// `AbstractRepairTask.submitRepairSessions` submits one `RepairSession` per common
+    /// range, and each `RepairJob` validates all of its ranges): each `(range,
+    /// replicas)` is one block of participants, its pairs chosen by `pairs` within the
+    /// block. The session's setup is paid once, and each replica validates its ranges
+    /// one after another (one validation over all of them).
+    pub fn common_ranges(tag: u64, ranges: &[(KeyRange, &[NodeId])], leaves: u32, pairs: PairSelection) -> SessionSpec {
+        let block = ranges.first().map_or(0, |(_, replicas)| replicas.len());
+        debug_assert!(
+            ranges.iter().all(|(_, replicas)| replicas.len() == block),
+            "common ranges share one replica set"
+        );
+        SessionSpec {
+            tag,
+            leaves,
+            participants: ranges
+                .iter()
+                .flat_map(|&(range, replicas)| replicas.iter().map(move |&node| Participant { node, range }))
+                .collect(),
+            pairs: (0..ranges.len())
+                .flat_map(|r| {
+                    pairs
+                        .pairs(block)
+                        .into_iter()
+                        .map(move |(a, b)| (r * block + a, r * block + b))
+                })
+                .collect(),
+            tree: TreeMaintenance::Scheduled,
+            ranges: ranges.len().max(1),
+        }
     }
 
-    /// The range the session repairs (the first participant's: the agreed boundaries).
-    pub fn range(&self) -> KeyRange {
-        self.participants[0].range
+    /// The nodes taking part, each once, in participant order.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.participants
+            .iter()
+            .enumerate()
+            .filter(|&(i, p)| self.participants[..i].iter().all(|q| q.node != p.node))
+            .map(|(_, p)| p.node)
+    }
+
+    /// Participants per range: the size of each block.
+    pub fn block_len(&self) -> usize {
+        self.participants.len() / self.ranges.max(1)
+    }
+
+    /// The participants of each range, as index ranges into `participants`.
+    pub fn blocks(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let len = self.block_len();
+        (0..self.ranges.max(1)).map(move |r| r * len..(r + 1) * len)
+    }
+
+    /// The ranges the session repairs (each block's first participant's: the agreed
+    /// boundaries).
+    pub fn repaired_ranges(&self) -> impl Iterator<Item = KeyRange> + '_ {
+        self.blocks().map(|block| self.participants[block.start].range)
     }
 }
 

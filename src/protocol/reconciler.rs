@@ -84,6 +84,13 @@ pub trait Reconciler {
         u64::from(leaves.trailing_zeros()) + 1
     }
 
+    /// The session whose participants are summarised next validates `ranges` ranges
+    /// (more than 1 for a session over common ranges): Cassandra sizes each range's tree
+    /// by its share of the session. Called before every summary. Default: ignored.
+    fn session_ranges(&mut self, ranges: u64) {
+        let _ = ranges;
+    }
+
     /// Whether a session's pairs start streaming only once every pair's round trips are
     /// over (Cassandra: the coordinator creates the sync tasks when it holds every
     /// replica's tree, `RepairJob`), rather than each pair as soon as its own are.

@@ -123,6 +123,7 @@ pub enum OrderFile {
     #[default]
     AllAtOnce,
     NodeByNode,
+    RangeByRange,
 }
 
 #[derive(Debug, Deserialize)]

@@ -527,10 +527,10 @@ fn strategy_keys() -> Vec<KeyDoc> {
         key(
             m,
             "order",
-            "\"all_at_once\" or \"node_by_node\"",
+            "\"all_at_once\", \"node_by_node\" or \"range_by_range\"",
             "\"all_at_once\"",
             "",
-            "token ring: every range its own cycle, or `nodetool repair -pr` node after node",
+            "token ring: every range its own cycle; `nodetool repair -pr` node after node, one session per replica set (common ranges, Cassandra 3.0+), a node's sessions at once; or node after node one range at a time (Cassandra 2.x)",
         ),
     ]);
     all.extend(reconciler_keys(m));

@@ -83,6 +83,7 @@ impl Checker<'_> {
             order: match order {
                 OrderFile::AllAtOnce => RangeOrder::AllAtOnce,
                 OrderFile::NodeByNode => RangeOrder::NodeByNode,
+                OrderFile::RangeByRange => RangeOrder::RangeByRange,
             },
         };
         (name.unwrap_or_else(|| "monolithic".into()), kind, repair)

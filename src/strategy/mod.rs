@@ -153,9 +153,16 @@ pub enum RangeOrder {
     /// Every range at once (builds queue for the nodes' cores).
     #[default]
     AllAtOnce,
-    /// Node after node, each repairing its primary ranges one after another (as
-    /// `nodetool repair -pr` run on each node in turn).
+    /// Node after node, as `nodetool repair -pr` run on each node in turn by Cassandra
+    /// 3.0 and later: a node's primary ranges that share a replica set form one session
+    /// (common ranges), and all of the node's sessions run at once
+    /// (`AbstractRepairTask.submitRepairSessions`); the next node starts when they are
+    /// all done.
     NodeByNode,
+    /// Node after node, each node's primary ranges one session after another, as
+    /// Cassandra before 3.0 repaired them (one session per range, the next started when
+    /// the previous one was done: `StorageService.forceRepairAsync` in 2.x).
+    RangeByRange,
 }
 
 /// Parameters of the segmented strategy.

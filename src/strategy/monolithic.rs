@@ -11,8 +11,13 @@
 //! On a ring, `all_at_once` gives every range its own cycle, all started together: a
 //! range's next comparison starts `interval` after its previous one started (or as soon
 //! as it ends, if it overran), so a range stalled by a crashed replica delays no other.
-//! `node_by_node` runs one cycle over the ring at a time: node after node, each node's
-//! primary ranges one after another (as `nodetool repair -pr` on each node in turn).
+//! `node_by_node` runs one cycle over the ring at a time, node after node, as
+//! `nodetool repair -pr` on each node in turn does in Cassandra 3.0 and later: the
+//! node's primary ranges that share a replica set are one session (common ranges,
+//! apache/cassandra `repair/CommonRange.java`), all of the node's sessions run at once
+//! (`AbstractRepairTask.submitRepairSessions` submits them together), and the next node
+//! starts when they are all done. `range_by_range` is Cassandra before 3.0: node after
+//! node, one session per primary range, one after another.
 
 use super::{Ctx, MonolithicSchedule, RangeOrder, RepairUnit, SessionReport, SessionSpec, Strategy};
 use crate::sim::SimTime;
@@ -25,18 +30,44 @@ pub struct Monolithic {
     unit_started: Vec<SimTime>,
     /// The open full pass: when it began, and which units it still waits for.
     pass: Option<(SimTime, Vec<bool>, usize)>,
-    /// Node by node: the units of the cycle not yet started, in order, and the cycle's
-    /// start.
+    /// Range by range: the units of the cycle not yet started, in order, and the
+    /// cycle's start.
     queued: VecDeque<u64>,
     cycle_started: SimTime,
+    /// Node by node: each node's primary units grouped by replica set (common ranges),
+    /// in node order; the node whose turn it is, and its sessions still running.
+    turns: Vec<Vec<Vec<u64>>>,
+    turn: usize,
+    turn_sessions: usize,
 }
 
 impl Monolithic {
     pub fn new(units: Vec<RepairUnit>, nodes: usize, schedule: MonolithicSchedule) -> Monolithic {
         let mut queued = VecDeque::new();
-        if schedule.order == RangeOrder::NodeByNode {
-            for node in 0..nodes {
-                queued.extend((0..units.len() as u64).filter(|&u| units[u as usize].replicas[0] == node));
+        let mut turns = Vec::new();
+        let units_ref = &units;
+        let primary = |node| (0..units_ref.len() as u64).filter(move |&u| units_ref[u as usize].replicas[0] == node);
+        match schedule.order {
+            RangeOrder::AllAtOnce => {}
+            RangeOrder::RangeByRange => {
+                for node in 0..nodes {
+                    queued.extend(primary(node));
+                }
+            }
+            RangeOrder::NodeByNode => {
+                for node in 0..nodes {
+                    // Common ranges: the same replicas, whatever their order.
+                    let mut groups: Vec<(Vec<usize>, Vec<u64>)> = Vec::new();
+                    for unit in primary(node) {
+                        let mut set = units[unit as usize].replicas.clone();
+                        set.sort_unstable();
+                        match groups.iter_mut().find(|(s, _)| *s == set) {
+                            Some((_, members)) => members.push(unit),
+                            None => groups.push((set, vec![unit])),
+                        }
+                    }
+                    turns.push(groups.into_iter().map(|(_, members)| members).collect());
+                }
             }
         }
         Monolithic {
@@ -46,7 +77,43 @@ impl Monolithic {
             pass: None,
             queued,
             cycle_started: SimTime::ZERO,
+            turns,
+            turn: 0,
+            turn_sessions: 0,
         }
+    }
+
+    /// One session over the common ranges `members` (units sharing a replica set), its
+    /// tag the first unit's.
+    fn group_session(&self, members: &[u64]) -> SessionSpec {
+        let ranges: Vec<_> = members
+            .iter()
+            .map(|&u| {
+                let unit = &self.units[u as usize];
+                (unit.keys, unit.replicas.as_slice())
+            })
+            .collect();
+        let mut spec = SessionSpec::common_ranges(members[0], &ranges, self.schedule.leaves, self.schedule.pairs);
+        spec.tree = self.schedule.tree;
+        spec
+    }
+
+    /// Node by node: starts the sessions of the next node that has primary ranges, or
+    /// closes the cycle when every node has had its turn. Returns whether a turn began.
+    fn start_turn(&mut self, ctx: &mut Ctx) -> bool {
+        while self.turn < self.turns.len() {
+            let groups = std::mem::take(&mut self.turns[self.turn]);
+            self.turn_sessions = groups.len();
+            for members in &groups {
+                ctx.start_session(self.group_session(members));
+            }
+            self.turns[self.turn] = groups;
+            self.turn += 1;
+            if self.turn_sessions > 0 {
+                return true;
+            }
+        }
+        false
     }
 
     fn session(&self, unit: u64) -> SessionSpec {
@@ -74,15 +141,32 @@ impl Monolithic {
         ctx.start_session(self.session(unit));
     }
 
-    /// Node by node: a cycle over the ring, its ranges in the queued order.
+    /// Node by node or range by range: a cycle over the ring, in the queued order.
     fn start_cycle(&mut self, ctx: &mut Ctx) {
         ctx.revisit_gap(ctx.now().since(self.cycle_started));
         self.cycle_started = ctx.now();
+        if self.schedule.order == RangeOrder::NodeByNode {
+            self.turn = 0;
+            self.start_turn(ctx);
+            return;
+        }
         for u in 0..self.units.len() as u64 {
             let unit = self.queued[u as usize];
             self.queued.push_back(unit);
         }
         self.start_next(ctx);
+    }
+
+    /// The cycle is over: the full pass is booked and the next cycle set.
+    fn end_cycle(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        ctx.full_pass_completed(now.since(self.cycle_started));
+        let next = self.cycle_started.after(self.schedule.interval_ns);
+        if next <= now {
+            self.start_cycle(ctx);
+        } else {
+            ctx.set_timer(next, 0);
+        }
     }
 
     fn start_next(&mut self, ctx: &mut Ctx) {
@@ -103,14 +187,14 @@ impl Strategy for Monolithic {
                     self.start_unit(ctx, unit);
                 }
             }
-            RangeOrder::NodeByNode => self.start_cycle(ctx),
+            RangeOrder::NodeByNode | RangeOrder::RangeByRange => self.start_cycle(ctx),
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, token: u64) {
         match self.schedule.order {
             RangeOrder::AllAtOnce => self.start_unit(ctx, token),
-            RangeOrder::NodeByNode => self.start_cycle(ctx),
+            RangeOrder::NodeByNode | RangeOrder::RangeByRange => self.start_cycle(ctx),
         }
     }
 
@@ -137,17 +221,17 @@ impl Strategy for Monolithic {
                     ctx.set_timer(next, unit);
                 }
             }
-            RangeOrder::NodeByNode => {
+            RangeOrder::RangeByRange => {
                 if self.queued.len() > self.units.len() {
                     self.start_next(ctx);
                     return;
                 }
-                ctx.full_pass_completed(now.since(self.cycle_started));
-                let next = self.cycle_started.after(self.schedule.interval_ns);
-                if next <= now {
-                    self.start_cycle(ctx);
-                } else {
-                    ctx.set_timer(next, 0);
+                self.end_cycle(ctx);
+            }
+            RangeOrder::NodeByNode => {
+                self.turn_sessions -= 1;
+                if self.turn_sessions == 0 && !self.start_turn(ctx) {
+                    self.end_cycle(ctx);
                 }
             }
         }
@@ -161,7 +245,7 @@ impl Strategy for Monolithic {
                     ctx.revisit_gap(now.since(started));
                 }
             }
-            RangeOrder::NodeByNode => ctx.revisit_gap(now.since(self.cycle_started)),
+            RangeOrder::NodeByNode | RangeOrder::RangeByRange => ctx.revisit_gap(now.since(self.cycle_started)),
         }
     }
 }

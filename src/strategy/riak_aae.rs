@@ -150,6 +150,7 @@ impl RiakAae {
                     }],
                     pairs: Vec::new(),
                     tree: TreeMaintenance::Scheduled,
+                    ranges: 1,
                 }
             }
         };

@@ -251,6 +251,7 @@ impl Segmented {
             participants,
             pairs: self.pairs.pairs(replicas.len()),
             tree: self.config.tree,
+            ranges: 1,
         }
     }
 

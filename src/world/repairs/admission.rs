@@ -80,6 +80,15 @@ impl Repairs {
         let first_only = env.params.sequential_builds && !live;
         let participants = session.spec.participants.len();
         let count = if first_only { 1 } else { participants };
+        // Common ranges: each replica validates its ranges one after another, so only
+        // each node's first range is asked for now.
+        let firsts: Option<Vec<usize>> = (!first_only && session.spec.ranges > 1).then(|| {
+            session
+                .spec
+                .nodes()
+                .filter_map(|node| session.spec.participants.iter().position(|p| p.node == node))
+                .collect()
+        });
         if first_only {
             // Cassandra's sequential repair snapshots every replica first, then
             // validates the snapshots one at a time: every tree describes one instant.
@@ -87,13 +96,15 @@ impl Repairs {
                 self.snapshot(env, id, index);
             }
         }
-        for index in 0..count {
+        for index in firsts.unwrap_or_else(|| (0..count).collect()) {
             self.request_build(env, id, index);
         }
     }
 
     /// Participant `index` of session `id` builds (or snapshots) its summary.
     pub(in crate::world) fn request_build(&mut self, env: &mut RepairEnv, id: SessionId, index: usize) {
+        let session = self.sessions.get_mut(&id).expect("live session");
+        session.builds_requested[index] = true;
         let session = &self.sessions[&id];
         let participant = session.spec.participants[index];
         let node = participant.node;
@@ -152,6 +163,7 @@ impl Repairs {
         session.snapshot_at.get_or_insert(env.now);
         let p = session.spec.participants[participant];
         let column = session.columns[participant];
+        self.reconciler.session_ranges(session.spec.ranges as u64);
         session.summaries[participant] =
             Some(
                 self.reconciler
@@ -200,6 +212,12 @@ impl Repairs {
         if session.builds_pending > 0 {
             if env.params.sequential_builds && session.spec.tree != TreeMaintenance::Live {
                 let next = session.spec.participants.len() - session.builds_pending;
+                self.request_build(env, id, next);
+            } else if session.spec.ranges > 1
+                && let Some(next) = (0..session.spec.participants.len())
+                    .find(|&i| session.spec.participants[i].node == node && !session.builds_requested[i])
+            {
+                // Common ranges: the node's next range.
                 self.request_build(env, id, next);
             }
             return;

@@ -8,7 +8,8 @@
 use super::session::PairExchange;
 use super::{RepairEnv, Repairs};
 use crate::model::{Key, NodeId};
-use crate::protocol::SessionId;
+use crate::protocol::reconciler::{Reconciler, Reconciliation, Summary};
+use crate::protocol::{SessionId, SessionSpec};
 use crate::sim::SimTime;
 use crate::strategy::Ctx;
 use crate::world::cluster::{Lowered, RecordChange, Replica};
@@ -30,7 +31,7 @@ impl Repairs {
                         .reconcile_twice((&first[a], &first[b]), (&summaries[a], &summaries[b]))
                 })
                 .collect(),
-            None => self.reconciler.reconcile_session(&summaries, &session.spec.pairs),
+            None => reconcile_by_range(self.reconciler.as_ref(), &session.spec, &summaries),
         };
         for (&(a, b), reconciliation) in session.spec.pairs.iter().zip(reconciliations) {
             session.report.hashes_compared += reconciliation.hashes_compared;
@@ -313,10 +314,11 @@ impl Repairs {
             self.node_load[node].sessions += 1;
         }
         if compared {
-            let range = session.spec.range();
             let snapshot = session.snapshot_at.unwrap_or(session.report.started);
-            for piece in env.cluster.ring.pieces_overlapping(range) {
-                self.range_repairs.completed(piece, range, snapshot, env.now);
+            for range in session.spec.repaired_ranges() {
+                for piece in env.cluster.ring.pieces_overlapping(range) {
+                    self.range_repairs.completed(piece, range, snapshot, env.now);
+                }
             }
         }
         // The strategy's commands wait in `env.commands`: the world carries them out
@@ -324,4 +326,31 @@ impl Repairs {
         let mut ctx = Ctx::new(env.now, env.commands, env.faults);
         env.strategy.on_session_done(&mut ctx, &session.report);
     }
+}
+
+/// Each range's pairs reconciled on their own (a session over [common
+/// ranges](crate::protocol::SessionSpec::common_ranges) is one reconciliation per range,
+/// as Cassandra's coordinator compares each range's trees), in `spec.pairs` order.
+fn reconcile_by_range(reconciler: &dyn Reconciler, spec: &SessionSpec, summaries: &[Summary]) -> Vec<Reconciliation> {
+    if spec.ranges <= 1 {
+        return reconciler.reconcile_session(summaries, &spec.pairs);
+    }
+    let mut by_pair: Vec<Option<Reconciliation>> = spec.pairs.iter().map(|_| None).collect();
+    for block in spec.blocks() {
+        let chosen: Vec<usize> = (0..spec.pairs.len())
+            .filter(|&i| block.contains(&spec.pairs[i].0))
+            .collect();
+        let local: Vec<(usize, usize)> = chosen
+            .iter()
+            .map(|&i| (spec.pairs[i].0 - block.start, spec.pairs[i].1 - block.start))
+            .collect();
+        let reconciled = reconciler.reconcile_session(&summaries[block], &local);
+        for (i, reconciliation) in chosen.into_iter().zip(reconciled) {
+            by_pair[i] = Some(reconciliation);
+        }
+    }
+    by_pair
+        .into_iter()
+        .map(|r| r.expect("every pair lies within one range's block"))
+        .collect()
 }

@@ -36,6 +36,9 @@ pub(in crate::world) struct Session {
     pub snapshot_at: Option<SimTime>,
     /// Set when the session's setup overhead has passed and its builds were asked for.
     pub builds_pending: usize,
+    /// Which participants' builds were asked for (a session over common ranges asks for
+    /// one node's next range when its previous one is built).
+    pub builds_requested: Vec<bool>,
     pub pairs: Vec<PairExchange>,
     pub pairs_pending: usize,
     /// Pairs still exchanging: a reconciler that [syncs after every
@@ -71,6 +74,7 @@ impl Session {
             first_looks: None,
             snapshot_at: None,
             builds_pending: participants,
+            builds_requested: vec![false; participants],
             pairs: Vec::new(),
             pairs_pending: 0,
             exchanges_pending: 0,
