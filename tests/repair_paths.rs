@@ -389,3 +389,26 @@ interval = "1s"
     );
     assert_eq!(result.ranges_over_gc_grace, 1);
 }
+
+#[test]
+fn hints_replay_at_cassandras_throttle_shared_among_the_other_nodes() {
+    // cassandra.yaml: hinted_handoff_throttle 1024 KiB/s, "reduced proportionally to the
+    // number of nodes in the cluster": on 6 nodes a coordinator replays to one target at
+    // 1024 KiB/s / 5; a hint is a 100-byte record and a 64-byte header, so one every
+    // 164 x 5 / 1,048,576 s = 782,013 ns.
+    let interval = |nodes: usize, hints: &str| {
+        let text = format!(
+            "name = \"h\"\nseed = 1\nduration = \"10s\"\n[cluster]\nnodes = {nodes}\nkeys = 1000\n\
+             replication_factor = 2\n[workload]\nwrites_per_s = 10.0\n[hints]\n{hints}\n\
+             [[strategy]]\nkind = \"monolithic\"\nleaves = 16\ninterval = \"5s\"\n"
+        );
+        let scenario = aesim::scenario::Scenario::parse(&text, "h.toml").unwrap_or_else(|e| panic!("{e}"));
+        scenario.paths.hints.expect("hints on").replay_interval_ns
+    };
+    assert_eq!(interval(6, ""), 782_013);
+    // Twice the nodes, twice the targets sharing the throttle: nearly twice as slow.
+    assert_eq!(interval(11, ""), 1_564_026);
+    assert_eq!(interval(6, "throttle_kib = 2048.0"), 391_006);
+    // A pair's own rate still wins when given.
+    assert_eq!(interval(6, "replay_rate = 1000.0"), 1_000_000);
+}

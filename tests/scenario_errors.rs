@@ -821,6 +821,26 @@ const PATH_CASES: &[Case] = &[
         )],
     ),
     (
+        "a replay rate and a throttle both",
+        "replay_rate = 100.0",
+        "replay_rate = 100.0\nthrottle_kib = 1024.0",
+        &[(
+            32,
+            16,
+            "`hints.throttle_kib` must be left out when replay_rate is given, got 1024",
+        )],
+    ),
+    (
+        "a zero hint throttle",
+        "replay_rate = 100.0",
+        "throttle_kib = 0.0",
+        &[(
+            31,
+            16,
+            "`hints.throttle_kib` must be a finite rate between 0.001 and 10^9 KiB/s, got 0",
+        )],
+    ),
+    (
         "a zero hint window",
         "window = \"3h\"",
         "window = \"0s\"",
@@ -865,7 +885,7 @@ const PATH_CASES: &[Case] = &[
         &[(
             30,
             1,
-            "unknown field `replay_dealy`, expected one of `window`, `replay_delay`, `replay_rate`, `drop`",
+            "unknown field `replay_dealy`, expected one of `window`, `replay_delay`, `replay_rate`, `throttle_kib`, `drop`",
         )],
     ),
 ];

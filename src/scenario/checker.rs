@@ -81,7 +81,12 @@ impl Checker<'_> {
             Some(f) => self.faults(f, raw.cluster.nodes, raw.duration.0),
             None => FaultConfig::default(),
         };
-        let mut paths = self.paths(raw.consistency.as_ref(), raw.hints.as_ref(), raw.reads.as_ref());
+        let mut paths = self.paths(
+            raw.consistency.as_ref(),
+            raw.hints.as_ref(),
+            raw.reads.as_ref(),
+            &cluster,
+        );
         paths.deletes = raw.deletes.as_ref().map(|d| self.deletes(d));
         Scenario {
             name: raw.name,

@@ -470,6 +470,7 @@ pub struct HintsFile {
     pub window: Option<DurationText>,
     pub replay_delay: Option<DurationText>,
     pub replay_rate: Option<f64>,
+    pub throttle_kib: Option<f64>,
     #[serde(default)]
     pub drop: f64,
 }

@@ -148,9 +148,12 @@ pub const DEFAULT_REORDER_DELAY_NS: u64 = 100_000_000;
 pub const DEFAULT_HINT_WINDOW_NS: u64 = 3 * 3_600_000_000_000;
 /// Cassandra's hint dispatcher runs every 10 s: the default replay delay.
 pub const DEFAULT_HINT_REPLAY_DELAY_NS: u64 = 10_000_000_000;
-/// Hints replayed per second from one coordinator to one replica by default (about
-/// Cassandra's `hinted_handoff_throttle` of 1024 KiB/s with records of ~1 KiB).
-pub const DEFAULT_HINT_REPLAY_RATE: f64 = 1_000.0;
+/// Cassandra's `hinted_handoff_throttle` (4.1 `cassandra.yaml`: `1024KiB`; 4.0
+/// `hinted_handoff_throttle_in_kb: 1024`): bytes a second one node replays hints at,
+/// "reduced proportionally to the number of nodes in the cluster" (`HintsDispatchExecutor`
+/// divides it by the nodes less one), so a restarted node receives its hints from each of
+/// the others at 1 / (N - 1) of it. The default when `[hints]` gives no `replay_rate`.
+pub const DEFAULT_HINT_THROTTLE_KIB: f64 = 1024.0;
 /// Longest strategy name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 /// Most segments one strategy may cut the key space into.

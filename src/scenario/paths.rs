@@ -2,19 +2,58 @@
 //! `[deletes]`.
 
 use super::file::{ConsistencyFile, DeletesFile, HintsFile, LevelFile, ReadsFile};
-use super::{Checker, DEFAULT_HINT_REPLAY_DELAY_NS, DEFAULT_HINT_REPLAY_RATE, DEFAULT_HINT_WINDOW_NS};
+use super::{Checker, ClusterConfig, DEFAULT_HINT_REPLAY_DELAY_NS, DEFAULT_HINT_THROTTLE_KIB, DEFAULT_HINT_WINDOW_NS};
 use crate::model::paths::{
     ConsistencyLevel, DEFAULT_COMPACTION_INTERVAL_NS, DEFAULT_GC_GRACE_NS, DEFAULT_WRITE_TIMEOUT_NS, DeleteConfig,
     HintConfig, PathsConfig, ReadConfig,
 };
+use crate::world::MESSAGE_HEADER_BYTES;
 
 impl Checker<'_> {
+    /// Time between two replays from one coordinator to one replica: `1 / replay_rate`
+    /// when given, otherwise Cassandra's throttle shared among the other nodes, one
+    /// hint (record and header) at `throttle_kib x 1024 / (nodes - 1)` bytes a second.
+    fn hint_replay_interval(&mut self, h: &HintsFile, cluster: &ClusterConfig) -> u64 {
+        if let (Some(_), Some(kib)) = (h.replay_rate, h.throttle_kib) {
+            self.require(
+                false,
+                "hints.throttle_kib",
+                "left out when replay_rate is given",
+                kib,
+                "replay_rate is hints a second per coordinator and replica; throttle_kib is \
+                 Cassandra's hinted_handoff_throttle, shared among the other nodes: give one",
+            );
+        }
+        if let Some(rate) = h.replay_rate {
+            self.require(
+                rate.is_finite() && (0.001..=1e9).contains(&rate),
+                "hints.replay_rate",
+                "a finite rate between 0.001 and 10^9",
+                rate,
+                "hints replayed per second from one coordinator to one replica",
+            );
+            return (1e9 / rate.clamp(0.001, 1e9)).round() as u64;
+        }
+        let kib = h.throttle_kib.unwrap_or(DEFAULT_HINT_THROTTLE_KIB);
+        self.require(
+            kib.is_finite() && (0.001..=1e9).contains(&kib),
+            "hints.throttle_kib",
+            "a finite rate between 0.001 and 10^9 KiB/s",
+            kib,
+            "Cassandra's hinted_handoff_throttle is 1024 KiB/s",
+        );
+        let per_target = kib.clamp(0.001, 1e9) * 1024.0 / cluster.nodes.saturating_sub(1).max(1) as f64;
+        let hint_bytes = cluster.record_bytes.saturating_add(MESSAGE_HEADER_BYTES) as f64;
+        ((hint_bytes / per_target * 1e9).round() as u64).max(1)
+    }
+
     /// `[consistency]`, `[hints]` and `[reads]`: the repair paths before anti-entropy.
     pub(super) fn paths(
         &mut self,
         c: Option<&ConsistencyFile>,
         h: Option<&HintsFile>,
         r: Option<&ReadsFile>,
+        cluster: &ClusterConfig,
     ) -> PathsConfig {
         let level = |l: LevelFile| match l {
             LevelFile::One => ConsistencyLevel::One,
@@ -34,19 +73,12 @@ impl Checker<'_> {
             self.positive(window_ns, "hints.window", "Cassandra's max_hint_window is 3h");
             let replay_delay_ns = h.replay_delay.map_or(DEFAULT_HINT_REPLAY_DELAY_NS, |d| d.0);
             self.positive(replay_delay_ns, "hints.replay_delay", "e.g. replay_delay = \"10s\"");
-            let rate = h.replay_rate.unwrap_or(DEFAULT_HINT_REPLAY_RATE);
-            self.require(
-                rate.is_finite() && (0.001..=1e9).contains(&rate),
-                "hints.replay_rate",
-                "a finite rate between 0.001 and 10^9",
-                rate,
-                "hints replayed per second from one coordinator to one replica",
-            );
+            let replay_interval_ns = self.hint_replay_interval(h, cluster);
             self.probability(h.drop, "hints.drop");
             HintConfig {
                 window_ns,
                 replay_delay_ns,
-                replay_interval_ns: (1e9 / rate.clamp(0.001, 1e9)).round() as u64,
+                replay_interval_ns,
                 drop_probability: h.drop,
             }
         });

@@ -12,7 +12,9 @@
 
 use super::file::defaults;
 use super::knobs::with_reconciler_knobs;
-use super::{DEFAULT_HINT_REPLAY_DELAY_NS, DEFAULT_HINT_REPLAY_RATE, DEFAULT_HINT_WINDOW_NS, DEFAULT_REORDER_DELAY_NS};
+use super::{
+    DEFAULT_HINT_REPLAY_DELAY_NS, DEFAULT_HINT_THROTTLE_KIB, DEFAULT_HINT_WINDOW_NS, DEFAULT_REORDER_DELAY_NS,
+};
 use crate::model::paths::{DEFAULT_COMPACTION_INTERVAL_NS, DEFAULT_GC_GRACE_NS, DEFAULT_WRITE_TIMEOUT_NS};
 use crate::model::tictac_tree::DEFAULT_WIDTH;
 use crate::protocol::cassandra::{DEFAULT_MAX_TREE_DEPTH, DEFAULT_SESSION_SPACE_BYTES};
@@ -885,9 +887,17 @@ fn repair_path_keys() -> Vec<KeyDoc> {
             hints,
             "replay_rate",
             "float",
-            DEFAULT_HINT_REPLAY_RATE.to_string(),
+            "from `throttle_kib`",
             "hints/s per coordinator and replica",
-            "replay throttle",
+            "replay throttle, one pair's own (not with `throttle_kib`)",
+        ),
+        key(
+            hints,
+            "throttle_kib",
+            "float",
+            DEFAULT_HINT_THROTTLE_KIB.to_string(),
+            "KiB/s per node",
+            "Cassandra's `hinted_handoff_throttle`: each coordinator replays to a target at throttle / (nodes - 1), one hint being a record and its header",
         ),
         key(
             hints,
