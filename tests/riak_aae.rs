@@ -9,7 +9,8 @@ use aesim::sim::SimTime;
 use aesim::world::World;
 
 /// Two nodes holding every key, every message `latency` on the wire, no workload; node
-/// 0's manager ticks at 7.5 s, 22.5 s, 37.5 s...
+/// 0's manager ticks at 7.5 s, 22.5 s, 37.5 s... (a 15 s tick, classic AAE's, rather
+/// than Tictac's 480 s).
 fn world_with(latency: &str, strategy: &str) -> World {
     let scenario = common::scenario(&format!(
         r#"name = "tictac-in-flight"
@@ -24,6 +25,7 @@ latency = {{ kind = "constant", value = "{latency}" }}
 writes_per_s = 0.0
 [[strategy]]
 kind = "riak_aae"
+tick = "15s"
 {strategy}
 "#
     ));
@@ -39,7 +41,10 @@ fn a_cap_on_segments_per_exchange_spreads_a_large_divergence_over_exchanges() {
     // Five lost writes before the first exchange; each exchange repairs at most two
     // differing segments (Tictac's max_results), so 2 + 2 + 1 over three ticks (each
     // repair lands just after the second look, 1 s after the tick).
-    let mut world = world_with("1ms", "reconciler = \"tictac\"\ntictac_max_segments = 2");
+    let mut world = world_with(
+        "1ms",
+        "reconciler = \"tictac\"\ntictac_max_segments = 2\ntictac_pause = \"1s\"",
+    );
     for (i, key) in [10, 200, 400, 600, 800].into_iter().enumerate() {
         world.schedule_write(SimTime::from_secs(1 + i as u64), key, 0, true);
     }

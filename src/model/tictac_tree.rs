@@ -1,5 +1,6 @@
-//! The Tictac XOR tree (Riak 3's `kv_index_tictactree`): a fixed wide tree of `width`
-//! branches of `width` segments each (1,024 x 1,024 = 1,048,576 segments by default),
+//! The Tictac XOR tree (Riak 3's `kv_index_tictactree`): a fixed wide tree of
+//! branches of segments ([`TreeShape`]: 1,024 x 1,024 = 1,048,576 segments by default,
+//! Tictac's large tree 4,096 x 256),
 //! where a key lands in a segment by a hash of the key (not by key order) and every
 //! node's value is the XOR of `hash(key, version)` over the keys beneath it.
 //!
@@ -26,8 +27,36 @@ use std::collections::BTreeMap;
 /// Branches of the root, and segments of each branch, in Riak's default tree.
 pub const DEFAULT_WIDTH: u32 = 1_024;
 
-/// A segment's position: `branch * width + index within the branch`.
+/// A segment's position: `branch * segments_per_branch + index within the branch`.
 pub type SegmentId = u32;
+
+/// A tree's shape: the root's branches and each branch's segments. Riak's classic
+/// hashtree is square (`hashtree.erl`: width 1,024, 1,024 x 1,024 segments); Tictac's
+/// large tree is 4,096 branches of 256 segments (martinsumner/leveled
+/// `leveled_tictac.erl`: `L2_CHUNKSIZE 256`, large = 4,096; the same 1,048,576
+/// segments, a root of 4,096 hashes and branches of 256).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeShape {
+    pub branches: u32,
+    pub segments_per_branch: u32,
+}
+
+impl TreeShape {
+    /// Segments of the whole tree.
+    pub fn segments(self) -> u64 {
+        u64::from(self.branches) * u64::from(self.segments_per_branch)
+    }
+}
+
+/// A square tree of `width` branches of `width` segments.
+impl From<u32> for TreeShape {
+    fn from(width: u32) -> TreeShape {
+        TreeShape {
+            branches: width,
+            segments_per_branch: width,
+        }
+    }
+}
 
 /// A 64-bit finaliser (SplitMix64's): spreads keys over segments and gives each
 /// (key, version) its XOR contribution. A model of Tictac's 4 bytes of MD5, not a
@@ -47,7 +76,7 @@ pub fn record_hash(key: Key, version: Version) -> u64 {
 /// A replica's Tictac tree of one partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TictacTree {
-    width: u32,
+    shape: TreeShape,
     root: u64,
     branches: Vec<u64>,
     /// Non-zero segments only (a map: a write toggles one in O(log n)).
@@ -79,33 +108,39 @@ impl TreeDiff {
 }
 
 impl TictacTree {
-    /// An empty tree of `width` branches of `width` segments.
-    pub fn new(width: u32) -> TictacTree {
-        assert!(width >= 2, "a tree needs at least two branches");
+    /// An empty tree of `shape` (a `u32`: a square one of that width).
+    pub fn new(shape: impl Into<TreeShape>) -> TictacTree {
+        let shape = shape.into();
+        assert!(shape.branches >= 2, "a tree needs at least two branches");
+        assert!(shape.segments_per_branch >= 1, "a branch needs a segment");
+        assert!(
+            shape.segments() <= u64::from(u32::MAX),
+            "segments are numbered in 32 bits"
+        );
         TictacTree {
-            width,
+            shape,
             root: 0,
-            branches: vec![0; width as usize],
+            branches: vec![0; shape.branches as usize],
             segments: BTreeMap::new(),
         }
     }
 
     /// The tree built from scratch over `records` (key, version), in any order.
-    pub fn from_records(width: u32, records: impl IntoIterator<Item = (Key, Version)>) -> TictacTree {
-        let mut tree = TictacTree::new(width);
+    pub fn from_records(shape: impl Into<TreeShape>, records: impl IntoIterator<Item = (Key, Version)>) -> TictacTree {
+        let mut tree = TictacTree::new(shape);
         for (key, version) in records {
             tree.toggle(key, version);
         }
         tree
     }
 
-    pub fn width(&self) -> u32 {
-        self.width
+    pub fn shape(&self) -> TreeShape {
+        self.shape
     }
 
-    /// Segments of the whole tree (`width^2`).
+    /// Segments of the whole tree.
     pub fn segment_count(&self) -> u64 {
-        u64::from(self.width) * u64::from(self.width)
+        self.shape.segments()
     }
 
     /// The segment `key` hashes to.
@@ -115,7 +150,7 @@ impl TictacTree {
 
     /// The branch holding `segment`.
     pub fn branch_of(&self, segment: SegmentId) -> u32 {
-        segment / self.width
+        segment / self.shape.segments_per_branch
     }
 
     pub fn root(&self) -> u64 {
@@ -153,17 +188,18 @@ impl TictacTree {
 
     /// The non-zero segments of `branch`, in order.
     fn branch_segments(&self, branch: u32) -> std::collections::btree_map::Range<'_, SegmentId, u64> {
-        self.segments.range(branch * self.width..(branch + 1) * self.width)
+        let per_branch = self.shape.segments_per_branch;
+        self.segments.range(branch * per_branch..(branch + 1) * per_branch)
     }
 
     /// Root, then the branches if the roots differ, then the segments of differing
     /// branches.
     pub fn compare(&self, other: &TictacTree) -> TreeDiff {
-        assert_eq!(self.width, other.width, "trees of one shape");
+        assert_eq!(self.shape, other.shape, "trees of one shape");
         if self.root == other.root {
             return TreeDiff::default();
         }
-        let branches: Vec<u32> = (0..self.width)
+        let branches: Vec<u32> = (0..self.shape.branches)
             .filter(|&b| self.branches[b as usize] != other.branches[b as usize])
             .collect();
         let mut segments = Vec::new();

@@ -7,7 +7,7 @@
 //! time is charged elsewhere.
 
 use super::replicas::ReplicaTable;
-use super::tictac_tree::{SegmentId, TictacTree};
+use super::tictac_tree::{SegmentId, TictacTree, TreeShape};
 use super::{Column, Key, KeyRange, NodeId, Version};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,9 +25,9 @@ pub struct WideTreeSummary {
 
 impl WideTreeSummary {
     /// Built from scratch.
-    pub fn new(width: u32, replica: Column, range: KeyRange, replicas: &ReplicaTable) -> WideTreeSummary {
+    pub fn new(shape: TreeShape, replica: Column, range: KeyRange, replicas: &ReplicaTable) -> WideTreeSummary {
         let records: Vec<(Key, Version)> = replicas.records(replica, range).collect();
-        let tree = TictacTree::from_records(width, records.iter().copied());
+        let tree = TictacTree::from_records(shape, records.iter().copied());
         let mut dirty: Vec<SegmentId> = records.iter().map(|&(key, _)| tree.segment_of(key)).collect();
         dirty.sort_unstable();
         dirty.dedup();
@@ -84,20 +84,21 @@ struct Entry {
 
 /// Each (node, range)'s latest summary.
 pub struct WideTreeCache {
-    width: u32,
+    shape: TreeShape,
     entries: BTreeMap<(NodeId, Key), Entry>,
 }
 
 impl WideTreeCache {
-    pub fn new(width: u32) -> WideTreeCache {
+    pub fn new(shape: impl Into<TreeShape>) -> WideTreeCache {
+        let shape = shape.into();
         WideTreeCache {
-            width,
+            shape,
             entries: BTreeMap::new(),
         }
     }
 
-    pub fn width(&self) -> u32 {
-        self.width
+    pub fn shape(&self) -> TreeShape {
+        self.shape
     }
 
     /// `node`'s summary of `range` (its records in column `replica`) as the table stands.
@@ -109,7 +110,7 @@ impl WideTreeCache {
         replicas: &ReplicaTable,
     ) -> Arc<WideTreeSummary> {
         let stamp = replicas.change_stamp();
-        let width = self.width;
+        let shape = self.shape;
         let entry = self.entries.get_mut(&(node, range.start)).filter(|e| e.range == range);
         let summary = match entry {
             Some(entry) => {
@@ -121,7 +122,7 @@ impl WideTreeCache {
                 Arc::clone(&entry.summary)
             }
             None => {
-                let summary = Arc::new(WideTreeSummary::new(width, replica, range, replicas));
+                let summary = Arc::new(WideTreeSummary::new(shape, replica, range, replicas));
                 self.entries.insert(
                     (node, range.start),
                     Entry {
@@ -137,7 +138,7 @@ impl WideTreeCache {
         // speed-up in the test build.
         debug_assert!(
             summary.records.len() > 2_000
-                || summary.tree == TictacTree::from_records(width, replicas.records(replica, range)),
+                || summary.tree == TictacTree::from_records(shape, replicas.records(replica, range)),
             "the kept tree is the tree built from scratch"
         );
         summary

@@ -16,6 +16,7 @@ use super::riak::RiakHashtree;
 use super::row_level::RowLevel;
 use super::sketches::{FixedIblt, PinSketchBisect, RatelessIblt};
 use super::tictac::TictacExchange;
+use crate::model::tictac_tree::TreeShape;
 
 /// Which reconciler a strategy's sessions use (validated from the scenario).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,11 +50,11 @@ pub enum ReconcilerChoice {
     /// segments re-hashed at exchange time at `hash_cost_ns` a key
     /// ([`super::riak::RiakHashtree`]).
     RiakHashtree { width: u32, hash_cost_ns: u64 },
-    /// Riak's Tictac XOR tree of `width` x `width` segments, looked at twice
+    /// Riak's Tictac XOR tree of `shape` (branches x segments), looked at twice
     /// `pause_ns` apart (0: once), repairing at most `max_segments` differing segments
     /// per exchange (`None`: all) ([`super::tictac::TictacExchange`]).
     Tictac {
-        width: u32,
+        shape: TreeShape,
         pause_ns: u64,
         max_segments: Option<u32>,
     },
@@ -136,10 +137,10 @@ impl ReconcilerChoice {
             ReconcilerChoice::Naive => Box::new(NaiveComparison),
             ReconcilerChoice::RiakHashtree { width, hash_cost_ns } => Box::new(RiakHashtree::new(width, hash_cost_ns)),
             ReconcilerChoice::Tictac {
-                width,
+                shape,
                 pause_ns,
                 max_segments,
-            } => Box::new(TictacExchange::new(width, pause_ns, max_segments)),
+            } => Box::new(TictacExchange::new(shape, pause_ns, max_segments)),
         }
     }
 }

@@ -20,7 +20,7 @@
 
 use super::reconciler::{Message, Reconciler, Reconciliation, Round, Summary};
 use crate::model::replicas::ReplicaTable;
-use crate::model::tictac_tree::TreeDiff;
+use crate::model::tictac_tree::{TreeDiff, TreeShape};
 use crate::model::wide_tree_cache::WideTreeCache;
 use crate::model::{Column, Key, KeyRange, NodeId, Version};
 
@@ -89,16 +89,19 @@ pub fn walk(
             compute_ns: 0,
         }
     };
-    let width = u64::from(a.tree.width());
+    let shape = a.tree.shape();
+    let (branches, per_branch) = (u64::from(shape.branches), u64::from(shape.segments_per_branch));
     let mut rounds = vec![level(1, hash_bytes); looks as usize];
     let mut hashes_compared = looks;
     if diff.roots_differ {
-        rounds.extend(std::iter::repeat_n(level(width, hash_bytes), looks as usize));
-        hashes_compared += looks * width;
+        // The root's level: every branch hash (Tictac's large tree: 4,096 x 4 bytes).
+        rounds.extend(std::iter::repeat_n(level(branches, hash_bytes), looks as usize));
+        hashes_compared += looks * branches;
     }
     let mut divergent = Vec::new();
     if !diff.branches.is_empty() {
-        let segments = diff.branches.len() as u64 * width;
+        // Each differing branch's segment hashes (256 x 4 bytes: "Each Branch is 1KB").
+        let segments = diff.branches.len() as u64 * per_branch;
         rounds.push(level(segments, hash_bytes));
         hashes_compared += segments;
     }
@@ -134,9 +137,9 @@ pub struct TictacExchange {
 }
 
 impl TictacExchange {
-    pub fn new(width: u32, pause_ns: u64, max_segments: Option<u32>) -> TictacExchange {
+    pub fn new(shape: TreeShape, pause_ns: u64, max_segments: Option<u32>) -> TictacExchange {
         TictacExchange {
-            trees: WideTreeCache::new(width),
+            trees: WideTreeCache::new(shape),
             pause_ns,
             max_segments,
         }

@@ -262,8 +262,11 @@ pub struct RiakAaeFile {
     pub name: Option<String>,
     #[serde(default)]
     pub reconciler: AaeReconcilerFile,
-    /// Branches of the root and segments of each branch.
+    /// Branches of the root (and, unless `segments_per_branch` says otherwise, segments
+    /// of each branch).
     pub width: Option<u32>,
+    /// Segments of each branch (Tictac's large tree: 256).
+    pub segments_per_branch: Option<u32>,
     pub tick: Option<DurationText>,
     /// A duration, or "never".
     pub expire: Option<String>,

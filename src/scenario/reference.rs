@@ -692,7 +692,8 @@ fn strategy_keys() -> Vec<KeyDoc> {
 fn riak_keys(r: &'static str) -> Vec<KeyDoc> {
     use super::riak_aae::{
         DEFAULT_BUILD_LIMIT, DEFAULT_BUILD_LIMIT_PERIOD_NS, DEFAULT_CONCURRENCY, DEFAULT_EXPIRE_NS, DEFAULT_TICK_NS,
-        DEFAULT_TICTAC_PAUSE_NS,
+        DEFAULT_TICTAC_MAX_SEGMENTS, DEFAULT_TICTAC_PAUSE_NS, TICTAC_BRANCHES, TICTAC_EXCHANGE_TICK_NS,
+        TICTAC_SEGMENTS_PER_BRANCH,
     };
     vec![
         key(
@@ -707,17 +708,29 @@ fn riak_keys(r: &'static str) -> Vec<KeyDoc> {
             r,
             "width",
             "integer",
-            DEFAULT_WIDTH.to_string(),
+            format!("{DEFAULT_WIDTH} (tictac: {TICTAC_BRANCHES})"),
             "branches",
-            "branches of the root and segments of each branch (riak.conf)",
+            "branches of the root, and segments of each branch unless `segments_per_branch` is given (hashtree.erl: 1,024 x 1,024)",
+        ),
+        key(
+            r,
+            "segments_per_branch",
+            "integer",
+            format!("`width` (tictac without `width`: {TICTAC_SEGMENTS_PER_BRANCH})"),
+            "segments",
+            "Tictac only: segments of each branch (leveled_tictac.erl's large tree: width 4,096, 256 segments a branch)",
         ),
         key(
             r,
             "tick",
             "duration",
-            duration_text(DEFAULT_TICK_NS),
+            format!(
+                "{} (tictac: {})",
+                duration_text(DEFAULT_TICK_NS),
+                duration_text(TICTAC_EXCHANGE_TICK_NS)
+            ),
             "virtual time",
-            "each node's entropy manager exchanges its next partition this often",
+            "each node's entropy manager exchanges its next partition this often (anti_entropy_tick; tictacaae_exchangetick)",
         ),
         key(
             r,
@@ -763,9 +776,9 @@ fn riak_keys(r: &'static str) -> Vec<KeyDoc> {
             r,
             "tictac_max_segments",
             "integer",
-            "all",
+            DEFAULT_TICTAC_MAX_SEGMENTS.to_string(),
             "segments",
-            "tictac: most differing segments one exchange repairs (max_results)",
+            "tictac: most differing segments one exchange repairs (tictacaae_maxresults)",
         ),
     ]
 }

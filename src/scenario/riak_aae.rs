@@ -4,6 +4,7 @@
 
 use super::Checker;
 use super::file::{AaeReconcilerFile, ClusterFile, RiakAaeFile};
+use crate::model::tictac_tree::TreeShape;
 use crate::protocol::registry::ReconcilerChoice;
 use crate::strategy::RiakAaeConfig;
 
@@ -16,8 +17,17 @@ pub(super) const DEFAULT_BUILD_LIMIT: u32 = 1;
 pub(super) const DEFAULT_BUILD_LIMIT_PERIOD_NS: u64 = 3_600_000_000_000;
 /// `anti_entropy_concurrency`: 2.
 pub(super) const DEFAULT_CONCURRENCY: u32 = 2;
-/// The pause between Tictac's two looks (our choice: longer than replication takes).
-pub(super) const DEFAULT_TICTAC_PAUSE_NS: u64 = 1_000_000_000;
+/// The pause between Tictac's two looks: kv_index_tictactree `aae_exchange.erl`,
+/// `TRANSITION_PAUSE_MS 500` jittered as `uniform(500) + 250` ms; its mean.
+pub(super) const DEFAULT_TICTAC_PAUSE_NS: u64 = 500_000_000;
+/// `tictacaae_exchangetick`: 480,000 ms (basho/riak_kv `priv/riak_kv.schema`).
+pub(super) const TICTAC_EXCHANGE_TICK_NS: u64 = 480_000_000_000;
+/// `tictacaae_maxresults`: 64 segments repaired per exchange (`riak_kv.schema`).
+pub(super) const DEFAULT_TICTAC_MAX_SEGMENTS: u32 = 64;
+/// Tictac's large tree (kv_index_tictactree `include/aae.hrl`: `TREE_SIZE large`;
+/// martinsumner/leveled `leveled_tictac.erl`: large = 4,096, `L2_CHUNKSIZE 256`).
+pub(super) const TICTAC_BRANCHES: u32 = 4_096;
+pub(super) const TICTAC_SEGMENTS_PER_BRANCH: u32 = 256;
 
 impl Checker<'_> {
     /// A `riak_aae` strategy's configuration and its reconciler.
@@ -28,17 +38,47 @@ impl Checker<'_> {
         raw: &RiakAaeFile,
     ) -> (RiakAaeConfig, ReconcilerChoice) {
         let tictac = raw.reconciler == AaeReconcilerFile::Tictac;
-        let width = raw.width.unwrap_or(crate::model::tictac_tree::DEFAULT_WIDTH);
+        // Riak's trees when no shape is given: the classic hashtree's 1,024 x 1,024,
+        // Tictac's large tree of 4,096 x 256; a `width` alone makes a square tree.
+        let (default_width, default_per_branch) = match (tictac, raw.width) {
+            (true, None) => (TICTAC_BRANCHES, TICTAC_SEGMENTS_PER_BRANCH),
+            (_, width) => {
+                let width = width.unwrap_or(crate::model::tictac_tree::DEFAULT_WIDTH);
+                (width, width)
+            }
+        };
+        let width = raw.width.unwrap_or(default_width);
         self.require(
             (2..=4_096).contains(&width),
             &at("width"),
             "between 2 and 4096",
             width,
-            "branches of the root and segments per branch: Riak's is 1024 (1,048,576 segments)",
+            "branches of the root: Riak's classic hashtree has 1024 (1,048,576 segments), Tictac's large tree 4096",
         );
         let width = width.clamp(2, 4_096);
-        let tick_ns = raw.tick.map_or(DEFAULT_TICK_NS, |d| d.0);
-        self.positive(tick_ns, &at("tick"), "Riak's anti_entropy_tick is 15s");
+        let per_branch = raw.segments_per_branch.unwrap_or(default_per_branch.clamp(1, 4_096));
+        self.require(
+            (1..=4_096).contains(&per_branch),
+            &at("segments_per_branch"),
+            "between 1 and 4096",
+            per_branch,
+            "segments of each branch: Tictac's large tree has 256 (4,096 x 256), the classic hashtree `width`",
+        );
+        let shape = TreeShape {
+            branches: width,
+            segments_per_branch: per_branch.clamp(1, 4_096),
+        };
+        let default_tick_ns = if tictac {
+            TICTAC_EXCHANGE_TICK_NS
+        } else {
+            DEFAULT_TICK_NS
+        };
+        let tick_ns = raw.tick.map_or(default_tick_ns, |d| d.0);
+        self.positive(
+            tick_ns,
+            &at("tick"),
+            "Riak's anti_entropy_tick is 15s, tictacaae_exchangetick 480s",
+        );
         let expire_ns = self.riak_expire(at, raw, tictac);
         let build_limit = raw.build_limit.unwrap_or(DEFAULT_BUILD_LIMIT);
         self.require(
@@ -61,9 +101,9 @@ impl Checker<'_> {
         self.tictac_knobs(at, raw, tictac);
         let reconciler = if tictac {
             ReconcilerChoice::Tictac {
-                width,
+                shape,
                 pause_ns: raw.tictac_pause.map_or(DEFAULT_TICTAC_PAUSE_NS, |d| d.0),
-                max_segments: raw.tictac_max_segments.map(|m| m.max(1)),
+                max_segments: Some(raw.tictac_max_segments.unwrap_or(DEFAULT_TICTAC_MAX_SEGMENTS).max(1)),
             }
         } else {
             ReconcilerChoice::RiakHashtree {
@@ -72,7 +112,7 @@ impl Checker<'_> {
             }
         };
         let config = RiakAaeConfig {
-            leaves: width * width,
+            leaves: shape.branches * shape.segments_per_branch,
             tick_ns: tick_ns.max(1),
             expire_ns,
             build_limit: build_limit.max(1),
@@ -117,6 +157,13 @@ impl Checker<'_> {
 
     /// Tictac's own knobs, refused beside the classic hashtree.
     fn tictac_knobs(&mut self, at: &dyn Fn(&str) -> String, raw: &RiakAaeFile, tictac: bool) {
+        if !tictac && raw.segments_per_branch.is_some() {
+            self.error(
+                &at("segments_per_branch"),
+                "`segments_per_branch` shapes Tictac's tree; the classic hashtree is square (hashtree.erl: `width` x `width`)".into(),
+                "remove it, or set reconciler = \"tictac\"",
+            );
+        }
         if !tictac && raw.tictac_pause.is_some() {
             self.error(
                 &at("tictac_pause"),
@@ -137,7 +184,7 @@ impl Checker<'_> {
                 &at("tictac_max_segments"),
                 "at least 1",
                 max,
-                "differing segments one exchange repairs (Tictac's max_results); leave it out for all",
+                "differing segments one exchange repairs: Riak's tictacaae_maxresults is 64",
             );
         }
     }

@@ -103,7 +103,7 @@ mod tests {
         }
         .build(3);
         let tictac = ReconcilerChoice::Tictac {
-            width: 1024,
+            shape: 1024.into(),
             pause_ns: 0,
             max_segments: None,
         }
