@@ -105,6 +105,14 @@ pub trait Reconciler {
         range.len().saturating_mul(scan_cost_ns_per_key)
     }
 
+    /// Virtual time a scheduled build of `summary` over `range` sleeps on top of its
+    /// [cost](Self::build_cost_ns), keeping its slot but not a core's time (Riak's build
+    /// throttle). Default: none.
+    fn build_pause_ns(&self, summary: &Summary, range: KeyRange) -> u64 {
+        let _ = (summary, range);
+        0
+    }
+
     /// Keys a scheduled build of `summary` read (`keys_scanned`): by default the whole
     /// range; incremental repair reads only its unrepaired data.
     fn keys_validated(&self, summary: &Summary, range: KeyRange) -> u64 {

@@ -12,7 +12,7 @@ use super::cassandra::{CassandraIncremental, CassandraTree, TreeSizing};
 use super::merkle_walk::MerkleWalk;
 use super::naive::NaiveComparison;
 use super::reconciler::Reconciler;
-use super::riak::RiakHashtree;
+use super::riak::{BuildThrottle, RiakHashtree};
 use super::row_level::RowLevel;
 use super::sketches::{FixedIblt, PinSketchBisect, RatelessIblt};
 use super::tictac::TictacExchange;
@@ -49,7 +49,11 @@ pub enum ReconcilerChoice {
     /// Riak's classic AAE hashtree of `width` branches of `width` segments, its dirty
     /// segments re-hashed at exchange time at `hash_cost_ns` a key
     /// ([`super::riak::RiakHashtree`]).
-    RiakHashtree { width: u32, hash_cost_ns: u64 },
+    RiakHashtree {
+        width: u32,
+        hash_cost_ns: u64,
+        throttle: BuildThrottle,
+    },
     /// Riak's Tictac XOR tree of `shape` (branches x segments), looked at twice
     /// `pause_ns` apart (0: once), repairing at most `max_segments` differing segments
     /// per exchange (`None`: all) ([`super::tictac::TictacExchange`]).
@@ -135,7 +139,11 @@ impl ReconcilerChoice {
             } => Box::new(CassandraIncremental::new(sizing, anticompaction_ns_per_key)),
             ReconcilerChoice::RowLevel { rows_per_buffer } => Box::new(RowLevel::new(rows_per_buffer)),
             ReconcilerChoice::Naive => Box::new(NaiveComparison),
-            ReconcilerChoice::RiakHashtree { width, hash_cost_ns } => Box::new(RiakHashtree::new(width, hash_cost_ns)),
+            ReconcilerChoice::RiakHashtree {
+                width,
+                hash_cost_ns,
+                throttle,
+            } => Box::new(RiakHashtree::new(width, hash_cost_ns, throttle)),
             ReconcilerChoice::Tictac {
                 shape,
                 pause_ns,

@@ -16,7 +16,8 @@
 //! (`hash_cost_ns`), the slower side's. The comparison itself uses the XOR tree
 //! (`model::tictac_tree`): it finds the same differing segments as a SHA over the
 //! sorted list. The full rebuild of a tree (a scan of the partition) is the
-//! strategy's (`strategy::riak_aae`).
+//! strategy's (`strategy::riak_aae`); this reconciler adds the build throttle's sleeps
+//! to its duration ([`BuildThrottle`]).
 
 use super::reconciler::{Reconciler, Reconciliation, Summary};
 use super::tictac::walk;
@@ -30,6 +31,39 @@ pub const RIAK_HASH_BYTES: u64 = 20;
 /// Bytes of one (key, object hash) entry of a segment's list.
 pub const KEY_HASH_BYTES: u64 = 8 + RIAK_HASH_BYTES;
 
+/// Riak's build throttle (`riak_kv_index_hashtree.erl`: `DEFAULT_BUILD_THROTTLE
+/// {1000000, 100}`, `maybe_throttle_build`): a tree build folding the partition's
+/// objects sleeps `pause_ns` after every `bytes_per_pause` bytes folded, so a rebuild
+/// lasts at least its data size / 1 MB x 100 ms (a 100 GB vnode: 2.8 h of sleeps),
+/// whatever the scan costs. The sleeps hold the build's slot, not a core's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildThrottle {
+    pub bytes_per_pause: u64,
+    pub pause_ns: u64,
+    /// Bytes of one object (the scenario's record size).
+    pub record_bytes: u64,
+}
+
+impl BuildThrottle {
+    /// Riak's default for objects of `record_bytes`: 100 ms per 1,000,000 bytes.
+    pub fn riak(record_bytes: u64) -> BuildThrottle {
+        BuildThrottle {
+            bytes_per_pause: 1_000_000,
+            pause_ns: 100_000_000,
+            record_bytes,
+        }
+    }
+
+    /// The sleeps of a build folding `objects` objects.
+    pub fn pause_ns(&self, objects: u64) -> u64 {
+        if self.pause_ns == 0 || self.bytes_per_pause == 0 {
+            return 0;
+        }
+        let pauses = u128::from(objects) * u128::from(self.record_bytes) / u128::from(self.bytes_per_pause);
+        u64::try_from(pauses * u128::from(self.pause_ns)).unwrap_or(u64::MAX)
+    }
+}
+
 /// A classic hashtree summary: the tree and records, and the time its exchange-time
 /// update of dirty segments took.
 pub struct HashtreeSummary {
@@ -42,13 +76,15 @@ pub struct RiakHashtree {
     trees: WideTreeCache,
     /// One hash of a key's entry at exchange-time update.
     hash_cost_ns: u64,
+    throttle: BuildThrottle,
 }
 
 impl RiakHashtree {
-    pub fn new(width: u32, hash_cost_ns: u64) -> RiakHashtree {
+    pub fn new(width: u32, hash_cost_ns: u64, throttle: BuildThrottle) -> RiakHashtree {
         RiakHashtree {
             trees: WideTreeCache::new(width),
             hash_cost_ns,
+            throttle,
         }
     }
 }
@@ -84,6 +120,11 @@ impl Reconciler for RiakHashtree {
         1
     }
 
+    /// A rebuild folds every object of the partition, sleeping as the throttle says.
+    fn build_pause_ns(&self, _: &Summary, range: KeyRange) -> u64 {
+        self.throttle.pause_ns(range.len())
+    }
+
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
         let (a, b) = (hashtree(a), hashtree(b));
         let mut reconciliation = walk(
@@ -96,5 +137,26 @@ impl Reconciler for RiakHashtree {
         );
         reconciliation.rounds[0].compute_ns = a.update_ns.max(b.update_ns);
         reconciliation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BuildThrottle;
+
+    #[test]
+    fn the_build_throttle_sleeps_100_ms_per_megabyte_folded() {
+        // riak_kv_index_hashtree.erl: {1000000, 100}. A partition of 10^8 objects of
+        // 100 bytes is 10 GB: 10,000 sleeps of 100 ms, 1,000 s on top of its scan.
+        let throttle = BuildThrottle::riak(100);
+        assert_eq!(throttle.pause_ns(100_000_000), 1_000_000_000_000);
+        // Less than a megabyte folded: no sleep yet.
+        assert_eq!(throttle.pause_ns(9_999), 0);
+        assert_eq!(throttle.pause_ns(10_000), 100_000_000);
+        let off = BuildThrottle {
+            pause_ns: 0,
+            ..throttle
+        };
+        assert_eq!(off.pause_ns(100_000_000), 0);
     }
 }

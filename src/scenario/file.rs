@@ -272,6 +272,8 @@ pub struct RiakAaeFile {
     pub expire: Option<String>,
     pub build_limit: Option<u32>,
     pub build_limit_period: Option<DurationText>,
+    /// Classic: the sleep after every 1,000,000 bytes a tree build folds ("0s": none).
+    pub build_throttle: Option<DurationText>,
     pub concurrency: Option<u32>,
     /// Tictac: the pause between the two looks of its double compare ("0s": one look).
     pub tictac_pause: Option<DurationText>,

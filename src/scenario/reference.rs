@@ -691,9 +691,9 @@ fn strategy_keys() -> Vec<KeyDoc> {
 
 fn riak_keys(r: &'static str) -> Vec<KeyDoc> {
     use super::riak_aae::{
-        DEFAULT_BUILD_LIMIT, DEFAULT_BUILD_LIMIT_PERIOD_NS, DEFAULT_CONCURRENCY, DEFAULT_EXPIRE_NS, DEFAULT_TICK_NS,
-        DEFAULT_TICTAC_MAX_SEGMENTS, DEFAULT_TICTAC_PAUSE_NS, TICTAC_BRANCHES, TICTAC_EXCHANGE_TICK_NS,
-        TICTAC_SEGMENTS_PER_BRANCH,
+        DEFAULT_BUILD_LIMIT, DEFAULT_BUILD_LIMIT_PERIOD_NS, DEFAULT_BUILD_THROTTLE_NS, DEFAULT_CONCURRENCY,
+        DEFAULT_EXPIRE_NS, DEFAULT_TICK_NS, DEFAULT_TICTAC_MAX_SEGMENTS, DEFAULT_TICTAC_PAUSE_NS, TICTAC_BRANCHES,
+        TICTAC_EXCHANGE_TICK_NS, TICTAC_SEGMENTS_PER_BRANCH,
     };
     vec![
         key(
@@ -755,6 +755,14 @@ fn riak_keys(r: &'static str) -> Vec<KeyDoc> {
             duration_text(DEFAULT_BUILD_LIMIT_PERIOD_NS),
             "virtual time",
             "classic: the period of build_limit",
+        ),
+        key(
+            r,
+            "build_throttle",
+            "duration",
+            duration_text(DEFAULT_BUILD_THROTTLE_NS),
+            "virtual time",
+            "classic: a tree build sleeps this long after every 1,000,000 bytes it folds (riak_kv_index_hashtree's build throttle; \"0s\": none)",
         ),
         key(
             r,

@@ -6,6 +6,7 @@ use super::Checker;
 use super::file::{AaeReconcilerFile, ClusterFile, RiakAaeFile};
 use crate::model::tictac_tree::TreeShape;
 use crate::protocol::registry::ReconcilerChoice;
+use crate::protocol::riak::BuildThrottle;
 use crate::strategy::RiakAaeConfig;
 
 /// `anti_entropy_tick`: 15 s.
@@ -15,6 +16,9 @@ pub(super) const DEFAULT_EXPIRE_NS: u64 = 7 * 24 * 3_600_000_000_000;
 /// `anti_entropy_build_limit`: 1 build per hour.
 pub(super) const DEFAULT_BUILD_LIMIT: u32 = 1;
 pub(super) const DEFAULT_BUILD_LIMIT_PERIOD_NS: u64 = 3_600_000_000_000;
+/// The build throttle's sleep per 1,000,000 bytes folded: 100 ms
+/// (`riak_kv_index_hashtree.erl`: `DEFAULT_BUILD_THROTTLE {1000000, 100}`).
+pub(super) const DEFAULT_BUILD_THROTTLE_NS: u64 = 100_000_000;
 /// `anti_entropy_concurrency`: 2.
 pub(super) const DEFAULT_CONCURRENCY: u32 = 2;
 /// The pause between Tictac's two looks: kv_index_tictactree `aae_exchange.erl`,
@@ -109,6 +113,10 @@ impl Checker<'_> {
             ReconcilerChoice::RiakHashtree {
                 width,
                 hash_cost_ns: c.hash_cost.0,
+                throttle: BuildThrottle {
+                    pause_ns: raw.build_throttle.map_or(DEFAULT_BUILD_THROTTLE_NS, |d| d.0),
+                    ..BuildThrottle::riak(c.record_bytes)
+                },
             }
         };
         let config = RiakAaeConfig {
@@ -157,6 +165,13 @@ impl Checker<'_> {
 
     /// Tictac's own knobs, refused beside the classic hashtree.
     fn tictac_knobs(&mut self, at: &dyn Fn(&str) -> String, raw: &RiakAaeFile, tictac: bool) {
+        if tictac && raw.build_throttle.is_some() {
+            self.error(
+                &at("build_throttle"),
+                "`build_throttle` slows classic AAE's tree builds; Tictac's trees are never rebuilt here".into(),
+                "remove it, or set reconciler = \"riak_hashtree\"",
+            );
+        }
         if !tictac && raw.segments_per_branch.is_some() {
             self.error(
                 &at("segments_per_branch"),

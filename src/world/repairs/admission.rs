@@ -188,10 +188,11 @@ impl Repairs {
         let scan_ns = self
             .reconciler
             .build_cost_ns(summary, p.range, env.params.scan_cost_ns_per_key);
+        let pause_ns = self.reconciler.build_pause_ns(summary, p.range);
         let load = &mut self.node_load[p.node];
         load.build_core_ns = load.build_core_ns.saturating_add(scan_ns);
         env.queue.push(
-            env.now.after(scan_ns),
+            env.now.after(scan_ns).after(pause_ns),
             Event::BuildDone {
                 session: id,
                 node: p.node,

@@ -100,6 +100,7 @@ mod tests {
         let classic = ReconcilerChoice::RiakHashtree {
             width: 1024,
             hash_cost_ns: 0,
+            throttle: crate::protocol::riak::BuildThrottle::riak(100),
         }
         .build(3);
         let tictac = ReconcilerChoice::Tictac {
