@@ -106,8 +106,8 @@ pub trait Reconciler {
     }
 
     /// Virtual time a scheduled build of `summary` over `range` sleeps on top of its
-    /// [cost](Self::build_cost_ns), keeping its slot but not a core's time (Riak's build
-    /// throttle). Default: none.
+    /// [cost](Self::build_cost_ns): the build keeps its core meanwhile, but the sleep
+    /// is not counted as core time (Riak's build throttle). Default: none.
     fn build_pause_ns(&self, summary: &Summary, range: KeyRange) -> u64 {
         let _ = (summary, range);
         0

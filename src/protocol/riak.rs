@@ -35,7 +35,8 @@ pub const KEY_HASH_BYTES: u64 = 8 + RIAK_HASH_BYTES;
 /// {1000000, 100}`, `maybe_throttle_build`): a tree build folding the partition's
 /// objects sleeps `pause_ns` after every `bytes_per_pause` bytes folded, so a rebuild
 /// lasts at least its data size / 1 MB x 100 ms (a 100 GB vnode: 2.8 h of sleeps),
-/// whatever the scan costs. The sleeps hold the build's slot, not a core's time.
+/// whatever the scan costs. The build keeps its core while it sleeps (the next build
+/// on the node waits), but the sleeps are not counted as core time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BuildThrottle {
     pub bytes_per_pause: u64,
