@@ -551,6 +551,10 @@ fn strategy_events(scenario: &Scenario, s: &StrategyConfig, shape: &Shape, durat
             if c.interval_ns > 0 {
                 sessions = sessions.min(every(c.interval_ns) * pieces as f64 + pieces as f64);
             }
+            if let Some(wake_ns) = c.reaper.scheduling_interval_ns {
+                // Reaper's runner starts one segment per wake-up.
+                sessions = sessions.min(every(wake_ns) + f64::from(c.workers));
+            }
             let polls = every(c.poll_ns) * f64::from(c.workers);
             let timeouts = c
                 .reaper

@@ -624,7 +624,7 @@ fn strategy_keys() -> Vec<KeyDoc> {
             "\"proportional\" or \"reaper\"",
             "\"proportional\"",
             "",
-            "reaper: ceil(share x requested) subranges per token range, as Reaper's SegmentGenerator; proportional: max(1, round(segments x share))",
+            "reaper: ceil(share x requested) subranges per token range, or, asked for no more segments than there are token ranges, each replica list's ranges coalesced into segments of at most keys / segments (one session over several ranges), as Reaper's SegmentGenerator; proportional: max(1, round(segments x share))",
         ),
         key(
             s,

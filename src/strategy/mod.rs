@@ -282,8 +282,9 @@ pub enum SegmentSplit {
     Proportional,
     /// Reaper's `SegmentGenerator.generateSegments`: `ceil(segments x the range's
     /// share)` per range when there are fewer ranges than segments ([`reaper`]); with
-    /// as many ranges or more Reaper coalesces ranges of one replica set, which aesim
-    /// does not model (a session covers one range): one segment per range.
+    /// as many ranges or more, each replica list's ranges coalesced into segments of at
+    /// most `keys / segments` (`coalesceTokenRanges`), each one session over its ranges
+    /// ([`SessionSpec::common_ranges`](crate::protocol::SessionSpec::common_ranges)).
     Reaper,
 }
 

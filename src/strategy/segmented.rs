@@ -18,7 +18,8 @@
 //! d x (1 - i) / i after a segment that took d (`SegmentRunner.intensityBasedDelayMillis`);
 //! `parallelism = "sequential"` makes a session's replicas build one after another (the
 //! world does that part); `segment_split = "reaper"` cuts ranges as Reaper's
-//! `SegmentGenerator` does; with `scheduling_interval` segments start only when the
+//! `SegmentGenerator` does (or coalesces them, one session over a replica list's ranges,
+//! when no more segments are asked for than there are ranges); with `scheduling_interval` segments start only when the
 //! repair runner wakes, one per wake-up (`RepairRunner.startNextSegment`); a segment a
 //! fault postponed holds its worker `postpone_sleep` longer.
 //!
@@ -57,10 +58,15 @@ pub struct Segmented {
     config: SegmentedConfig,
     pairs: PairSelection,
     units: Vec<RepairUnit>,
-    /// Every segment's keys and unit, in key order (`config.segments` is their number).
+    /// Every segment's keys and unit, in key order (`config.segments` is their number);
+    /// a coalesced segment's first unit.
     segments: Vec<(KeyRange, usize)>,
-    /// `segments[i].0.start`, for finding a key's segment.
-    segment_starts: Vec<Key>,
+    /// Reaper's coalesced segments ([`SegmentSplit::Reaper`] with no more segments than
+    /// token ranges): each segment's units, which share a replica set. Empty otherwise.
+    coalesced: Vec<Vec<usize>>,
+    /// Where each piece of the key space starts and the segment holding it, in key
+    /// order, for finding a key's segment.
+    segment_starts: Vec<(Key, u64)>,
     /// Sessions each node takes part in now (for `max_sessions_per_node`).
     node_busy: Vec<u32>,
     /// Round robin with a limit or on a ring: segments of the current pass passed over
@@ -164,9 +170,72 @@ fn cut_segments(units: &[RepairUnit], segments: u64, split: SegmentSplit) -> Vec
     cut
 }
 
+/// Reaper's segments when a run asks for no more segments than the ring has token
+/// ranges (`SegmentGenerator.generateSegments` then calls `coalesceTokenRanges`): the
+/// ranges of each replica list (in preference order, as Reaper keys them), in key
+/// order, gathered into segments of at most `key_count / segments` keys. `None` when
+/// Reaper would split instead.
+fn coalesce_units(units: &[RepairUnit], segments: u64, split: SegmentSplit) -> Option<Vec<Vec<usize>>> {
+    if split != SegmentSplit::Reaper || units.len() <= 1 || segments > units.len() as u64 {
+        return None;
+    }
+    let key_count: u64 = units.iter().map(|u| u.keys.len()).sum();
+    // Each replica list and its ranges as (start, end) keys.
+    type Ranges = Vec<(u64, u64)>;
+    let mut lists: Vec<(&[usize], Ranges)> = Vec::new();
+    for unit in units {
+        let range = (unit.keys.start, unit.keys.end);
+        match lists
+            .iter_mut()
+            .find(|(replicas, _)| *replicas == unit.replicas.as_slice())
+        {
+            Some((_, ranges)) => ranges.push(range),
+            None => lists.push((&unit.replicas, vec![range])),
+        }
+    }
+    let by_replicas: Vec<Ranges> = lists.into_iter().map(|(_, ranges)| ranges).collect();
+    let target = key_count / segments.max(1);
+    let unit_at = |start: u64| {
+        units
+            .iter()
+            .position(|u| u.keys.start == start)
+            .expect("a unit's range")
+    };
+    Some(
+        reaper::coalesce_token_ranges(target, &by_replicas)
+            .into_iter()
+            .map(|segment| segment.into_iter().map(|(start, _)| unit_at(start)).collect())
+            .collect(),
+    )
+}
+
 impl Segmented {
     pub fn new(units: Vec<RepairUnit>, nodes: usize, mut config: SegmentedConfig, pairs: PairSelection) -> Segmented {
-        let cut = cut_segments(&units, config.segments, config.reaper.split);
+        let coalesced = coalesce_units(&units, config.segments, config.reaper.split).unwrap_or_default();
+        let cut = if coalesced.is_empty() {
+            cut_segments(&units, config.segments, config.reaper.split)
+        } else {
+            coalesced
+                .iter()
+                .map(|members| (units[members[0]].keys, members[0]))
+                .collect()
+        };
+        let mut segment_starts: Vec<(Key, u64)> = if coalesced.is_empty() {
+            cut.iter()
+                .enumerate()
+                .map(|(s, (keys, _))| (keys.start, s as u64))
+                .collect()
+        } else {
+            coalesced
+                .iter()
+                .enumerate()
+                .flat_map(|(s, members)| {
+                    let units = &units;
+                    members.iter().map(move |&u| (units[u].keys.start, s as u64))
+                })
+                .collect()
+        };
+        segment_starts.sort_unstable();
         // A segment timeout also needs them: a timed-out segment is passed over and
         // comes back later in its pass.
         let reaper_rules =
@@ -181,8 +250,9 @@ impl Segmented {
             fails: vec![0; segments],
             scheduled_start: None,
             schedule_wake: None,
-            segment_starts: cut.iter().map(|(keys, _)| keys.start).collect(),
+            segment_starts,
             segments: cut,
+            coalesced,
             units,
             pairs,
             node_busy: vec![0; nodes],
@@ -214,6 +284,16 @@ impl Segmented {
     /// Either way each side's segments tile the whole key space, so every key is still
     /// compared (and repaired) by some session: only the cost of misalignment shows.
     fn session(&self, segment: u64) -> SessionSpec {
+        if let Some(members) = self.coalesced.get(segment as usize) {
+            // One Cassandra repair session over the segment's ranges (common ranges).
+            let ranges: Vec<_> = members
+                .iter()
+                .map(|&u| (self.units[u].keys, self.units[u].replicas.as_slice()))
+                .collect();
+            let mut spec = SessionSpec::common_ranges(segment, &ranges, self.config.leaves, self.pairs);
+            spec.tree = self.config.tree;
+            return spec;
+        }
         let segments = self.config.segments;
         let (agreed, unit) = self.segments[segment as usize];
         let key_space = self.units[unit].keys;
@@ -275,7 +355,7 @@ impl Segmented {
         if self.units.len() == 1 {
             return self.units[0].keys.part_index(key, self.config.segments);
         }
-        (self.segment_starts.partition_point(|&start| start <= key) - 1) as u64
+        self.segment_starts[self.segment_starts.partition_point(|&(start, _)| start <= key) - 1].1
     }
 
     /// Starts comparisons until every worker is busy or nothing is worth comparing; then
