@@ -203,3 +203,58 @@ session_overhead = "200ms"
     assert!(coalesced_gap < gap, "{coalesced_gap} ns vs {gap} ns");
     assert_eq!((coalesced_left, left), (0, 0), "writes stop at 4 min: all repaired");
 }
+
+#[test]
+fn a_postponed_segment_holds_its_worker_for_the_postpone_sleep() {
+    // SegmentRunner.postponeCurrentSegment sleeps SLEEP_TIME_AFTER_POSTPONE_IN_MS (10 s)
+    // before the runner's thread is free again. Node 1 crashes at 1.1 s, during the
+    // fifth segment's builds, and restarts at 1.2 s: the segment is postponed; with the
+    // sleep, the only worker waits 10 s before the next segment, so the first pass ends
+    // about 10 s later.
+    let body = |sleep: &str| {
+        format!(
+            r#"name = "postpone"
+seed = 3
+duration = "30s"
+sample_interval = "10s"
+[cluster]
+nodes = 2
+keys = 1_000_000
+cores = 8
+scan_cost_per_key = "2.4us"
+[network]
+latency = {{ kind = "constant", value = "1ms" }}
+[workload]
+writes_per_s = 0.0
+[[strategy]]
+kind = "segmented"
+name = "reaper"
+segments = 10
+leaves = 64
+workers = 1
+max_sessions_per_node = 1
+{sleep}
+[faults]
+[[faults.crash]]
+node = 1
+at = "1.1s"
+restart = "1.2s"
+"#
+        )
+    };
+    let run = |sleep: &str| {
+        let results = run_scenario(&common::scenario(&body(sleep)), 1).expect("invariants hold");
+        let c = results[0].counters.clone();
+        let aborted = results[0].faults.as_ref().expect("faults").sessions_aborted;
+        (c.sessions, c.full_passes, c.mean_full_pass_ns() as f64 / 1e9, aborted)
+    };
+    let (sessions, passes, pass_s, aborted) = run("");
+    let (slept_sessions, slept_passes, slept_pass_s, slept_aborted) = run("postpone_sleep = \"10s\"");
+    assert_eq!((aborted, slept_aborted), (1, 1), "one session stopped by the crash");
+    // Without the sleep: 12 passes of 2.44 s in 30 s (123 sessions); with it, the worker
+    // idles 10 s: 8 passes (82 sessions), one of them 10 s longer than the others.
+    assert_eq!((sessions, passes), (123, 12));
+    assert_eq!((slept_sessions, slept_passes), (82, 8));
+    let extra_s = slept_pass_s * 8.0 - pass_s * 8.0;
+    assert!((extra_s - 10.0).abs() < 0.1, "the postponement cost {extra_s} s");
+}
