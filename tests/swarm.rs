@@ -167,11 +167,7 @@ fn strategy(rng: &mut ChaCha12Rng, s: &mut String, i: u32, keys: u64, vnodes: u3
             }
         }
         1 | 2 => {
-            let leaves = [16u64, 64, 256]
-                .into_iter()
-                .filter(|&l| l <= range_keys)
-                .next_back()
-                .unwrap_or(1);
+            let leaves = [16u64, 64, 256].into_iter().rfind(|&l| l <= range_keys).unwrap_or(1);
             let _ = writeln!(
                 s,
                 "kind = \"monolithic\"\nleaves = {leaves}\ninterval = \"{}\"",
@@ -205,11 +201,7 @@ fn strategy(rng: &mut ChaCha12Rng, s: &mut String, i: u32, keys: u64, vnodes: u3
         }
         3 | 4 => {
             let segments = rng.random_range(ranges.max(1)..=ranges.max(1) * 4);
-            let leaves = [4u64, 16]
-                .into_iter()
-                .filter(|&l| l * segments <= keys)
-                .next_back()
-                .unwrap_or(1);
+            let leaves = [4u64, 16].into_iter().rfind(|&l| l * segments <= keys).unwrap_or(1);
             let _ = writeln!(
                 s,
                 "kind = \"segmented\"\nsegments = {segments}\nleaves = {leaves}\nworkers = {}",
