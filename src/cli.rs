@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 mod calibrate;
+mod check;
 mod sweep;
 mod validate;
 
@@ -157,6 +158,9 @@ enum Command {
         /// Take the [cluster] costs the scenario does not write from this cost profile.
         #[arg(long, value_name = "FILE")]
         costs: Option<PathBuf>,
+        /// Print the verdict and the estimates as text or JSON (errors included, located).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Combine the partial results of a sharded sweep into the complete sweep's results.
     #[command(after_help = "Example:\n  aesim merge part1 part2 part3 --out results/sweep")]
@@ -302,9 +306,13 @@ pub fn main() -> ExitCode {
             scenario,
             mut set,
             costs,
+            format,
         } => {
             set.extend(costs.as_deref().map(costs_override));
-            check(scenario, &set, quiet)
+            match format {
+                Format::Table => check::check(scenario, &set, quiet),
+                Format::Json => check::check_json(&scenario, &set),
+            }
         }
         Command::Run(mut args) => {
             args.quiet = quiet;
@@ -342,71 +350,32 @@ fn costs_override(path: &Path) -> String {
 /// one more override (`seed = N`), for single runs and sweeps alike: it is validated
 /// like the file's own seed and lands in the checked scenario (a sweep's base seed).
 pub(crate) fn load(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, u8> {
-    let mut overrides = Vec::new();
-    for text in set {
-        match Override::parse_set(text) {
-            Ok(o) => overrides.push(o),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Err(EXIT_BAD_INPUT);
-            }
+    load_document(path, set, seed).map_err(|e| {
+        match e {
+            LoadError::Usage(e) => eprintln!("error: {e}"),
+            LoadError::Scenario(e) => eprintln!("{e}"),
         }
-    }
-    if let Some(seed) = seed {
-        match Override::seed(seed) {
-            Ok(o) => overrides.push(o),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Err(EXIT_BAD_INPUT);
-            }
-        }
-    }
-    ScenarioDocument::load(path, overrides).map_err(|e| {
-        eprintln!("{e}");
         EXIT_BAD_INPUT
     })
 }
 
-fn check(path: PathBuf, set: &[String], quiet: bool) -> u8 {
-    let document = match load(&path, set, None) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    if quiet {
-        return EXIT_OK;
+/// Why a scenario could not be loaded: a malformed `--set` or `--seed`, or the file's
+/// located errors.
+pub(crate) enum LoadError {
+    Usage(String),
+    Scenario(aesim::scenario::ScenarioError),
+}
+
+/// The scenario document of `path` with the `--set` overrides and the seed applied.
+pub(crate) fn load_document(path: &Path, set: &[String], seed: Option<u64>) -> Result<ScenarioDocument, LoadError> {
+    let mut overrides = Vec::new();
+    for text in set {
+        overrides.push(Override::parse_set(text).map_err(|e| LoadError::Usage(e.to_string()))?);
     }
-    let s = &document.base;
-    print!(
-        "{}: ok ({} strategies, {} keys, {} nodes",
-        path.display(),
-        s.strategies.len(),
-        s.cluster.key_count,
-        s.cluster.nodes
-    );
-    match &document.sweep {
-        Some(sweep) => println!(
-            "; sweep of {} points x {} replications = {} runs)",
-            sweep.points(),
-            sweep.replications,
-            sweep.runs()
-        ),
-        None => {
-            let memory = resources::estimate(s, default_jobs());
-            println!("; about {} of memory)", format_bytes(memory.total_bytes));
-            println!("  memory by part: {}", memory.explain());
-            let events = resources::estimate_events(s);
-            println!(
-                "  events: at most about {:.1e} ({})",
-                events.total as f64,
-                events.explain()
-            );
-            if let Err(message) = event_check(&path, s) {
-                let reason = message.trim_start_matches("error: ");
-                println!("  warning: `aesim run` refuses this without --allow-long-run: {reason}");
-            }
-        }
+    if let Some(seed) = seed {
+        overrides.push(Override::seed(seed).map_err(|e| LoadError::Usage(e.to_string()))?);
     }
-    EXIT_OK
+    ScenarioDocument::load(path, overrides).map_err(LoadError::Scenario)
 }
 
 /// `aesim report DIR [--png]`: a run's folder, or a sweep's.

@@ -579,3 +579,48 @@ fn a_run_of_more_events_than_the_limit_is_refused_unless_allowed() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("warning"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_format_json_gives_the_estimates_or_every_located_error() {
+    let out = aesim(&["check", quickstart(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["strategies"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["keys"], 1_000_000);
+    let parts = doc["memory"]["parts"].as_array().unwrap();
+    let sum: u64 = parts.iter().map(|p| p["bytes"].as_u64().unwrap()).sum();
+    assert!(
+        sum <= doc["memory"]["total_bytes"].as_u64().unwrap(),
+        "parts within the total"
+    );
+    assert_eq!(doc["events"]["refused_without_allow_long_run"], false);
+    assert_eq!(doc["events"]["limit"], 10_000_000_000u64);
+    // An invalid file: exit 2 and each error with its line, column and hint.
+    let dir = temp_dir("check-json");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\nseed = 1\nduration = \"0s\"\n[cluster]\nkeys = 10\n[workload]\nwrites_per_s = 1.0\n\
+         [[strategy]]\nkind = \"monolithic\"\nleaves = 4\ninterval = \"1s\"\n",
+    )
+    .unwrap();
+    let out = aesim(&["check", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["ok"], false);
+    let error = &doc["errors"][0];
+    assert_eq!(
+        (error["path"].as_str(), error["line"].as_u64(), error["column"].as_u64()),
+        (Some("duration"), Some(3), Some(12))
+    );
+    assert_eq!(error["message"], "`duration` must be positive, got 0s");
+    // A bad --set is located on the command line.
+    let out = aesim(&["check", quickstart(), "--format", "json", "--set", "cluster.kes=4"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["errors"][0]["origin"], "the command line");
+    assert_eq!(doc["errors"][0]["hint"], "did you mean `keys`?");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

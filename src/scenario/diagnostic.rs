@@ -24,6 +24,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// Where the problem was written when it is not in the file (`"the command line"`
+    /// for a `--set`), or `None`.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
     /// A problem that no line of the file shows, such as a `--set` override: `origin`
     /// says where it was written.
     pub fn elsewhere(path: &str, origin: &str, message: String, hint: Option<String>) -> Diagnostic {
