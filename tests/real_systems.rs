@@ -174,3 +174,68 @@ fn row_level_sends_each_replica_a_row_once_with_three_replicas() {
     assert_eq!(row.counters.records_streamed, row.counters.records_needed);
     assert!(naive.counters.records_streamed > naive.counters.records_needed);
 }
+
+#[test]
+fn scylla_repair_master_pulls_from_each_follower_then_pushes_what_each_lacks() {
+    // scylladb docs/dev/row_level_repair.md, "Performance evaluation", case 3: every
+    // node holds rows no other node has; the master receives 2,000,000 rows and sends
+    // 4,000,000 (each follower lacks the master's and the other follower's). Here 100
+    // rows on each of 3 nodes, all replication lost, one session over `pairs = "star"`:
+    // the master pulls 200 and pushes 400, a row of one follower reaching the other
+    // through the master; RF - 1 = 2 exchanges of row hashes instead of 3.
+    let body = |pairs: &str| {
+        format!(
+            r#"name = "master"
+seed = 1
+duration = "20s"
+sample_interval = "1s"
+[cluster]
+nodes = 3
+keys = 30_000
+scan_cost_per_key = "1us"
+record_bytes = 100
+[workload]
+writes_per_s = 0.0
+[[strategy]]
+kind = "monolithic"
+leaves = 1
+interval = "15s"
+reconciler = "row_level"
+row_buffer_bytes = 25600
+pairs = "{pairs}"
+"#
+        )
+    };
+    let run = |pairs: &str| {
+        let scenario = common::scenario(&body(pairs));
+        let mut world = aesim::world::World::new(&scenario, &scenario.strategies[0]);
+        for node in 0..3u64 {
+            for i in 0..100u64 {
+                let key = node * 10_000 + i * 97;
+                world.schedule_write(
+                    aesim::sim::SimTime::from_nanos((100 + i) * 1_000_000),
+                    key,
+                    node as usize,
+                    true,
+                );
+            }
+        }
+        world.run_until(aesim::sim::SimTime::from_secs(20));
+        world.check_invariants().expect("invariants hold");
+        assert_eq!(world.replicas().divergent_keys(), 0, "{pairs}: every row everywhere");
+        let c = world.counters();
+        let received: Vec<u64> = world.node_loads().iter().map(|l| l.bytes_received).collect();
+        (c.records_streamed, c.records_needed, c.hashes_sent, received)
+    };
+    // The writes land after the first session's snapshot (0 s): the session at 15 s
+    // repairs everything, and with star pairs nodes 1 and 2 never exchange: a row of
+    // one reaches the other only through the master.
+    let (streamed, needed, hashes, received) = run("star");
+    assert_eq!((streamed, needed), (600, 600), "200 pulled + 400 pushed, each needed");
+    assert_eq!(received[1], received[2], "the followers are served alike");
+    let (_, all_needed, all_hashes, _) = run("all");
+    assert_eq!(all_needed, 600);
+    // Row hashes: 2 exchanges instead of 3.
+    let ratio = hashes as f64 / all_hashes as f64;
+    assert!((ratio - 2.0 / 3.0).abs() < 0.05, "hashes {hashes} vs {all_hashes}");
+}

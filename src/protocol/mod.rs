@@ -61,6 +61,9 @@ pub enum PairSelection {
     /// The chain closed into a ring: the last replica also with the first (RF pairs for
     /// RF > 2; one pair for two replicas).
     Ring,
+    /// The first replica with each of the others (RF - 1 pairs): ScyllaDB's repair
+    /// master and its followers.
+    Star,
 }
 
 impl PairSelection {
@@ -76,6 +79,7 @@ impl PairSelection {
                 }
                 pairs
             }
+            PairSelection::Star => (1..n).map(|b| (0, b)).collect(),
         }
     }
 }

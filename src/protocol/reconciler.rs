@@ -91,6 +91,17 @@ pub trait Reconciler {
         let _ = ranges;
     }
 
+    /// Whether, in a session of `participants` whose chosen pairs are `pairs`, once every
+    /// pair's round trips are over each pair's initiator first pulls (the responders'
+    /// parts stream to the initiators) and pushes only when every pull of the session is
+    /// applied, reading its data as it then is (ScyllaDB's repair master: rows one
+    /// follower alone held reach the others through it). Default: both ways at once,
+    /// each pair as soon as its rounds are over.
+    fn pushes_after_pulls(&self, pairs: &[(usize, usize)], participants: usize) -> bool {
+        let _ = (pairs, participants);
+        false
+    }
+
     /// Whether a session's pairs start streaming only once every pair's round trips are
     /// over (Cassandra: the coordinator creates the sync tasks when it holds every
     /// replica's tree, `RepairJob`), rather than each pair as soon as its own are.

@@ -115,6 +115,9 @@ impl Reconciler for RowLevel {
     /// (the buffers' hashes are still exchanged pair by pair).
     fn reconcile_session(&self, summaries: &[Summary], pairs: &[(usize, usize)]) -> Vec<Reconciliation> {
         let rows: Vec<&Rows> = summaries.iter().map(Rows::of).collect();
+        if is_star(pairs, rows.len()) {
+            return self.master_and_followers(&rows, pairs);
+        }
         let differing: Vec<Vec<(Key, Version, Version)>> = pairs
             .iter()
             .map(|&(a, b)| differing_rows(&rows[a].records, &rows[b].records))
@@ -152,6 +155,12 @@ impl Reconciler for RowLevel {
             .collect()
     }
 
+    /// A repair master pulls before it pushes (`row_level_repair.md`: the working row
+    /// buffer is complete before the rows a follower lacks are sent to it).
+    fn pushes_after_pulls(&self, pairs: &[(usize, usize)], participants: usize) -> bool {
+        is_star(pairs, participants)
+    }
+
     fn reconcile(&self, a: &Summary, b: &Summary) -> Reconciliation {
         let (a, b) = (Rows::of(a), Rows::of(b));
         let differing = differing_rows(&a.records, &b.records);
@@ -159,7 +168,73 @@ impl Reconciler for RowLevel {
     }
 }
 
+/// Whether `pairs` are the first participant with each other one, in order: a repair
+/// master and its followers.
+fn is_star(pairs: &[(usize, usize)], participants: usize) -> bool {
+    participants > 2 && pairs.len() == participants - 1 && pairs.iter().enumerate().all(|(i, &p)| p == (0, i + 1))
+}
+
 impl RowLevel {
+    /// ScyllaDB's repair master (participant 0) with each follower
+    /// (`docs/dev/row_level_repair.md`): for a buffer whose hash differs from a
+    /// follower's, the master gets that follower's row hashes; it pulls every row it
+    /// lacks from one follower holding its newest version (the working row buffer), then
+    /// pushes to each follower the rows it lacks, in the newest version (the world
+    /// starts the pushes once every pull is applied: [`Reconciler::pushes_after_pulls`]).
+    /// A row one follower alone holds thus reaches the other through the master, and the
+    /// row hashes are those of RF - 1 exchanges, not RF (RF - 1) / 2.
+    fn master_and_followers(&self, rows: &[&Rows], pairs: &[(usize, usize)]) -> Vec<Reconciliation> {
+        let version = |replica: usize, key: Key| {
+            let records = &rows[replica].records;
+            records
+                .binary_search_by_key(&key, |&(k, _)| k)
+                .map_or(0, |i| records[i].1)
+        };
+        // Every key some replica differs on, with its newest version.
+        let mut keys: Vec<Key> = pairs
+            .iter()
+            .flat_map(|&(a, b)| {
+                differing_rows(&rows[a].records, &rows[b].records)
+                    .into_iter()
+                    .map(|(k, _, _)| k)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let newest = |key: Key| (0..rows.len()).map(|r| version(r, key)).max().unwrap_or(0);
+        let mut pulled_from: BTreeMap<Key, usize> = BTreeMap::new();
+        for &key in &keys {
+            let best = newest(key);
+            if version(0, key) < best
+                && let Some(follower) = (1..rows.len()).find(|&f| version(f, key) == best)
+            {
+                pulled_from.insert(key, follower);
+            }
+        }
+        pairs
+            .iter()
+            .map(|&(master, follower)| {
+                let differing = differing_rows(&rows[master].records, &rows[follower].records);
+                let mut reconciliation = self.rounds(rows[master].range, &differing);
+                let one = |key: Key| KeyRange::new(key, key + 1);
+                let none = |key: Key| KeyRange::new(key, key);
+                reconciliation.divergent = keys
+                    .iter()
+                    .filter_map(|&key| {
+                        if pulled_from.get(&key) == Some(&follower) {
+                            Some((none(key), one(key)))
+                        } else if version(follower, key) < newest(key) {
+                            Some((one(key), none(key)))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                reconciliation
+            })
+            .collect()
+    }
+
     /// The rounds of one pair over `range` whose differing rows are `differing`, and
     /// the parts that stream them.
     fn rounds(&self, range: KeyRange, differing: &[(Key, Version, Version)]) -> Reconciliation {

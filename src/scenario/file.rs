@@ -115,6 +115,7 @@ pub enum PairsFile {
     All,
     Chain,
     Ring,
+    Star,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]

@@ -459,10 +459,10 @@ fn common_strategy_keys(t: &'static str) -> Vec<KeyDoc> {
         key(
             t,
             "pairs",
-            "\"all\", \"chain\" or \"ring\"",
+            "\"all\", \"chain\", \"ring\" or \"star\"",
             "\"all\"",
             "",
-            "token ring: which replica pairs compare (all: Cassandra; chain: Riak)",
+            "token ring: which replica pairs compare (all: Cassandra; chain: Riak; star: the first replica with each other, ScyllaDB's repair master)",
         ),
         key(
             t,

@@ -144,6 +144,7 @@ impl Checker<'_> {
                 PairsFile::All => PairSelection::All,
                 PairsFile::Chain => PairSelection::Chain,
                 PairsFile::Ring => PairSelection::Ring,
+                PairsFile::Star => PairSelection::Star,
             },
             session_overhead_ns: session_overhead_ns.unwrap_or(0),
             reconciler: ReconcilerChoice::Merkle,

@@ -21,6 +21,12 @@ impl World {
         self.repairs.peak_node_sessions
     }
 
+    /// Each node's repair load so far: build core time, anti-entropy bytes sent and
+    /// received, sessions completed.
+    pub fn node_loads(&self) -> &[crate::metrics::ring::NodeLoad] {
+        &self.repairs.node_load
+    }
+
     /// Places a client write at `at`, outside the workload (for tests and experiments).
     pub fn schedule_write(&mut self, at: SimTime, key: Key, coordinator: NodeId, lose_replication: bool) {
         assert!(at >= self.now, "cannot schedule in the past");

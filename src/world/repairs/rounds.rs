@@ -5,9 +5,9 @@
 //! What is exchanged is the reconciler's business (`protocol::reconciler`); when and
 //! over which replicas is the strategy's.
 
-use super::session::PairExchange;
+use super::session::{PairExchange, StreamPhase};
 use super::{RepairEnv, Repairs};
-use crate::model::{Key, NodeId};
+use crate::model::{Key, KeyRange, NodeId};
 use crate::protocol::reconciler::{Reconciler, Reconciliation, Summary};
 use crate::protocol::{SessionId, SessionSpec};
 use crate::sim::SimTime;
@@ -42,6 +42,7 @@ impl Repairs {
                 reconciliation,
                 round: 0,
                 streams_pending: 0,
+                pulled_nothing: Vec::new(),
             });
         }
         if self.reconciler.remembers_sessions() {
@@ -65,19 +66,42 @@ impl Repairs {
     /// syncs after every exchange: Cassandra's coordinator).
     pub(in crate::world) fn next_round(&mut self, env: &mut RepairEnv, id: SessionId, pair: usize) {
         let exchange = &self.sessions[&id].pairs[pair];
+        let spec = &self.sessions[&id].spec;
+        let pulls_first = self.reconciler.pushes_after_pulls(&spec.pairs, spec.participants.len());
         if exchange.round < exchange.reconciliation.rounds.len() {
             self.send_round(env, id, pair, true);
-        } else if !self.reconciler.syncs_after_every_exchange() {
-            self.start_streams(env, id, pair);
+        } else if !self.reconciler.syncs_after_every_exchange() && !pulls_first {
+            self.start_streams(env, id, pair, StreamPhase::BothWays);
         } else {
             let session = self.sessions.get_mut(&id).expect("live session");
             session.exchanges_pending -= 1;
-            if session.exchanges_pending == 0 {
+            if session.exchanges_pending > 0 {
+                return;
+            }
+            if pulls_first {
+                session.phase = StreamPhase::Pulls;
+                for pair in 0..session.pairs.len() {
+                    self.start_streams(env, id, pair, StreamPhase::Pulls);
+                }
+                if self.sessions[&id].pulls_pending == 0 {
+                    self.start_pushes(env, id);
+                }
+            } else {
                 // Only the last pair's streams can end the session.
                 for pair in 0..session.pairs.len() {
-                    self.start_streams(env, id, pair);
+                    self.start_streams(env, id, pair, StreamPhase::BothWays);
                 }
             }
+        }
+    }
+
+    /// Every pull of the session is applied: each initiator pushes what its responder
+    /// lacks, from its data as it now is.
+    fn start_pushes(&mut self, env: &mut RepairEnv, id: SessionId) {
+        let session = self.sessions.get_mut(&id).expect("live session");
+        session.phase = StreamPhase::Pushes;
+        for pair in 0..session.pairs.len() {
+            self.start_streams(env, id, pair, StreamPhase::Pushes);
         }
     }
 
@@ -157,19 +181,44 @@ impl Repairs {
     }
 
     /// Both nodes of `pair` stream every divergent part to each other, one message per
-    /// part and direction, reading their current data (not the snapshot).
-    pub(in crate::world) fn start_streams(&mut self, env: &mut RepairEnv, id: SessionId, pair: usize) {
+    /// part and direction, reading their current data (not the snapshot); in a session
+    /// whose initiators pull first, `phase` says which direction goes now.
+    pub(in crate::world) fn start_streams(
+        &mut self,
+        env: &mut RepairEnv,
+        id: SessionId,
+        pair: usize,
+        phase: StreamPhase,
+    ) {
         let session = self.sessions.get_mut(&id).expect("live session");
         let exchange = &mut session.pairs[pair];
         let (a, b) = (exchange.a, exchange.b);
-        let parts = std::mem::take(&mut exchange.reconciliation.divergent);
-        exchange.streams_pending = 2 * parts.len();
+        let parts = match phase {
+            // The parts stay for the pushes.
+            StreamPhase::Pulls => exchange.reconciliation.divergent.clone(),
+            StreamPhase::BothWays | StreamPhase::Pushes => std::mem::take(&mut exchange.reconciliation.divergent),
+        };
+        let messages_per_part = if phase == StreamPhase::BothWays { 2 } else { 1 };
+        exchange.streams_pending = messages_per_part * parts.len();
+        let pulled_nothing = std::mem::take(&mut exchange.pulled_nothing);
+        if phase == StreamPhase::Pulls {
+            session.pulls_pending += parts.len();
+        }
         let (node_a, node_b) = (session.spec.participants[a].node, session.spec.participants[b].node);
         let (column_a, column_b) = (session.columns[a], session.columns[b]);
-        let mut sends = Vec::with_capacity(2 * parts.len());
-        for (part_a, part_b) in parts {
-            let a_to_b = env.cluster.replicas.newer_records(column_a, column_b, part_a);
-            let b_to_a = env.cluster.replicas.newer_records(column_b, column_a, part_b);
+        let (pushes, pulls) = (phase != StreamPhase::Pulls, phase != StreamPhase::Pushes);
+        let mut sends = Vec::with_capacity(messages_per_part * parts.len());
+        let mut nothing_pulled = Vec::new();
+        for (i, (part_a, part_b)) in parts.into_iter().enumerate() {
+            let newer = |from, to, part: KeyRange, go: bool| {
+                if go {
+                    env.cluster.replicas.newer_records(from, to, part)
+                } else {
+                    Vec::new()
+                }
+            };
+            let a_to_b = newer(column_a, column_b, part_a, pushes);
+            let b_to_a = newer(column_b, column_a, part_b, pulls);
             // Needed: what the receiver lacks and no other pair of this session already
             // sent it (with three or more replicas two pairs can carry the same record).
             let needed = a_to_b
@@ -181,16 +230,33 @@ impl Repairs {
                     .filter(|&&(key, _)| session.needed.insert((node_a, key)))
                     .count();
             let needed = needed as u64;
-            let streamed = part_a.len() + part_b.len();
-            env.counters.leaves_streamed += 1;
-            env.counters.clean_leaves_streamed += u64::from(a_to_b.is_empty() && b_to_a.is_empty());
+            let streamed = if pushes { part_a.len() } else { 0 } + if pulls { part_b.len() } else { 0 };
+            match phase {
+                StreamPhase::BothWays => {
+                    env.counters.leaves_streamed += 1;
+                    env.counters.clean_leaves_streamed += u64::from(a_to_b.is_empty() && b_to_a.is_empty());
+                }
+                StreamPhase::Pulls => nothing_pulled.push(b_to_a.is_empty()),
+                StreamPhase::Pushes => {
+                    env.counters.leaves_streamed += 1;
+                    let pull_empty = pulled_nothing.get(i).copied().unwrap_or(true);
+                    env.counters.clean_leaves_streamed += u64::from(a_to_b.is_empty() && pull_empty);
+                }
+            }
             env.counters.records_streamed += streamed;
             env.counters.records_needed += needed;
             env.counters.stream_bytes += streamed.saturating_mul(env.params.record_bytes);
             session.report.records_streamed += streamed;
             session.report.records_needed += needed;
-            sends.push((node_a, node_b, part_a.len(), a_to_b));
-            sends.push((node_b, node_a, part_b.len(), b_to_a));
+            if pushes {
+                sends.push((node_a, node_b, part_a.len(), a_to_b));
+            }
+            if pulls {
+                sends.push((node_b, node_a, part_b.len(), b_to_a));
+            }
+        }
+        if phase == StreamPhase::Pulls {
+            session.pairs[pair].pulled_nothing = nothing_pulled;
         }
         for (from, to, keys, records) in sends {
             let bytes = MESSAGE_HEADER_BYTES.saturating_add(keys.saturating_mul(env.params.record_bytes));
@@ -206,7 +272,7 @@ impl Repairs {
                 },
             );
         }
-        if self.sessions[&id].pairs[pair].streams_pending == 0 {
+        if phase != StreamPhase::Pulls && self.sessions[&id].pairs[pair].streams_pending == 0 {
             self.pair_done(env, id);
         }
     }
@@ -281,9 +347,16 @@ impl Repairs {
                 return;
             }
         }
-        let exchange = &mut self.sessions.get_mut(&id).expect("live session").pairs[pair];
-        exchange.streams_pending -= 1;
-        if exchange.streams_pending == 0 {
+        let session = self.sessions.get_mut(&id).expect("live session");
+        session.pairs[pair].streams_pending -= 1;
+        if session.phase == StreamPhase::Pulls {
+            session.pulls_pending -= 1;
+            if session.pulls_pending == 0 {
+                self.start_pushes(env, id);
+            }
+            return;
+        }
+        if session.pairs[pair].streams_pending == 0 {
             self.pair_done(env, id);
         }
     }

@@ -17,6 +17,20 @@ pub(in crate::world) struct PairExchange {
     /// Index into `reconciliation.rounds` of the round trip in flight.
     pub round: usize,
     pub streams_pending: usize,
+    /// The parts whose pull found nothing newer on the responder, when the initiator
+    /// pulls before it pushes (for the clean-leaf count once it has pushed).
+    pub pulled_nothing: Vec<bool>,
+}
+
+/// Which way a session's streams go now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::world) enum StreamPhase {
+    /// Each pair streams both ways at once (the usual case).
+    BothWays,
+    /// The initiators pull: responders' parts stream to them.
+    Pulls,
+    /// Every pull is applied: the initiators push what their responders lack.
+    Pushes,
 }
 
 /// A session in flight.
@@ -50,6 +64,9 @@ pub(in crate::world) struct Session {
     /// is needed.
     pub needed: BTreeSet<(NodeId, Key)>,
     pub report: SessionReport,
+    pub phase: StreamPhase,
+    /// Pull streams not yet applied (pushes start at 0).
+    pub pulls_pending: usize,
 }
 
 impl Session {
@@ -80,6 +97,8 @@ impl Session {
             exchanges_pending: 0,
             needed: BTreeSet::new(),
             report,
+            phase: StreamPhase::BothWays,
+            pulls_pending: 0,
         }
     }
 }
