@@ -3,7 +3,7 @@
 use crate::commands::{self, Format};
 use aesim::resources::{self, format_bytes};
 use aesim::run::{comparison_table, run_scenario_observed};
-use aesim::scenario::{Origin, Override, Scenario, ScenarioDocument, canonical_text};
+use aesim::scenario::{Origin, Override, Scenario, ScenarioDocument, canonical_text, names_cost_profile};
 use aesim::sweep::engine::{AutoShard, EXPLICIT_SOURCE, ShardArg, granted_cpus};
 use aesim::sweep::{Plan, Shard, SweepError, SweepOptions, SweepOutcome};
 use aesim::world::InvariantChecks;
@@ -547,8 +547,9 @@ fn sweep_memory_check(path: &Path, document: &ScenarioDocument, jobs: usize, lim
     ))
 }
 
-/// The scenario a single run simulates. When `--set` changed it, its echo
-/// (`scenario.toml`) is the effective scenario with the flags named in a comment, so
+/// The scenario a single run simulates. When `--set` changed it or it takes its costs
+/// from a cost profile, its echo (`scenario.toml`) is the effective scenario (the
+/// profile's values written in) with the flags and the profile named in a comment, so
 /// that the echo reproduces the run on its own; `--seed` alone leaves the file as
 /// written, since `run.toml` records the seed.
 fn single_run_scenario(path: &Path, document: &ScenarioDocument) -> Scenario {
@@ -559,9 +560,15 @@ fn single_run_scenario(path: &Path, document: &ScenarioDocument) -> Scenario {
         .filter(|o| o.origin != Origin::SeedFlag)
         .map(|o| format!("--set '{}'", o.to_set_text()))
         .collect();
-    if !flags.is_empty() {
-        let body = canonical_text(&document.source, &document.set, scenario.seed);
-        scenario.source = format!("# {} with {} applied\n{body}", path.display(), flags.join(" "));
+    let profile = names_cost_profile(&document.source);
+    if !flags.is_empty() || profile {
+        let body = canonical_text(&document.source, &document.file, &document.set, scenario.seed);
+        let mut applied = flags.join(" ");
+        if profile {
+            let and = if applied.is_empty() { "" } else { " and " };
+            applied = format!("{applied}{and}its cost profile's values");
+        }
+        scenario.source = format!("# {} with {applied} applied\n{body}", path.display());
     }
     scenario
 }

@@ -91,3 +91,57 @@ fn an_unwritable_folder_is_a_clear_error() {
     );
     assert_eq!(e.hint.as_deref(), Some("choose a writable folder with --dir"));
 }
+
+#[test]
+fn a_run_with_a_cost_profile_echoes_its_values_and_reruns_without_it() {
+    // The results folder's scenario.toml carries the profile's values, not its path:
+    // it reruns byte for byte once the profile is gone, and a sweep's run identity
+    // changes when the profile's values do.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(&profile, "scan_cost_per_key = \"3us\"\nhash_cost = \"250ns\"\n").unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, SCENARIO.replace("writes_per_s = 0.0", "writes_per_s = 50.0")).unwrap();
+    let out = dir.path().join("out");
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_aesim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            status.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    };
+    run(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let echo = std::fs::read_to_string(out.join("scenario.toml")).unwrap();
+    assert!(echo.contains("scan_cost_per_key = \"3us\""), "{echo}");
+    assert!(echo.contains("hash_cost = \"250ns\""), "{echo}");
+    assert!(!echo.contains("costs ="), "the profile's name is left out: {echo}");
+    assert!(
+        echo.starts_with("# ") && echo.lines().next().unwrap().contains("cost profile"),
+        "{echo}"
+    );
+    std::fs::remove_file(&profile).unwrap();
+    let again = dir.path().join("again");
+    run(&[
+        "run",
+        out.join("scenario.toml").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(
+        std::fs::read(out.join("summary.csv")).unwrap(),
+        std::fs::read(again.join("summary.csv")).unwrap()
+    );
+    // The run identity follows the profile's values.
+    let source = SCENARIO.to_string();
+    let file = scenario.to_str().unwrap();
+    std::fs::write(&profile, "scan_cost_per_key = \"3us\"\n").unwrap();
+    let first = aesim::sweep::run_hash(&source, file, &[], 1);
+    std::fs::write(&profile, "scan_cost_per_key = \"4us\"\n").unwrap();
+    assert_ne!(first, aesim::sweep::run_hash(&source, file, &[], 1));
+}

@@ -25,7 +25,7 @@ pub(crate) use parse::read_source;
 use parse::{deserialize_diagnostic, deserialize_hint, deserialize_with_presets};
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
-pub use overrides::{Origin, Override, canonical_text, parse_value, value_text};
+pub use overrides::{Origin, Override, canonical_text, names_cost_profile, parse_value, value_text};
 pub use sweep::{Axis, MAX_SWEEP_RUNS, ScenarioDocument, SweepSpec};
 
 use crate::model::faults::FaultConfig;

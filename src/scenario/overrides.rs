@@ -344,13 +344,36 @@ fn profile_overrides(source: &str, file: &str, overrides: &[Override]) -> Result
         .collect())
 }
 
+/// Does `source` name a cost profile (`[cluster] costs`)?
+pub fn names_cost_profile(source: &str) -> bool {
+    source
+        .parse::<Table>()
+        .ok()
+        .and_then(|t| {
+            t.get("cluster")
+                .and_then(Value::as_table)
+                .map(|c| c.contains_key("costs"))
+        })
+        .unwrap_or(false)
+}
+
 /// The document of one run with its seed, as canonical TOML text: the same text for
 /// the same effective scenario, whatever the file's comments or layout. Sweeps hash it
-/// to recognise a run already done. `source` and `overrides` must be valid.
-pub fn canonical_text(source: &str, overrides: &[Override], seed: u64) -> String {
+/// to recognise a run already done. A cost profile the text (or `overrides`) names is
+/// applied as the run applies it and its name left out, so the text stands alone (a
+/// results folder's echo reruns without the profile) and changes with the profile's
+/// values. `source` (read from `file`) and `overrides` must be valid.
+pub fn canonical_text(source: &str, file: &str, overrides: &[Override], seed: u64) -> String {
     let locator = Locator::new(source);
-    let mut table = overridden_table(source, &locator, overrides).expect("validated before");
+    // A cost profile's values are written in, and the profile's name dropped: the text
+    // stands alone, and it changes when the profile's values do.
+    let mut with_profile = profile_overrides(source, file, overrides).expect("validated before");
+    with_profile.extend_from_slice(overrides);
+    let mut table = overridden_table(source, &locator, &with_profile).expect("validated before");
     super::presets::merge(&mut table, &locator).expect("validated before");
+    if let Some(Value::Table(cluster)) = table.get_mut("cluster") {
+        cluster.remove("costs");
+    }
     table.remove("sweep");
     let seed = i64::try_from(seed).expect("sweep seeds fit in a TOML integer");
     table.insert("seed".into(), Value::Integer(seed));

@@ -74,7 +74,7 @@ impl Plan {
                     point,
                     replication,
                     seed,
-                    hash: run_hash(&document.source, &overrides, seed),
+                    hash: run_hash(&document.source, &document.file, &overrides, seed),
                     scenario,
                 });
             }
@@ -103,11 +103,11 @@ pub fn replication_seed(base_seed: u64, replication: u32) -> u64 {
 /// The identity of one run: 128 bits of blake3 over aesim's version and the canonical
 /// text of the effective scenario with its seed (so comments or the grid around it do
 /// not matter, and an extended grid reuses the runs it already has).
-pub fn run_hash(source: &str, overrides: &[Override], seed: u64) -> String {
+pub fn run_hash(source: &str, file: &str, overrides: &[Override], seed: u64) -> String {
     let text = format!(
         "aesim {}\n{}",
         env!("CARGO_PKG_VERSION"),
-        canonical_text(source, overrides, seed)
+        canonical_text(source, file, overrides, seed)
     );
     blake3::hash(text.as_bytes()).to_hex()[..32].to_string()
 }
