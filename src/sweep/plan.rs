@@ -54,17 +54,27 @@ pub struct PlanOptions {
 /// The estimated cost of one run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunCost {
-    /// Events simulated over all strategies: each client write, its replication
-    /// messages (one per other replica) and the samples; anti-entropy adds some (a few percent to twice as many,
-    /// with many segments).
+    /// Events simulated over all strategies, a floor: each client write, its
+    /// replication messages (one per other replica) and the samples; anti-entropy adds
+    /// from a few percent to many times as many (14x with 10,000 segments and 16
+    /// workers in `segments-workers-sweep`).
     pub events: u64,
+    /// The event bound's upper estimate ([`resources::estimate_events`]: sessions,
+    /// streams and timers included), what a time limit should be planned on.
+    pub events_at_most: u64,
     /// Estimated peak memory of the run alone.
     pub memory_bytes: u64,
 }
 
 impl RunCost {
+    /// CPU seconds of the floor.
     pub fn cpu_seconds(&self) -> f64 {
         self.events as f64 / EVENTS_PER_CPU_SECOND
+    }
+
+    /// CPU seconds of the upper estimate.
+    pub fn cpu_seconds_at_most(&self) -> f64 {
+        self.events_at_most.max(self.events) as f64 / EVENTS_PER_CPU_SECOND
     }
 }
 
@@ -85,6 +95,7 @@ pub fn run_cost(scenario: &Scenario) -> RunCost {
     RunCost {
         // `as` saturates; the figure is an estimate.
         events: events.ceil() as u64,
+        events_at_most: resources::estimate_events(scenario).total,
         memory_bytes: resources::estimate(scenario, 1).total_bytes,
     }
 }
@@ -95,15 +106,16 @@ pub fn costs(plan: &Plan) -> Vec<RunCost> {
 }
 
 /// The estimated wall time of the slowest of `shards` shards, each running `cpus` runs
-/// at once (its runs spread over the CPUs, no run split).
-fn shard_wall_s(costs: &[RunCost], shards: usize, cpus: usize) -> f64 {
+/// at once (its runs spread over the CPUs, no run split), from each run's CPU seconds
+/// as `cpu` gives them (the floor or the upper estimate).
+fn shard_wall_s(costs: &[RunCost], shards: usize, cpus: usize, cpu: fn(&RunCost) -> f64) -> f64 {
     (1..=shards)
         .map(|index| {
             let mine: Vec<f64> = costs
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % shards == index - 1)
-                .map(|(_, c)| c.cpu_seconds())
+                .map(|(_, c)| cpu(c))
                 .collect();
             let total: f64 = mine.iter().sum();
             let longest = mine.iter().copied().fold(0.0, f64::max);
@@ -123,14 +135,14 @@ fn candidate_shards(runs: usize) -> Vec<usize> {
     counts
 }
 
-/// The suggested shard count: the smallest candidate whose slowest shard is estimated
-/// to finish within an hour.
+/// The suggested shard count: the smallest candidate whose slowest shard is estimated,
+/// on the upper estimate, to finish within an hour.
 pub fn suggested_shards(costs: &[RunCost], cpus: usize) -> usize {
     let candidates = candidate_shards(costs.len());
     candidates
         .iter()
         .copied()
-        .find(|&n| shard_wall_s(costs, n, cpus) <= SHARD_WALL_TARGET_S)
+        .find(|&n| shard_wall_s(costs, n, cpus, RunCost::cpu_seconds_at_most) <= SHARD_WALL_TARGET_S)
         .unwrap_or_else(|| *candidates.last().expect("at least one candidate"))
 }
 
@@ -179,7 +191,9 @@ pub fn report(plan: &Plan, options: &PlanOptions, comment: &str) -> Result<Strin
     let cpus = options.cpus_per_task.max(1);
     let events: Vec<u64> = costs.iter().map(|c| c.events).collect();
     let (least, most) = (events.iter().min().copied(), events.iter().max().copied());
+    let upper = costs.iter().map(|c| c.events_at_most.max(c.events)).max().unwrap_or(0);
     let total_cpu_s: f64 = costs.iter().map(RunCost::cpu_seconds).sum();
+    let total_cpu_upper_s: f64 = costs.iter().map(RunCost::cpu_seconds_at_most).sum();
     let largest = costs.iter().map(|c| c.memory_bytes).max().unwrap_or(0);
     let mut text = String::new();
     let mut line = |s: String| {
@@ -193,17 +207,23 @@ pub fn report(plan: &Plan, options: &PlanOptions, comment: &str) -> Result<Strin
         plan.runs.len()
     ));
     line(format!(
-        "each run: at least {} to {} events (client writes x replicas + samples, all strategies; \
-         anti-entropy adds more, up to twice as many with continuous segmented repair), {} to {} of CPU at {:.0} M events/s; memory at most {} \
+        "each run: at least {} to {} events (client writes x replicas + samples, all strategies: a floor; \
+         anti-entropy adds from a few percent to many times as many), at most {} (the event bound's estimate, \
+         sessions, streams and timers included); {} to {} of CPU at {:.0} M events/s; memory at most {} \
          (the memory guard's estimate)",
         least.unwrap_or(0),
         most.unwrap_or(0),
+        upper,
         seconds(least.unwrap_or(0) as f64 / EVENTS_PER_CPU_SECOND),
-        seconds(most.unwrap_or(0) as f64 / EVENTS_PER_CPU_SECOND),
+        seconds(upper as f64 / EVENTS_PER_CPU_SECOND),
         EVENTS_PER_CPU_SECOND / 1e6,
         format_bytes(largest),
     ));
-    line(format!("whole sweep: about {} of CPU", seconds(total_cpu_s)));
+    line(format!(
+        "whole sweep: {} to at most {} of CPU (plan time limits on the second)",
+        seconds(total_cpu_s),
+        seconds(total_cpu_upper_s)
+    ));
     line(format!(
         "shards with {cpus} CPU(s) each ({} of memory per shard): estimated wall time of the slowest shard",
         format_bytes(task_memory_bytes(&costs, cpus))
@@ -213,9 +233,10 @@ pub fn report(plan: &Plan, options: &PlanOptions, comment: &str) -> Result<Strin
         let marks = [(n == suggested, "suggested"), (n == shards, "this plan")];
         let mark: Vec<&str> = marks.iter().filter(|(on, _)| *on).map(|(_, m)| *m).collect();
         line(format!(
-            "  {n:>6} shards of {:>6} runs each: {}{}",
+            "  {n:>6} shards of {:>6} runs each: {} to {}{}",
             plan.runs.len().div_ceil(n),
-            seconds(shard_wall_s(&costs, n, cpus)),
+            seconds(shard_wall_s(&costs, n, cpus, RunCost::cpu_seconds)),
+            seconds(shard_wall_s(&costs, n, cpus, RunCost::cpu_seconds_at_most)),
             if mark.is_empty() {
                 String::new()
             } else {
@@ -225,9 +246,10 @@ pub fn report(plan: &Plan, options: &PlanOptions, comment: &str) -> Result<Strin
     }
     if !candidate_shards(plan.runs.len()).contains(&shards) {
         line(format!(
-            "  {shards:>6} shards of {:>6} runs each: {}   <- this plan",
+            "  {shards:>6} shards of {:>6} runs each: {} to {}   <- this plan",
             plan.runs.len().div_ceil(shards),
-            seconds(shard_wall_s(&costs, shards, cpus))
+            seconds(shard_wall_s(&costs, shards, cpus, RunCost::cpu_seconds)),
+            seconds(shard_wall_s(&costs, shards, cpus, RunCost::cpu_seconds_at_most))
         ));
     }
     Ok(text)
@@ -520,12 +542,20 @@ mod tests {
     fn the_slowest_shard_bounds_the_wall_time() {
         let cost = |events| RunCost {
             events,
+            events_at_most: events,
             memory_bytes: 1,
         };
         // Four runs of 1 s: one shard with 2 CPUs takes 2 s; a run is never split.
         let costs = vec![cost(1_000_000); 4];
-        assert_eq!(shard_wall_s(&costs, 1, 2), 2.0);
-        assert_eq!(shard_wall_s(&costs, 4, 2), 1.0);
+        assert_eq!(shard_wall_s(&costs, 1, 2, RunCost::cpu_seconds), 2.0);
+        assert_eq!(shard_wall_s(&costs, 4, 2, RunCost::cpu_seconds), 1.0);
+        // The suggestion follows the upper estimate: runs of 1 s that may take 1,000 s.
+        let wide = RunCost {
+            events_at_most: 1_000_000_000,
+            ..cost(1_000_000)
+        };
+        assert_eq!(shard_wall_s(&[wide; 8], 1, 1, RunCost::cpu_seconds_at_most), 8_000.0);
+        assert_eq!(suggested_shards(&[wide; 8], 1), 4);
         assert_eq!(suggested_shards(&costs, 1), 1);
         // Eight runs of 1,000 s: four shards of two finish within the hour.
         assert_eq!(suggested_shards(&[cost(1_000_000_000); 8], 1), 4);
