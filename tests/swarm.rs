@@ -198,6 +198,9 @@ fn strategy(rng: &mut ChaCha12Rng, s: &mut String, i: u32, keys: u64, vnodes: u3
             if rng.random_bool(0.3) {
                 let _ = writeln!(s, "session_overhead = \"100ms\"");
             }
+            if ring {
+                let _ = writeln!(s, "pairs = \"{}\"", pick(rng, &["all", "chain", "ring", "star"]));
+            }
         }
         3 | 4 => {
             let segments = rng.random_range(ranges.max(1)..=ranges.max(1) * 4);
