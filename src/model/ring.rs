@@ -432,15 +432,18 @@ fn next_round(
     constrained_order(previous, first.expect("the last round"), rf, rng).unwrap_or_else(|| previous.to_vec())
 }
 
-/// Whether `next` can follow `previous` with every `rf` consecutive tokens on distinct
-/// nodes across the boundary: the j-th node of `next` is none of the last `rf - 1 - j`
-/// of `previous`.
-fn wraps_evenly(previous: &[NodeId], next: &[NodeId], rf: usize) -> bool {
+/// The nodes of `previous` the j-th node of the round after it may not be, for every
+/// `rf` consecutive tokens across the boundary to be distinct nodes: the last
+/// `rf - 1 - j` of `previous` (none for j >= rf - 1).
+fn barred_after(previous: &[NodeId], j: usize, rf: usize) -> &[NodeId] {
     let n = previous.len();
-    (0..rf.saturating_sub(1).min(next.len())).all(|j| {
-        let tail = &previous[n - (rf - 1 - j).min(n)..];
-        !tail.contains(&next[j])
-    })
+    &previous[n - rf.saturating_sub(1 + j).min(n)..]
+}
+
+/// Whether `next` can follow `previous` with every `rf` consecutive tokens on distinct
+/// nodes across the boundary ([`barred_after`]).
+fn wraps_evenly(previous: &[NodeId], next: &[NodeId], rf: usize) -> bool {
+    (0..rf.saturating_sub(1).min(next.len())).all(|j| !barred_after(previous, j, rf).contains(&next[j]))
 }
 
 /// An order that fits after `previous` and before `first` ([`wraps_evenly`] both
@@ -457,11 +460,12 @@ fn constrained_order(
     let span = rf.saturating_sub(1).min(n);
     let mut candidates = previous.to_vec();
     candidates.shuffle(rng);
+    // The mirror of `barred_after`: the j-th node from the end may not be one of the
+    // first `rf - 1 - j` of `first`.
     let forbidden = |position: usize, node: NodeId| {
-        let after = position < span && previous[n - (rf - 1 - position).min(n)..].contains(&node);
         let from_end = n - 1 - position;
-        let before = from_end < span && first[..(rf - 1 - from_end).min(n)].contains(&node);
-        after || before
+        let before = &first[..rf.saturating_sub(1 + from_end).min(n)];
+        barred_after(previous, position, rf).contains(&node) || before.contains(&node)
     };
     let mut constrained: Vec<usize> = (0..span).chain(n.saturating_sub(span)..n).collect();
     constrained.sort_unstable();

@@ -45,6 +45,18 @@ impl Rows {
             .downcast_ref::<Rows>()
             .expect("a row comparison compares only rows")
     }
+
+    /// This replica's version of `key` (0 if it has none).
+    fn version(&self, key: Key) -> Version {
+        self.records
+            .binary_search_by_key(&key, |&(k, _)| k)
+            .map_or(0, |i| self.records[i].1)
+    }
+}
+
+/// The newest version of `key` any of `rows` holds (0 if none).
+fn newest(rows: &[&Rows], key: Key) -> Version {
+    rows.iter().map(|r| r.version(key)).max().unwrap_or(0)
 }
 
 /// The keys on which two sorted record lists differ, with each side's version (0 where
@@ -122,13 +134,7 @@ impl Reconciler for RowLevel {
             .iter()
             .map(|&(a, b)| differing_rows(&rows[a].records, &rows[b].records))
             .collect();
-        let version = |replica: usize, key: Key| {
-            let records = &rows[replica].records;
-            records
-                .binary_search_by_key(&key, |&(k, _)| k)
-                .map_or(0, |i| records[i].1)
-        };
-        let newest = |key: Key| (0..rows.len()).map(|r| version(r, key)).max().unwrap_or(0);
+        let version = |replica: usize, key: Key| rows[replica].version(key);
         let paired = |x: usize, y: usize| pairs.iter().any(|&p| p == (x, y) || p == (y, x));
         let mut delivered: BTreeMap<(usize, Key), Version> = BTreeMap::new();
         pairs
@@ -139,7 +145,7 @@ impl Reconciler for RowLevel {
                 let mut parts = Vec::with_capacity(differing.len());
                 for &(key, va, vb) in differing {
                     let (receiver, sent) = if va > vb { (ib, va) } else { (ia, vb) };
-                    let best = newest(key);
+                    let best = newest(&rows, key);
                     // A stale sender stays silent when a holder of the newest version
                     // is paired with the receiver: that pair sends it.
                     let stale = sent < best && (0..rows.len()).any(|h| version(h, key) == best && paired(h, receiver));
@@ -184,13 +190,8 @@ impl RowLevel {
     /// A row one follower alone holds thus reaches the other through the master, and the
     /// row hashes are those of RF - 1 exchanges, not RF (RF - 1) / 2.
     fn master_and_followers(&self, rows: &[&Rows], pairs: &[(usize, usize)]) -> Vec<Reconciliation> {
-        let version = |replica: usize, key: Key| {
-            let records = &rows[replica].records;
-            records
-                .binary_search_by_key(&key, |&(k, _)| k)
-                .map_or(0, |i| records[i].1)
-        };
-        // Every key some replica differs on, with its newest version.
+        // Every key some replica differs on, with its newest version and the follower the
+        // master pulls it from (none when the master holds the newest).
         let mut keys: Vec<Key> = pairs
             .iter()
             .flat_map(|&(a, b)| {
@@ -201,16 +202,16 @@ impl RowLevel {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        let newest = |key: Key| (0..rows.len()).map(|r| version(r, key)).max().unwrap_or(0);
-        let mut pulled_from: BTreeMap<Key, usize> = BTreeMap::new();
-        for &key in &keys {
-            let best = newest(key);
-            if version(0, key) < best
-                && let Some(follower) = (1..rows.len()).find(|&f| version(f, key) == best)
-            {
-                pulled_from.insert(key, follower);
-            }
-        }
+        let keys: Vec<(Key, Version, Option<usize>)> = keys
+            .into_iter()
+            .map(|key| {
+                let best = newest(rows, key);
+                let source = (rows[0].version(key) < best)
+                    .then(|| (1..rows.len()).find(|&f| rows[f].version(key) == best))
+                    .flatten();
+                (key, best, source)
+            })
+            .collect();
         pairs
             .iter()
             .map(|&(master, follower)| {
@@ -220,10 +221,10 @@ impl RowLevel {
                 let none = |key: Key| KeyRange::new(key, key);
                 reconciliation.divergent = keys
                     .iter()
-                    .filter_map(|&key| {
-                        if pulled_from.get(&key) == Some(&follower) {
+                    .filter_map(|&(key, best, source)| {
+                        if source == Some(follower) {
                             Some((none(key), one(key)))
-                        } else if version(follower, key) < newest(key) {
+                        } else if rows[follower].version(key) < best {
                             Some((one(key), none(key)))
                         } else {
                             None

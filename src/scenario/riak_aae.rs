@@ -44,14 +44,17 @@ impl Checker<'_> {
         let tictac = raw.reconciler == AaeReconcilerFile::Tictac;
         // Riak's trees when no shape is given: the classic hashtree's 1,024 x 1,024,
         // Tictac's large tree of 4,096 x 256; a `width` alone makes a square tree.
-        let (default_width, default_per_branch) = match (tictac, raw.width) {
-            (true, None) => (TICTAC_BRANCHES, TICTAC_SEGMENTS_PER_BRANCH),
-            (_, width) => {
-                let width = width.unwrap_or(crate::model::tictac_tree::DEFAULT_WIDTH);
-                (width, width)
-            }
+        let default_width = if tictac {
+            TICTAC_BRANCHES
+        } else {
+            crate::model::tictac_tree::DEFAULT_WIDTH
         };
         let width = raw.width.unwrap_or(default_width);
+        let default_per_branch = if tictac && raw.width.is_none() {
+            TICTAC_SEGMENTS_PER_BRANCH
+        } else {
+            width
+        };
         self.require(
             (2..=4_096).contains(&width),
             &at("width"),

@@ -94,6 +94,39 @@ pub fn repair_units(ring: &Ring) -> Vec<RepairUnit> {
         .collect()
 }
 
+/// One session over the common ranges of the units `members` (they share a replica
+/// set), tagged `tag`: the session Cassandra runs over them ([`SessionSpec::common_ranges`]).
+pub(crate) fn common_range_session(
+    units: &[RepairUnit],
+    members: impl IntoIterator<Item = usize>,
+    tag: u64,
+    leaves: u32,
+    pairs: PairSelection,
+    tree: TreeMaintenance,
+) -> SessionSpec {
+    let ranges: Vec<_> = members
+        .into_iter()
+        .map(|u| (units[u].keys, units[u].replicas.as_slice()))
+        .collect();
+    SessionSpec {
+        tree,
+        ..SessionSpec::common_ranges(tag, &ranges, leaves, pairs)
+    }
+}
+
+/// `items` grouped by their key: the groups in the order their keys first appear, each
+/// group's values in item order.
+pub(crate) fn group_by_key<K: PartialEq, V>(items: impl IntoIterator<Item = (K, V)>) -> Vec<Vec<V>> {
+    let mut groups: Vec<(K, Vec<V>)> = Vec::new();
+    for (key, value) in items {
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, values)) => values.push(value),
+            None => groups.push((key, vec![value])),
+        }
+    }
+    groups.into_iter().map(|(_, values)| values).collect()
+}
+
 /// The strategies aesim knows, with their parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StrategyKind {

@@ -19,7 +19,10 @@
 //! starts when they are all done. `range_by_range` is Cassandra before 3.0: node after
 //! node, one session per primary range, one after another.
 
-use super::{Ctx, MonolithicSchedule, RangeOrder, RepairUnit, SessionReport, SessionSpec, Strategy};
+use super::{
+    Ctx, MonolithicSchedule, RangeOrder, RepairUnit, SessionReport, SessionSpec, Strategy, common_range_session,
+    group_by_key,
+};
 use crate::sim::SimTime;
 use std::collections::VecDeque;
 
@@ -57,16 +60,11 @@ impl Monolithic {
             RangeOrder::NodeByNode => {
                 for node in 0..nodes {
                     // Common ranges: the same replicas, whatever their order.
-                    let mut groups: Vec<(Vec<usize>, Vec<u64>)> = Vec::new();
-                    for unit in primary(node) {
+                    turns.push(group_by_key(primary(node).map(|unit| {
                         let mut set = units[unit as usize].replicas.clone();
                         set.sort_unstable();
-                        match groups.iter_mut().find(|(s, _)| *s == set) {
-                            Some((_, members)) => members.push(unit),
-                            None => groups.push((set, vec![unit])),
-                        }
-                    }
-                    turns.push(groups.into_iter().map(|(_, members)| members).collect());
+                        (set, unit)
+                    })));
                 }
             }
         }
@@ -86,16 +84,14 @@ impl Monolithic {
     /// One session over the common ranges `members` (units sharing a replica set), its
     /// tag the first unit's.
     fn group_session(&self, members: &[u64]) -> SessionSpec {
-        let ranges: Vec<_> = members
-            .iter()
-            .map(|&u| {
-                let unit = &self.units[u as usize];
-                (unit.keys, unit.replicas.as_slice())
-            })
-            .collect();
-        let mut spec = SessionSpec::common_ranges(members[0], &ranges, self.schedule.leaves, self.schedule.pairs);
-        spec.tree = self.schedule.tree;
-        spec
+        common_range_session(
+            &self.units,
+            members.iter().map(|&u| u as usize),
+            members[0],
+            self.schedule.leaves,
+            self.schedule.pairs,
+            self.schedule.tree,
+        )
     }
 
     /// Node by node: starts the sessions of the next node that has primary ranges, or

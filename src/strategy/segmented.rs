@@ -31,7 +31,8 @@
 //! which keys actually differ.
 
 use super::{
-    Ctx, Misalignment, Policy, RepairUnit, SegmentSplit, SegmentedConfig, SessionReport, SessionSpec, Strategy, reaper,
+    Ctx, Misalignment, Policy, RepairUnit, SegmentSplit, SegmentedConfig, SessionReport, SessionSpec, Strategy,
+    common_range_session, group_by_key, reaper,
 };
 use crate::model::{Key, KeyRange, NodeId};
 use crate::protocol::{PairSelection, Participant};
@@ -180,20 +181,12 @@ fn coalesce_units(units: &[RepairUnit], segments: u64, split: SegmentSplit) -> O
         return None;
     }
     let key_count: u64 = units.iter().map(|u| u.keys.len()).sum();
-    // Each replica list and its ranges as (start, end) keys.
-    type Ranges = Vec<(u64, u64)>;
-    let mut lists: Vec<(&[usize], Ranges)> = Vec::new();
-    for unit in units {
-        let range = (unit.keys.start, unit.keys.end);
-        match lists
-            .iter_mut()
-            .find(|(replicas, _)| *replicas == unit.replicas.as_slice())
-        {
-            Some((_, ranges)) => ranges.push(range),
-            None => lists.push((&unit.replicas, vec![range])),
-        }
-    }
-    let by_replicas: Vec<Ranges> = lists.into_iter().map(|(_, ranges)| ranges).collect();
+    // Each replica list's ranges as (start, end) keys.
+    let by_replicas = group_by_key(
+        units
+            .iter()
+            .map(|unit| (unit.replicas.as_slice(), (unit.keys.start, unit.keys.end))),
+    );
     let target = key_count / segments.max(1);
     let unit_at = |start: u64| {
         units
@@ -286,13 +279,14 @@ impl Segmented {
     fn session(&self, segment: u64) -> SessionSpec {
         if let Some(members) = self.coalesced.get(segment as usize) {
             // One Cassandra repair session over the segment's ranges (common ranges).
-            let ranges: Vec<_> = members
-                .iter()
-                .map(|&u| (self.units[u].keys, self.units[u].replicas.as_slice()))
-                .collect();
-            let mut spec = SessionSpec::common_ranges(segment, &ranges, self.config.leaves, self.pairs);
-            spec.tree = self.config.tree;
-            return spec;
+            return common_range_session(
+                &self.units,
+                members.iter().copied(),
+                segment,
+                self.config.leaves,
+                self.pairs,
+                self.config.tree,
+            );
         }
         let segments = self.config.segments;
         let (agreed, unit) = self.segments[segment as usize];

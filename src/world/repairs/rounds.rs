@@ -65,12 +65,16 @@ impl Repairs {
     /// (every pair's streaming once every pair's rounds are, for a reconciler that
     /// syncs after every exchange: Cassandra's coordinator).
     pub(in crate::world) fn next_round(&mut self, env: &mut RepairEnv, id: SessionId, pair: usize) {
-        let exchange = &self.sessions[&id].pairs[pair];
-        let spec = &self.sessions[&id].spec;
-        let pulls_first = self.reconciler.pushes_after_pulls(&spec.pairs, spec.participants.len());
+        let session = &self.sessions[&id];
+        let exchange = &session.pairs[pair];
         if exchange.round < exchange.reconciliation.rounds.len() {
             self.send_round(env, id, pair, true);
-        } else if !self.reconciler.syncs_after_every_exchange() && !pulls_first {
+            return;
+        }
+        let pulls_first = self
+            .reconciler
+            .pushes_after_pulls(&session.spec.pairs, session.spec.participants.len());
+        if !self.reconciler.syncs_after_every_exchange() && !pulls_first {
             self.start_streams(env, id, pair, StreamPhase::BothWays);
         } else {
             let session = self.sessions.get_mut(&id).expect("live session");
