@@ -477,13 +477,17 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
             return EXIT_BAD_INPUT;
         }
     };
+    // Every point's scenario, read once for both guards (in point order).
+    let points: Vec<(usize, Scenario)> = (0..document.sweep.as_ref().map_or(0, |s| s.points()))
+        .filter_map(|point| document.point_scenario(point).ok().map(|s| (point, s)))
+        .collect();
     if !args.allow_long_run
-        && let Err(message) = sweep_event_check(&args.scenario, &document)
+        && let Err(message) = sweep_event_check(&args.scenario, &points)
     {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
-    if let Err(message) = sweep_memory_check(&args.scenario, &document, args.jobs(), limit) {
+    if let Err(message) = sweep_memory_check(&args.scenario, &points, args.jobs(), limit) {
         eprintln!("{message}");
         return EXIT_BAD_INPUT;
     }
@@ -524,11 +528,10 @@ fn run_sweep(args: &RunArgs, document: ScenarioDocument, out: &Path, limit: u64)
 
 /// Refuses a sweep whose largest run's estimate times the runs made at once (`jobs`)
 /// exceeds `limit`.
-fn sweep_memory_check(path: &Path, document: &ScenarioDocument, jobs: usize, limit: u64) -> Result<(), String> {
-    let points = document.sweep.as_ref().map_or(0, |s| s.points());
-    let largest = (0..points)
-        .filter_map(|point| document.point_scenario(point).ok())
-        .map(|s| resources::estimate(&s, 1))
+fn sweep_memory_check(path: &Path, points: &[(usize, Scenario)], jobs: usize, limit: u64) -> Result<(), String> {
+    let largest = points
+        .iter()
+        .map(|(_, s)| resources::estimate(s, 1))
         .max_by_key(|m| m.total_bytes);
     let Some(memory) = largest else { return Ok(()) };
     let at_once = jobs.max(1) as u64;
@@ -595,13 +598,9 @@ fn event_check(path: &Path, scenario: &Scenario) -> Result<(), String> {
 
 /// Refuses a sweep one of whose points `event_check` would refuse (the first such point,
 /// named by its number).
-fn sweep_event_check(path: &Path, document: &ScenarioDocument) -> Result<(), String> {
-    let points = document.sweep.as_ref().map_or(0, |s| s.points());
-    for point in 0..points {
-        let Ok(scenario) = document.point_scenario(point) else {
-            continue;
-        };
-        if let Err(message) = event_check(path, &scenario) {
+fn sweep_event_check(path: &Path, points: &[(usize, Scenario)]) -> Result<(), String> {
+    for (point, scenario) in points {
+        if let Err(message) = event_check(path, scenario) {
             return Err(message.replacen(
                 &format!("error: {} is", path.display()),
                 &format!("error: point {point} of the sweep {} is", path.display()),
